@@ -1,0 +1,216 @@
+//! Building the application: state, settings, the router with every module's
+//! routes and the middleware stack, and serving it.
+//!
+//! Architecture Invariant: this is the only place that knows every module;
+//! a new module adds its `api::router()` and `pages::router()` here and its
+//! menu entry in `platform::web::PageCtx::nav`.
+
+use crate::platform::clock::Clock;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::metrics::{Metrics, track};
+use crate::platform::web::identify;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router, middleware};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Tunable behaviour; `Default` is what `kehu serve` uses.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Mark cookies `Secure` (set when Kehu is served over HTTPS).
+    pub secure_cookies: bool,
+    /// A session ends after this long without a request.
+    pub session_idle: time::Duration,
+    /// Failed sign-ins are counted over this window, and a lock lasts this long.
+    pub lock_window: time::Duration,
+    /// Failed sign-ins for one account before it is locked.
+    pub lock_after_failures: u32,
+    /// Failed sign-ins from one IP address before it is locked.
+    pub ip_lock_after_failures: u32,
+    /// Each earlier failure for an account delays the next attempt by this much (capped at 3 s).
+    pub login_delay_step: std::time::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            secure_cookies: false,
+            session_idle: time::Duration::hours(12),
+            lock_window: time::Duration::minutes(15),
+            lock_after_failures: 5,
+            ip_lock_after_failures: 30,
+            login_delay_step: std::time::Duration::from_millis(300),
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub clock: Clock,
+    pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kehu CRM API", version = env!("CARGO_PKG_VERSION"), description = "REST API of Kehu CRM. Conventions: see API.md."),
+    components(schemas(crate::platform::error::Problem, crate::platform::error::FieldError)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    }
+}
+
+/// The OpenAPI document and the API routes, built together from the handlers' annotations.
+fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::auth::api::router())
+        .merge(crate::users::api::router())
+        .merge(crate::teams::api::router())
+        .merge(crate::audit::api::router())
+        .split_for_parts()
+}
+
+/// The OpenAPI document (also served at `/api/v1/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().1
+}
+
+#[derive(rust_embed::Embed)]
+#[folder = "static/"]
+struct Assets;
+
+async fn static_file(Path(path): Path<String>) -> Response {
+    match Assets::get(&path) {
+        Some(file) => {
+            let mime = mime_guess::from_path(&path).first_or_octet_stream();
+            (
+                [
+                    (header::CONTENT_TYPE, mime.as_ref().to_owned()),
+                    (header::CACHE_CONTROL, "public, max-age=3600".to_owned()),
+                ],
+                file.data,
+            )
+                .into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.db.execute_unprepared("SELECT 1").await {
+        Ok(_) => (StatusCode::OK, Json(serde_json::json!({"status": "ok", "database": "ok"}))).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "error", "database": "unreachable"})))
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+async fn api_not_found() -> AppError {
+    AppError::NotFound
+}
+
+/// The whole application as one router.
+pub fn router(state: AppState) -> Router {
+    let (api_routes, doc) = api();
+    let doc = Arc::new(doc);
+    let api_routes = api_routes
+        .route("/api/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .route("/api/{*rest}", axum::routing::any(api_not_found));
+    let pages = Router::new()
+        .merge(crate::home::pages::router())
+        .merge(crate::auth::pages::router())
+        .merge(crate::users::pages::router())
+        .merge(crate::teams::pages::router())
+        .merge(crate::audit::pages::router());
+    Router::new()
+        .merge(api_routes)
+        .merge(pages)
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/static/{*path}", get(static_file))
+        .layer(middleware::from_fn_with_state(state.clone(), identify))
+        .layer(middleware::from_fn_with_state(state.metrics.clone(), track))
+        .layer(DefaultBodyLimit::max(2 * 1024 * 1024))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// How to start the application.
+pub struct Config {
+    pub database_url: String,
+    pub bind: String,
+    pub settings: Settings,
+}
+
+/// A built application: its state and a bound listener, not yet serving.
+pub struct Application {
+    pub state: AppState,
+    listener: TcpListener,
+}
+
+impl Application {
+    /// Connects, migrates and binds (`127.0.0.1:0` picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        use anyhow::Context;
+        let db = crate::platform::db::connect(&config.database_url).await?;
+        crate::platform::db::migrate(&db).await?;
+        let listener = TcpListener::bind(&config.bind).await.with_context(|| format!("cannot listen on {}", config.bind))?;
+        let state = AppState { db, clock: Clock::default(), settings: Arc::new(config.settings), metrics: Metrics::new() };
+        Ok(Application { state, listener })
+    }
+
+    pub fn local_addr(&self) -> AppResult<SocketAddr> {
+        self.listener.local_addr().map_err(|e| AppError::Unexpected(e.into()))
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,98 @@
+//! `/api/v1/auth/tokens`: make, list and revoke API tokens.
+
+use super::store;
+use crate::app::AppState;
+use crate::entities::api_token;
+use crate::platform::api::{ApiJson, created};
+use crate::platform::audit::Actor;
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::list::Page;
+use crate::platform::web::{ApiUser, RequestInfo};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_token, list_tokens)).routes(routes!(revoke_token))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub email: String,
+    pub password: String,
+    /// A label to recognise the token by.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    /// The first characters of the token, to recognise it.
+    pub prefix: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl From<api_token::Model> for TokenView {
+    fn from(m: api_token::Model) -> Self {
+        TokenView {
+            id: m.id,
+            user_id: m.user_id,
+            name: m.name,
+            prefix: m.prefix,
+            created_at: m.created_at,
+            last_used_at: m.last_used_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewToken {
+    /// The secret: send it as `Authorization: Bearer <token>`. Shown only once.
+    pub token: String,
+    #[serde(flatten)]
+    pub info: TokenView,
+}
+
+/// Exchange an email and password for an API token.
+#[utoipa::path(post, path = "/api/v1/auth/tokens", tag = "auth", request_body = TokenRequest, security(()),
+    responses((status = 201, body = NewToken), (status = 401, body = Problem), (status = 429, body = Problem)))]
+async fn create_token(
+    State(state): State<AppState>,
+    Extension(info): Extension<RequestInfo>,
+    ApiJson(req): ApiJson<TokenRequest>,
+) -> AppResult<Response> {
+    let user = store::check_credentials(&state, &req.email, &req.password, &info.ip).await?;
+    let actor = Actor { user_id: Some(user.id.clone()), ip: Some(info.ip.clone()) };
+    let (m, token) = store::create_token(&state, &actor, &user.id, req.name.as_deref().unwrap_or("API")).await?;
+    Ok(created(format!("/api/v1/auth/tokens/{}", m.id), NewToken { token, info: m.into() }))
+}
+
+/// The API tokens you may see (your own; more with a wider data scope).
+#[utoipa::path(get, path = "/api/v1/auth/tokens", tag = "auth", responses((status = 200, body = Page<TokenView>)))]
+async fn list_tokens(State(state): State<AppState>, me: ApiUser) -> AppResult<Json<Page<TokenView>>> {
+    let rows = store::list_tokens(&state, &me.user).await?;
+    let total = rows.len() as u64;
+    Ok(Json(Page { data: rows.into_iter().map(TokenView::from).collect(), next_cursor: None, total: Some(total) }))
+}
+
+/// Revoke a token. A token outside your data scope is not found (404); one inside it
+/// but not yours is forbidden (403) unless you are an administrator.
+#[utoipa::path(delete, path = "/api/v1/auth/tokens/{id}", tag = "auth",
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn revoke_token(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>) -> AppResult<StatusCode> {
+    store::revoke_token(&state, &me.user, &me.actor(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,167 @@
+//! Sign-in and sign-out pages, the language switch and the account page.
+
+use super::store;
+use crate::app::AppState;
+use crate::entities::api_token;
+use crate::platform::audit::Actor;
+use crate::platform::error::{AppError, PageResult};
+use crate::platform::form::HtmlForm;
+use crate::platform::i18n::Lang;
+use crate::platform::web::{
+    LANG_COOKIE, PageCtx, cookie_value, RequestInfo, SESSION_COOKIE, Signed, cookie, redirect_with_flash, removal, render, safe_next,
+    set_cookie,
+};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/language", post(set_language))
+        .route("/account", get(account))
+        .route("/account/tokens", post(new_token))
+        .route("/account/tokens/{id}/revoke", post(revoke_token))
+}
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    ctx: PageCtx,
+    email: String,
+    next: String,
+    error: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_form(ctx: PageCtx, Query(q): Query<NextQuery>) -> PageResult<Response> {
+    let next = safe_next(q.next.as_deref());
+    if ctx.user.is_some() {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    Ok(render(&LoginPage { ctx, email: String::new(), next, error: None })?)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Extension(info): Extension<RequestInfo>,
+    headers: HeaderMap,
+    HtmlForm(form): HtmlForm<LoginForm>,
+) -> PageResult<Response> {
+    let next = safe_next(form.next.as_deref());
+    match store::check_credentials(&state, &form.email, &form.password, &info.ip).await {
+        Ok(user) => {
+            // Rotate: whatever session this browser had ends here.
+            if let Some(old) = cookie_value(&headers, SESSION_COOKIE) {
+                store::end_session_by_cookie(&state, old).await?;
+            }
+            let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+            let raw = store::create_session(&state, &user.id, &info.ip, ua).await?;
+            let mut res = Redirect::to(&next).into_response();
+            set_cookie(&mut res, cookie(&state, SESSION_COOKIE, raw));
+            Ok(res)
+        }
+        Err(e) => {
+            let (status, key) = match &e {
+                AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "login.failed"),
+                AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "login.locked"),
+                _ => return Err(e.into()),
+            };
+            let page = LoginPage { ctx, email: form.email, next, error: Some(key) };
+            let mut res = render(&page)?;
+            *res.status_mut() = status;
+            Ok(res)
+        }
+    }
+}
+
+async fn logout(State(state): State<AppState>, ctx: PageCtx, Extension(info): Extension<RequestInfo>) -> PageResult<Response> {
+    if let Some(user) = &ctx.user {
+        store::end_session(&state, user, &info.ip).await?;
+    }
+    let mut res = Redirect::to("/login").into_response();
+    set_cookie(&mut res, removal(&state, SESSION_COOKIE));
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+struct LangForm {
+    lang: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// Switches the language: remembered on the user when signed in, in a cookie otherwise.
+async fn set_language(State(state): State<AppState>, ctx: PageCtx, Extension(info): Extension<RequestInfo>, HtmlForm(form): HtmlForm<LangForm>) -> PageResult<Response> {
+    let lang = Lang::parse(&form.lang).ok_or_else(|| AppError::BadRequest("unknown language".into()))?;
+    if let Some(user) = &ctx.user {
+        let patch = crate::users::model::UserPatch { locale: Some(Some(lang.code().to_owned())), ..Default::default() };
+        let actor = Actor { user_id: Some(user.id.clone()), ip: Some(info.ip.clone()) };
+        crate::users::store::update(&state.db, state.clock.now(), &actor, &user.id, patch, None).await?;
+    }
+    let mut res = Redirect::to(&safe_next(form.next.as_deref())).into_response();
+    let mut c = cookie(&state, LANG_COOKIE, lang.code().to_owned());
+    c.set_max_age(time::Duration::days(365));
+    set_cookie(&mut res, c);
+    Ok(res)
+}
+
+#[derive(Template)]
+#[template(path = "auth/account.html")]
+struct AccountPage {
+    ctx: PageCtx,
+    tokens: Vec<api_token::Model>,
+    new_token: Option<String>,
+    team: String,
+    scope_label: &'static str,
+}
+
+async fn account_page(state: &AppState, s: Signed, new_token: Option<String>) -> PageResult<Response> {
+    let tokens = store::list_tokens(state, &s.user).await?.into_iter().filter(|t| t.user_id == s.user.id).collect();
+    let team = match &s.user.team_id {
+        Some(t) => crate::teams::store::get(&state.db, t).await.map(|t| t.name).unwrap_or_default(),
+        None => String::new(),
+    };
+    let scope_label = s.ctx.t(s.user.scope.label_key());
+    Ok(render(&AccountPage { ctx: s.ctx, tokens, new_token, team, scope_label })?)
+}
+
+async fn account(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
+    account_page(&state, s, None).await
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    name: String,
+}
+
+async fn new_token(State(state): State<AppState>, s: Signed, HtmlForm(form): HtmlForm<TokenForm>) -> PageResult<Response> {
+    let (_, secret) = store::create_token(&state, &s.actor(), &s.user.id, &form.name).await?;
+    account_page(&state, s, Some(secret)).await
+}
+
+async fn revoke_token(State(state): State<AppState>, s: Signed, Path(id): Path<String>) -> PageResult<Response> {
+    store::revoke_token(&state, &s.user, &s.actor(), &id).await?;
+    Ok(redirect_with_flash(&state, "/account", "token_revoked"))
+}

@@ -1,0 +1,10 @@
+//! SeaORM entities: one file per table, plain data, no behaviour.
+//!
+//! Queries over these live in each domain's `store.rs`; nothing else builds SQL.
+
+pub mod api_token;
+pub mod audit_log;
+pub mod login_attempt;
+pub mod session;
+pub mod team;
+pub mod user;

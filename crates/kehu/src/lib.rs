@@ -1,0 +1,14 @@
+//! Kehu CRM: one binary serving the web UI and the REST API over SQLite or PostgreSQL.
+//!
+//! See ARCHITECTURE.md at the repository root for the map of this crate.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod demo;
+pub mod entities;
+pub mod home;
+pub mod platform;
+pub mod teams;
+pub mod users;

@@ -1,0 +1,98 @@
+//! Connecting to SQLite or PostgreSQL and running migrations.
+
+use anyhow::Context;
+use kehu_migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use std::time::Duration;
+
+/// The default database: a SQLite file under `./kehu-data/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://kehu-data/kehu.db?mode=rwc";
+
+pub fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+/// Opens a pool. SQLite gets WAL, foreign keys, a busy timeout and several connections.
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    if is_sqlite(url) {
+        ensure_sqlite_dir(url)?;
+    }
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30));
+    if is_sqlite(url) {
+        opts.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .create_if_missing(true)
+        });
+    } else {
+        opts.max_connections(20).min_connections(1);
+    }
+    let db = Database::connect(opts).await.with_context(|| format!("cannot open database {}", redact(url)))?;
+    Ok(db)
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("database migration failed")?;
+    Ok(())
+}
+
+/// Hides a password in a URL for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    Ok(())
+}
+
+/// The SQLite file behind a URL, if it is one.
+pub fn sqlite_path(url: &str) -> Option<String> {
+    if !is_sqlite(url) {
+        return None;
+    }
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path == ":memory:" { None } else { Some(path.to_owned()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h:5/db"), "postgres://u:***@h:5/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn finds_sqlite_paths() {
+        assert_eq!(sqlite_path("sqlite:///tmp/a.db?mode=rwc").as_deref(), Some("/tmp/a.db"));
+        assert_eq!(sqlite_path("sqlite://kehu-data/kehu.db?mode=rwc").as_deref(), Some("kehu-data/kehu.db"));
+        assert_eq!(sqlite_path("postgres://x"), None);
+    }
+}

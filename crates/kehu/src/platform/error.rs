@@ -1,0 +1,210 @@
+//! The one error type of the application and how it is shown.
+//!
+//! API handlers return `AppError`, rendered as RFC 9457 problem details.
+//! Page handlers return `PageError`, which the web layer turns into a full
+//! error page in the reader's language (see `web::error_pages`).
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One invalid field: `field` is the JSON/form name, `message` a readable English text,
+/// `code` a stable machine code (also the i18n key suffix `error.<code>`).
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self { field: field.to_owned(), code: code.to_owned(), message: message.into() }
+    }
+}
+
+/// Problem details body (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64, detail: String },
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        AppError::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad-request",
+            AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound => "not-found",
+            AppError::Conflict(_) => "conflict",
+            AppError::Validation(_) => "validation",
+            AppError::TooManyRequests { .. } => "rate-limited",
+            AppError::PayloadTooLarge => "too-large",
+            AppError::Unexpected(_) => "internal",
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let (title, detail, errors) = match self {
+            AppError::BadRequest(d) => ("Bad request", Some(d.clone()), vec![]),
+            AppError::Unauthorized => ("Authentication required", None, vec![]),
+            AppError::Forbidden => ("Forbidden", Some("you are not allowed to do this".into()), vec![]),
+            AppError::NotFound => ("Not found", None, vec![]),
+            AppError::Conflict(d) => ("Conflict", Some(d.clone()), vec![]),
+            AppError::Validation(errs) => {
+                let n = errs.len();
+                let detail = if n == 1 { "1 field is invalid".to_owned() } else { format!("{n} fields are invalid") };
+                ("Invalid input", Some(detail), errs.clone())
+            }
+            AppError::TooManyRequests { detail, .. } => ("Too many requests", Some(detail.clone()), vec![]),
+            AppError::PayloadTooLarge => ("Payload too large", None, vec![]),
+            AppError::Unexpected(_) => ("Internal error", Some("an unexpected error occurred".into()), vec![]),
+        };
+        Problem {
+            kind: format!("https://kehu.dev/problems/{}", self.slug()),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors,
+            request_id: None,
+        }
+    }
+
+    /// Field errors, when this is a validation error.
+    pub fn field_errors(&self) -> Option<&[FieldError]> {
+        match self {
+            AppError::Validation(errs) => Some(errs),
+            _ => None,
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        AppError::Unexpected(anyhow::Error::new(e))
+    }
+}
+
+impl From<sea_orm::TransactionError<AppError>> for AppError {
+    fn from(e: sea_orm::TransactionError<AppError>) -> Self {
+        match e {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(app) => app,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Unexpected(e) = &self {
+            tracing::error!(error = ?e, "unexpected error");
+        }
+        let status = self.status();
+        let mut res = (status, Json(self.problem())).into_response();
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let AppError::TooManyRequests { retry_after_secs, .. } = &self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        res
+    }
+}
+
+/// Marker put on page responses that the web layer replaces with a full error page.
+#[derive(Clone, Debug)]
+pub struct ErrorPageMarker {
+    pub detail: Option<String>,
+}
+
+/// The error type of HTML handlers.
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let err = self.0;
+        match err {
+            AppError::Unauthorized => axum::response::Redirect::to("/login").into_response(),
+            AppError::Unexpected(e) => {
+                tracing::error!(error = ?e, "unexpected error");
+                let mut res = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                res.extensions_mut().insert(ErrorPageMarker { detail: None });
+                res
+            }
+            other => {
+                let detail = match &other {
+                    AppError::Conflict(d) | AppError::BadRequest(d) => Some(d.clone()),
+                    AppError::TooManyRequests { detail, .. } => Some(detail.clone()),
+                    _ => None,
+                };
+                let mut res = other.status().into_response();
+                res.extensions_mut().insert(ErrorPageMarker { detail });
+                res
+            }
+        }
+    }
+}
+
+pub type PageResult<T> = Result<T, PageError>;

@@ -1,0 +1,368 @@
+//! The one list helper: filters, `q`, sort, `limit` and keyset cursors, for every resource.
+//!
+//! A resource describes itself with a `ListSpec` (its filterable and sortable
+//! fields); `ListSpec::parse` validates raw query parameters against it (an
+//! unknown parameter, a bad limit or a tampered cursor is a 4xx), and
+//! `ListRequest::apply` turns the result into SQL on any SeaORM entity.
+
+use crate::platform::error::{AppError, AppResult, FieldError};
+use base64::Engine;
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select};
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::{IntoParams, ToSchema};
+
+pub const DEFAULT_LIMIT: u64 = 50;
+pub const MAX_LIMIT: u64 = 500;
+
+/// The parameters every list takes (documentation for OpenAPI; parsing is `ListSpec::parse`).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ListParams {
+    /// Full-text search over the resource's names, phones and emails.
+    pub q: Option<String>,
+    /// A sortable field; prefix `-` for descending.
+    pub sort: Option<String>,
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<u64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Bool,
+    Int,
+    Time,
+}
+
+/// One filterable or sortable field of a resource.
+pub struct Field<C> {
+    pub name: &'static str,
+    pub col: C,
+    pub kind: Kind,
+    /// Allowed values for enumerations (empty: anything).
+    pub values: &'static [&'static str],
+}
+
+impl<C> Field<C> {
+    pub const fn new(name: &'static str, col: C, kind: Kind) -> Self {
+        Field { name, col, kind, values: &[] }
+    }
+
+    pub const fn one_of(name: &'static str, col: C, values: &'static [&'static str]) -> Self {
+        Field { name, col, kind: Kind::Text, values }
+    }
+}
+
+pub struct ListSpec<C: 'static> {
+    pub filters: &'static [Field<C>],
+    pub sorts: &'static [Field<C>],
+    pub default_sort: &'static str,
+    pub id: C,
+    /// Columns `q` searches with a case-insensitive substring match.
+    pub search: &'static [C],
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Eq(Value),
+    Gte(Value),
+    Lte(Value),
+}
+
+pub struct ListRequest<C: 'static> {
+    spec: &'static ListSpec<C>,
+    filters: Vec<(usize, Op)>,
+    pub q: Option<String>,
+    sort: usize,
+    desc: bool,
+    pub limit: u64,
+    cursor: Option<(Value, String)>,
+}
+
+/// A page of a list, as every list endpoint answers it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+}
+
+fn parse_value(kind: Kind, field: &str, raw: &str) -> Result<Value, FieldError> {
+    match kind {
+        Kind::Text => Ok(Value::String(raw.to_owned())),
+        Kind::Bool => match raw {
+            "true" | "1" => Ok(Value::Bool(true)),
+            "false" | "0" => Ok(Value::Bool(false)),
+            _ => Err(FieldError::new(field, "invalid_bool", "must be true or false")),
+        },
+        Kind::Int => raw
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| FieldError::new(field, "invalid_number", "must be a whole number")),
+        Kind::Time => {
+            let ok = OffsetDateTime::parse(raw, &Rfc3339).is_ok()
+                || time::Date::parse(raw, &time::macros::format_description!("[year]-[month]-[day]")).is_ok();
+            if ok {
+                Ok(Value::String(raw.to_owned()))
+            } else {
+                Err(FieldError::new(field, "invalid_date", "must be a date (YYYY-MM-DD) or an RFC 3339 time"))
+            }
+        }
+    }
+}
+
+fn to_sql_value(kind: Kind, v: &Value, upper: bool) -> Option<sea_orm::Value> {
+    match kind {
+        Kind::Text => v.as_str().map(|s| sea_orm::Value::from(s.to_owned())),
+        Kind::Bool => v.as_bool().map(sea_orm::Value::from),
+        Kind::Int => v.as_i64().map(sea_orm::Value::from),
+        Kind::Time => {
+            let s = v.as_str()?;
+            let t = match OffsetDateTime::parse(s, &Rfc3339) {
+                Ok(t) => t,
+                Err(_) => {
+                    let d = time::Date::parse(s, &time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+                    let t = d.midnight().assume_utc();
+                    if upper { t + time::Duration::days(1) - time::Duration::microseconds(1) } else { t }
+                }
+            };
+            Some(sea_orm::Value::from(t))
+        }
+    }
+}
+
+impl<C: ColumnTrait> ListSpec<C> {
+    /// Validates raw query pairs: known filters (also `<name>_from` / `<name>_to` for
+    /// times and numbers), `q`, `sort`, `limit`, `cursor`.
+    pub fn parse(&'static self, pairs: &[(String, String)]) -> AppResult<ListRequest<C>> {
+        let mut errors = Vec::new();
+        let mut req = ListRequest {
+            spec: self,
+            filters: Vec::new(),
+            q: None,
+            sort: self.sorts.iter().position(|f| f.name == self.default_sort.trim_start_matches('-')).unwrap_or(0),
+            desc: self.default_sort.starts_with('-'),
+            limit: DEFAULT_LIMIT,
+            cursor: None,
+        };
+        let mut cursor_raw = None;
+        for (k, v) in pairs {
+            match k.as_str() {
+                "q" => {
+                    let q = v.trim();
+                    if q.chars().count() > 200 {
+                        errors.push(FieldError::new("q", "too_long", "must be at most 200 characters"));
+                    } else if !q.is_empty() {
+                        req.q = Some(q.to_owned());
+                    }
+                }
+                "sort" => {
+                    let (desc, name) = match v.strip_prefix('-') {
+                        Some(n) => (true, n),
+                        None => (false, v.as_str()),
+                    };
+                    match self.sorts.iter().position(|f| f.name == name) {
+                        Some(i) => {
+                            req.sort = i;
+                            req.desc = desc;
+                        }
+                        None => errors.push(FieldError::new("sort", "unknown_field", format!("cannot sort by {name}"))),
+                    }
+                }
+                "limit" => match v.parse::<i64>() {
+                    Ok(n) if (1..=MAX_LIMIT as i64).contains(&n) => req.limit = n as u64,
+                    _ => errors.push(FieldError::new("limit", "out_of_range", "must be a number from 1 to 500")),
+                },
+                "cursor" => cursor_raw = Some(v.clone()),
+                name => {
+                    let (base, op) = if let Some(b) = name.strip_suffix("_from") {
+                        (b, 1)
+                    } else if let Some(b) = name.strip_suffix("_to") {
+                        (b, 2)
+                    } else {
+                        (name, 0)
+                    };
+                    let found = self.filters.iter().position(|f| f.name == name).map(|i| (i, 0)).or_else(|| {
+                        if op == 0 {
+                            return None;
+                        }
+                        self.filters
+                            .iter()
+                            .position(|f| f.name == base && matches!(f.kind, Kind::Time | Kind::Int))
+                            .map(|i| (i, op))
+                    });
+                    match found {
+                        None => errors.push(FieldError::new(name, "unknown_field", format!("cannot filter by {name}"))),
+                        Some((i, op)) => {
+                            let f = &self.filters[i];
+                            if !f.values.is_empty() && !f.values.contains(&v.as_str()) {
+                                errors.push(FieldError::new(
+                                    name,
+                                    "not_an_option",
+                                    format!("must be one of: {}", f.values.join(", ")),
+                                ));
+                                continue;
+                            }
+                            match parse_value(f.kind, name, v) {
+                                Ok(val) => req.filters.push((
+                                    i,
+                                    match op {
+                                        1 => Op::Gte(val),
+                                        2 => Op::Lte(val),
+                                        _ => Op::Eq(val),
+                                    },
+                                )),
+                                Err(e) => errors.push(e),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(raw) = cursor_raw {
+            match decode_cursor(&raw) {
+                Some((sort_name, val, id)) if sort_name == self.sorts[req.sort].name => req.cursor = Some((val, id)),
+                _ => errors.push(FieldError::new("cursor", "invalid_cursor", "is not a cursor this list gave out")),
+            }
+        }
+        if errors.is_empty() { Ok(req) } else { Err(AppError::Validation(errors)) }
+    }
+}
+
+fn encode_cursor(sort: &str, v: &Value, id: &str) -> String {
+    let body = serde_json::json!([sort, v, id]).to_string();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(body)
+}
+
+fn decode_cursor(raw: &str) -> Option<(String, Value, String)> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    let arr = v.as_array()?;
+    if arr.len() != 3 {
+        return None;
+    }
+    Some((arr[0].as_str()?.to_owned(), arr[1].clone(), arr[2].as_str()?.to_owned()))
+}
+
+impl<C: ColumnTrait> ListRequest<C> {
+    /// The filters and `q` as one condition (without the cursor), for lists and counts.
+    pub fn condition(&self) -> Condition {
+        let mut cond = Condition::all();
+        for (i, op) in &self.filters {
+            let f = &self.spec.filters[*i];
+            let (val, cmp) = match op {
+                Op::Eq(v) => (to_sql_value(f.kind, v, false), 0),
+                Op::Gte(v) => (to_sql_value(f.kind, v, false), 1),
+                Op::Lte(v) => (to_sql_value(f.kind, v, true), 2),
+            };
+            let Some(val) = val else { continue };
+            cond = cond.add(match cmp {
+                1 => f.col.gte(val),
+                2 => f.col.lte(val),
+                _ => f.col.eq(val),
+            });
+        }
+        if let Some(q) = &self.q
+            && !self.spec.search.is_empty()
+        {
+            let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+            let mut any = Condition::any();
+            for c in self.spec.search {
+                any = any.add(Expr::expr(Func::lower(Expr::col(c.as_column_ref()))).like(
+                    sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'),
+                ));
+            }
+            cond = cond.add(any);
+        }
+        cond
+    }
+
+    /// Applies filters, `q`, the cursor, the sort and `limit + 1` (to know whether more follow).
+    pub fn apply<E: EntityTrait<Column = C>>(&self, select: Select<E>) -> Select<E> {
+        let sort = &self.spec.sorts[self.sort];
+        let mut select = select.filter(self.condition());
+        if let Some((v, id)) = &self.cursor
+            && let Some(val) = to_sql_value(sort.kind, v, false)
+        {
+            let id_val = sea_orm::Value::from(id.clone());
+            let after = if self.desc {
+                Condition::any()
+                    .add(sort.col.lt(val.clone()))
+                    .add(Condition::all().add(sort.col.eq(val)).add(self.spec.id.lt(id_val)))
+            } else {
+                Condition::any()
+                    .add(sort.col.gt(val.clone()))
+                    .add(Condition::all().add(sort.col.eq(val)).add(self.spec.id.gt(id_val)))
+            };
+            select = select.filter(after);
+        }
+        let order = if self.desc { Order::Desc } else { Order::Asc };
+        select.order_by(sort.col, order.clone()).order_by(self.spec.id, order).limit(self.limit + 1)
+    }
+
+    /// Cuts the extra row off and makes the next cursor from the last row kept.
+    pub fn page<M, T>(
+        &self,
+        mut rows: Vec<M>,
+        total: Option<u64>,
+        key: impl Fn(&M) -> (Value, String),
+        view: impl Fn(M) -> T,
+    ) -> Page<T> {
+        let more = rows.len() as u64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|m| {
+                let (v, id) = key(m);
+                encode_cursor(self.spec.sorts[self.sort].name, &v, &id)
+            })
+        } else {
+            None
+        };
+        Page { data: rows.into_iter().map(view).collect(), next_cursor, total }
+    }
+
+    pub fn sort_name(&self) -> &'static str {
+        self.spec.sorts[self.sort].name
+    }
+}
+
+/// Cursor value for a time column (RFC 3339, as `Kind::Time` parses it back).
+pub fn time_key(t: &OffsetDateTime) -> Value {
+    Value::String(t.format(&Rfc3339).unwrap_or_default())
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// Query pairs from a raw query string (also used by page handlers).
+pub fn pairs(query: Option<&str>) -> AppResult<Vec<(String, String)>> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or(""))
+        .map_err(|_| AppError::BadRequest("malformed query string".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let c = encode_cursor("name", &Value::from("张三"), "id-1");
+        assert_eq!(decode_cursor(&c), Some(("name".into(), Value::from("张三"), "id-1".into())));
+        assert_eq!(decode_cursor("not-base64!!"), None);
+        assert_eq!(decode_cursor(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("[1]")), None);
+    }
+
+    #[test]
+    fn like_patterns_are_escaped() {
+        assert_eq!(escape_like("50%_a\\"), "50\\%\\_a\\\\");
+    }
+}

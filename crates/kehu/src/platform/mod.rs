@@ -1,0 +1,18 @@
+//! Shared machinery every domain uses and none re-implements: errors, the
+//! request pipeline, identity and data scopes, lists, audit, i18n, time, metrics.
+//!
+//! Architecture Invariant: `platform` never depends on a business domain.
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod form;
+pub mod i18n;
+pub mod list;
+pub mod metrics;
+pub mod scope;
+pub mod validate;
+pub mod web;

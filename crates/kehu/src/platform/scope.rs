@@ -1,0 +1,116 @@
+//! Data scopes: the ONE place that decides which owned records a user may see.
+//!
+//! Every query over a table with an owner goes through `DataScope::filter`
+//! (lists and single records alike); a record outside the scope is simply
+//! not found, so handlers answer 404 without special cases.
+//!
+//! Architecture Invariant: no handler or store compares owner ids by hand.
+
+use crate::entities::{team, user};
+use crate::platform::auth::{CurrentUser, Scope};
+use crate::platform::error::AppResult;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select};
+use std::collections::{HashMap, HashSet};
+
+#[derive(Clone, Debug)]
+pub struct DataScope {
+    kind: Scope,
+    user_id: String,
+    /// The user's team and every team below it (only for `Scope::Team`).
+    team_ids: Vec<String>,
+}
+
+impl DataScope {
+    /// Resolves the scope of `user`, loading the team tree when needed.
+    pub async fn for_user<C: ConnectionTrait>(db: &C, user: &CurrentUser) -> AppResult<DataScope> {
+        let team_ids = match (user.scope, &user.team_id) {
+            (Scope::Team, Some(team_id)) => {
+                let edges: Vec<(String, Option<String>)> = team::Entity::find()
+                    .select_only()
+                    .column(team::Column::Id)
+                    .column(team::Column::ParentId)
+                    .into_tuple()
+                    .all(db)
+                    .await?;
+                subtree(&edges, team_id)
+            }
+            _ => Vec::new(),
+        };
+        Ok(DataScope { kind: user.scope, user_id: user.id.clone(), team_ids })
+    }
+
+    pub fn kind(&self) -> Scope {
+        self.kind
+    }
+
+    /// The condition "the owner column names someone this user may see through".
+    pub fn condition<C: ColumnTrait>(&self, owner_col: C) -> Condition {
+        match self.kind {
+            Scope::All => Condition::all(),
+            Scope::Own => Condition::all().add(owner_col.eq(self.user_id.clone())),
+            Scope::Team if self.team_ids.is_empty() => Condition::all().add(owner_col.eq(self.user_id.clone())),
+            Scope::Team => {
+                let members = Query::select()
+                    .column(user::Column::Id)
+                    .from(user::Entity)
+                    .and_where(Expr::col(user::Column::TeamId).is_in(self.team_ids.clone()))
+                    .to_owned();
+                Condition::any().add(owner_col.eq(self.user_id.clone())).add(owner_col.in_subquery(members))
+            }
+        }
+    }
+
+    /// Narrows a query to the records this user may see.
+    pub fn filter<E: EntityTrait>(&self, select: Select<E>, owner_col: E::Column) -> Select<E> {
+        select.filter(self.condition(owner_col))
+    }
+}
+
+/// `root` and every team below it, given `(id, parent_id)` edges. Safe on cycles.
+pub fn subtree(edges: &[(String, Option<String>)], root: &str) -> Vec<String> {
+    let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (id, parent) in edges {
+        if let Some(p) = parent {
+            children.entry(p.as_str()).or_default().push(id.as_str());
+        }
+    }
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(t) = stack.pop() {
+        if !seen.insert(t) {
+            continue;
+        }
+        out.push(t.to_owned());
+        if let Some(kids) = children.get(t) {
+            stack.extend(kids.iter().copied());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(id: &str, p: Option<&str>) -> (String, Option<String>) {
+        (id.to_owned(), p.map(str::to_owned))
+    }
+
+    #[test]
+    fn subtree_walks_down_only() {
+        let edges = vec![e("root", None), e("east", Some("root")), e("sh", Some("east")), e("west", Some("root"))];
+        let mut s = subtree(&edges, "east");
+        s.sort();
+        assert_eq!(s, vec!["east", "sh"]);
+        assert_eq!(subtree(&edges, "root").len(), 4);
+        assert_eq!(subtree(&edges, "sh"), vec!["sh"]);
+    }
+
+    #[test]
+    fn subtree_survives_cycles() {
+        let edges = vec![e("a", Some("b")), e("b", Some("a"))];
+        assert_eq!(subtree(&edges, "a").len(), 2);
+    }
+}

@@ -1,0 +1,95 @@
+//! Field validation shared by API bodies and HTML forms: each check returns a
+//! `FieldError` naming the field, and callers collect them all before writing.
+
+use crate::platform::error::FieldError;
+
+/// Collects field errors; `finish` turns them into a 422.
+#[derive(Default, Debug)]
+pub struct Checks(pub Vec<FieldError>);
+
+impl Checks {
+    pub fn add(&mut self, e: Option<FieldError>) {
+        if let Some(e) = e {
+            self.0.push(e);
+        }
+    }
+
+    pub fn push(&mut self, field: &str, code: &str, message: &str) {
+        self.0.push(FieldError::new(field, code, message));
+    }
+
+    pub fn finish(self) -> Result<(), crate::platform::error::AppError> {
+        if self.0.is_empty() { Ok(()) } else { Err(crate::platform::error::AppError::Validation(self.0)) }
+    }
+}
+
+/// A required single-line text of at most `max` characters, trimmed.
+pub fn required_text(field: &str, value: &str, max: usize) -> Option<FieldError> {
+    let v = value.trim();
+    if v.is_empty() {
+        Some(FieldError::new(field, "required", "is required"))
+    } else {
+        max_len(field, v, max)
+    }
+}
+
+pub fn max_len(field: &str, value: &str, max: usize) -> Option<FieldError> {
+    if value.chars().count() > max {
+        Some(FieldError::new(field, "too_long", format!("must be at most {max} characters")))
+    } else if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        Some(FieldError::new(field, "invalid_characters", "contains control characters"))
+    } else {
+        None
+    }
+}
+
+/// An email address: one `@`, a dotted domain, no spaces, at most 254 characters.
+pub fn email(field: &str, value: &str) -> Option<FieldError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Some(FieldError::new(field, "required", "is required"));
+    }
+    let bad = || Some(FieldError::new(field, "invalid_email", "is not a valid email address"));
+    if v.chars().count() > 254 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad();
+    }
+    let Some((local, domain)) = v.rsplit_once('@') else { return bad() };
+    if local.is_empty()
+        || local.contains('@')
+        || domain.len() < 3
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains("..")
+    {
+        return bad();
+    }
+    None
+}
+
+/// Emails compare case-insensitively; they are stored lower-cased.
+pub fn normalize_email(value: &str) -> String {
+    value.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(email("email", "li.lei@example.cn").is_none());
+        assert!(email("email", "张三@例子.中国").is_none());
+        for bad in ["", "a", "a@b", "a@@b.cn", "a b@c.cn", "@c.cn", "a@.cn", "a@c..cn"] {
+            assert!(email("email", bad).is_some(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn texts() {
+        assert_eq!(required_text("name", "  ", 10).unwrap().code, "required");
+        assert_eq!(required_text("name", "abcdefghijk", 10).unwrap().code, "too_long");
+        assert!(required_text("name", "张三", 2).is_none());
+        assert_eq!(max_len("name", "a\u{0}b", 10).unwrap().code, "invalid_characters");
+    }
+}

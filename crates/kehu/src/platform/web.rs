@@ -1,0 +1,497 @@
+//! The request pipeline shared by pages and the API: identifying the user
+//! (session cookie or bearer token), CSRF, language, flash messages, error
+//! pages, and the page-context extractors handlers use.
+//!
+//! Architecture Invariant: authentication and CSRF are checked here, once,
+//! before any handler runs; handlers only ever see a resolved `CurrentUser`.
+
+use crate::app::AppState;
+use crate::entities::{api_token, session, user};
+use crate::platform::auth::{CurrentUser, Role, Scope, sha256_hex};
+use crate::platform::error::{AppError, ErrorPageMarker};
+use crate::platform::i18n::Lang;
+use askama::Template;
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use std::net::SocketAddr;
+
+pub const SESSION_COOKIE: &str = "kehu_session";
+pub const CSRF_COOKIE: &str = "kehu_csrf";
+pub const LANG_COOKIE: &str = "kehu_lang";
+pub const FLASH_COOKIE: &str = "kehu_flash";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+pub const CSRF_FIELD: &str = "_csrf";
+/// Largest form body the CSRF check reads.
+const MAX_FORM_BYTES: usize = 1024 * 1024;
+
+/// What the pipeline learned about a request; every handler can read it.
+#[derive(Clone, Debug)]
+pub struct RequestInfo {
+    pub user: Option<CurrentUser>,
+    pub ip: String,
+    pub csrf: String,
+    pub lang: Lang,
+    pub flash: Option<String>,
+    pub path: String,
+}
+
+/// The value of a request cookie.
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+pub fn set_cookie(res: &mut Response, cookie: Cookie<'_>) {
+    if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// A cookie with the flags every Kehu cookie has.
+pub fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.secure_cookies)
+        .build()
+}
+
+pub fn removal(state: &AppState, name: &'static str) -> Cookie<'static> {
+    let mut c = cookie(state, name, String::new());
+    c.make_removal();
+    c
+}
+
+fn user_from_model(u: user::Model, session_id: Option<String>) -> Option<CurrentUser> {
+    Some(CurrentUser {
+        role: Role::parse(&u.role)?,
+        scope: Scope::parse(&u.scope)?,
+        id: u.id,
+        name: u.name,
+        email: u.email,
+        team_id: u.team_id,
+        locale: u.locale,
+        session_id,
+    })
+}
+
+enum Auth {
+    None,
+    Session(CurrentUser),
+    Bearer(CurrentUser),
+    BadBearer,
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Auth, AppError> {
+    let now = state.clock.now();
+    if let Some(authz) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let Some(token) = authz.strip_prefix("Bearer ").map(str::trim) else { return Ok(Auth::BadBearer) };
+        let hash = sha256_hex(token);
+        let Some(tok) = api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(hash))
+            .filter(api_token::Column::RevokedAt.is_null())
+            .one(&state.db)
+            .await?
+        else {
+            return Ok(Auth::BadBearer);
+        };
+        let Some(u) = user::Entity::find_by_id(tok.user_id.clone()).one(&state.db).await? else {
+            return Ok(Auth::BadBearer);
+        };
+        if !u.active {
+            return Ok(Auth::BadBearer);
+        }
+        if tok.last_used_at.is_none_or(|t| now - t > time::Duration::minutes(1)) {
+            let mut am = tok.into_active_model();
+            am.last_used_at = Set(Some(now));
+            am.update(&state.db).await?;
+        }
+        return Ok(user_from_model(u, None).map(Auth::Bearer).unwrap_or(Auth::BadBearer));
+    }
+    let Some(raw) = cookie_value(headers, SESSION_COOKIE) else { return Ok(Auth::None) };
+    let sid = sha256_hex(raw);
+    let Some(sess) = session::Entity::find_by_id(sid.clone()).one(&state.db).await? else { return Ok(Auth::None) };
+    if sess.expires_at <= now {
+        session::Entity::delete_by_id(sid).exec(&state.db).await?;
+        return Ok(Auth::None);
+    }
+    let Some(u) = user::Entity::find_by_id(sess.user_id.clone()).one(&state.db).await? else { return Ok(Auth::None) };
+    if !u.active {
+        return Ok(Auth::None);
+    }
+    if now - sess.last_seen_at > time::Duration::minutes(5) {
+        let idle = state.settings.session_idle;
+        let mut am = sess.into_active_model();
+        am.last_seen_at = Set(now);
+        am.expires_at = Set(now + idle);
+        am.update(&state.db).await?;
+    }
+    Ok(user_from_model(u, Some(sid)).map(Auth::Session).unwrap_or(Auth::None))
+}
+
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+fn pick_lang(user: Option<&CurrentUser>, headers: &HeaderMap) -> Lang {
+    user.and_then(|u| u.locale.as_deref())
+        .and_then(Lang::parse)
+        .or_else(|| cookie_value(headers, LANG_COOKIE).and_then(Lang::parse))
+        .unwrap_or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .map(Lang::from_accept_language)
+                .unwrap_or_default()
+        })
+}
+
+/// Reads `_csrf` out of a urlencoded body and puts the body back.
+async fn form_csrf(req: Request) -> Result<(Request, Option<String>), Response> {
+    let (parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
+        Ok(b) => b,
+        Err(_) => return Err(AppError::PayloadTooLarge.into_response()),
+    };
+    let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+        .ok()
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v));
+    Ok((Request::from_parts(parts, Body::from(bytes)), token))
+}
+
+/// The middleware that identifies the user and checks CSRF; see the module docs.
+pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let api = is_api(&path);
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let auth = match authenticate(&state, req.headers()).await {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    let (user, by_cookie) = match auth {
+        Auth::BadBearer => return AppError::Unauthorized.into_response(),
+        Auth::None => (None, false),
+        Auth::Session(u) => (Some(u), true),
+        Auth::Bearer(u) => (Some(u), false),
+    };
+    let existing_csrf = cookie_value(req.headers(), CSRF_COOKIE).filter(|v| v.len() >= 32).map(str::to_owned);
+    let csrf = existing_csrf.clone().unwrap_or_else(crate::platform::auth::random_secret);
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let mut req = req;
+    if !safe && (by_cookie || !api) {
+        let header_token = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let sent = match header_token {
+            Some(t) => Some(t),
+            None if is_form => match form_csrf(req).await {
+                Ok((r, t)) => {
+                    req = r;
+                    t
+                }
+                Err(res) => return res,
+            },
+            None => None,
+        };
+        let ok = matches!((&existing_csrf, &sent), (Some(a), Some(b)) if constant_eq(a, b));
+        if !ok {
+            tracing::info!(path, "CSRF check failed");
+            if api {
+                return AppError::Forbidden.into_response();
+            }
+            let mut res = StatusCode::FORBIDDEN.into_response();
+            res.extensions_mut().insert(ErrorPageMarker { detail: Some("csrf".into()) });
+            let info = RequestInfo {
+                lang: pick_lang(user.as_ref(), req.headers()),
+                user,
+                ip,
+                csrf: csrf.clone(),
+                flash: None,
+                path,
+            };
+            return finish(&state, info, existing_csrf.is_none(), false, res);
+        }
+    }
+    let info = RequestInfo {
+        lang: pick_lang(user.as_ref(), req.headers()),
+        flash: cookie_value(req.headers(), FLASH_COOKIE).map(str::to_owned).filter(|f| !f.is_empty()),
+        user,
+        ip,
+        csrf,
+        path,
+    };
+    let had_flash = info.flash.is_some();
+    req.extensions_mut().insert(info.clone());
+    let res = next.run(req).await;
+    finish(&state, info, existing_csrf.is_none(), had_flash, res)
+}
+
+fn constant_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn finish(state: &AppState, info: RequestInfo, new_csrf: bool, had_flash: bool, mut res: Response) -> Response {
+    let api = is_api(&info.path);
+    let marker = res.extensions().get::<ErrorPageMarker>().cloned();
+    let unrendered_404 = !api && res.status() == StatusCode::NOT_FOUND && res.headers().get(header::CONTENT_TYPE).is_none();
+    if !api && (marker.is_some() || unrendered_404) {
+        let status = res.status();
+        let detail = marker.and_then(|m| m.detail);
+        let mut page = render_error_page(&info, status, detail.as_deref());
+        for v in res.headers().get_all(header::SET_COOKIE) {
+            page.headers_mut().append(header::SET_COOKIE, v.clone());
+        }
+        res = page;
+    }
+    if new_csrf {
+        let c = Cookie::build((CSRF_COOKIE, info.csrf.clone()))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .secure(state.settings.secure_cookies)
+            .build();
+        set_cookie(&mut res, c);
+    }
+    if had_flash && !res.status().is_redirection() {
+        set_cookie(&mut res, removal(state, FLASH_COOKIE));
+    }
+    res
+}
+
+fn render_error_page(info: &RequestInfo, status: StatusCode, detail: Option<&str>) -> Response {
+    let ctx = PageCtx::from_info(info.clone());
+    let (title_key, text_key) = match (status.as_u16(), detail) {
+        (403, Some("csrf")) => ("error.csrf_title", "error.csrf_text"),
+        (403, _) => ("error.forbidden_title", "error.forbidden_text"),
+        (404, _) => ("error.not_found_title", "error.not_found_text"),
+        (409, _) => ("error.conflict_title", "error.conflict_text"),
+        (429, _) => ("error.rate_limited_title", "error.rate_limited_text"),
+        (400..=499, _) => ("error.bad_request_title", "error.bad_request_text"),
+        _ => ("error.internal_title", "error.internal_text"),
+    };
+    let tpl = ErrorTemplate {
+        ctx,
+        status: status.as_u16(),
+        title_key,
+        text_key,
+        detail: detail.filter(|d| *d != "csrf").map(str::to_owned),
+    };
+    match tpl.render() {
+        Ok(body) => (status, Html(body)).into_response(),
+        Err(_) => (status, status.canonical_reason().unwrap_or("error")).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorTemplate {
+    ctx: PageCtx,
+    status: u16,
+    title_key: &'static str,
+    text_key: &'static str,
+    detail: Option<String>,
+}
+
+/// A menu entry of the app shell.
+pub struct NavItem {
+    pub href: &'static str,
+    pub label_key: &'static str,
+    pub active: bool,
+}
+
+/// What every page template gets: language, user, CSRF token, flash message.
+#[derive(Clone, Debug)]
+pub struct PageCtx {
+    pub lang: Lang,
+    pub user: Option<CurrentUser>,
+    pub csrf: String,
+    pub flash: Option<String>,
+    pub path: String,
+}
+
+impl PageCtx {
+    pub fn from_info(info: RequestInfo) -> Self {
+        PageCtx { lang: info.lang, user: info.user, csrf: info.csrf, flash: info.flash, path: info.path }
+    }
+
+    pub fn t(&self, key: &str) -> &'static str {
+        self.lang.t(key)
+    }
+
+    pub fn lang_code(&self) -> &'static str {
+        self.lang.code()
+    }
+
+    pub fn languages(&self) -> Vec<(&'static str, &'static str, bool)> {
+        Lang::ALL.iter().map(|l| (l.code(), l.native_name(), *l == self.lang)).collect()
+    }
+
+    pub fn user_name(&self) -> &str {
+        self.user.as_ref().map(|u| u.name.as_str()).unwrap_or("")
+    }
+
+    pub fn role_label(&self) -> &'static str {
+        self.user.as_ref().map(|u| self.t(u.role.label_key())).unwrap_or("")
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is_admin())
+    }
+
+    pub fn flash_text(&self) -> Option<&'static str> {
+        self.flash.as_deref().map(|k| self.t(&format!("flash.{k}")))
+    }
+
+    /// The modules this user can open. Modules not built yet are not listed.
+    pub fn nav(&self) -> Vec<NavItem> {
+        let Some(user) = &self.user else { return Vec::new() };
+        let mut items = vec![("/", "nav.home")];
+        items.push(("/users", "nav.users"));
+        items.push(("/teams", "nav.teams"));
+        if user.is_admin() {
+            items.push(("/audit", "nav.audit"));
+        }
+        items
+            .into_iter()
+            .map(|(href, label_key)| NavItem {
+                href,
+                label_key,
+                active: if href == "/" { self.path == "/" } else { self.path.starts_with(href) },
+            })
+            .collect()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<RequestInfo>() {
+            Some(info) => Ok(PageCtx::from_info(info.clone())),
+            None => Err(StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+        }
+    }
+}
+
+/// A signed-in page request: the page context and the user. Without a session
+/// it redirects to `/login?next=…`.
+pub struct Signed {
+    pub ctx: PageCtx,
+    pub user: CurrentUser,
+    pub ip: String,
+}
+
+impl Signed {
+    pub fn actor(&self) -> crate::platform::audit::Actor {
+        crate::platform::audit::Actor { user_id: Some(self.user.id.clone()), ip: Some(self.ip.clone()) }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(info) = parts.extensions.get::<RequestInfo>().cloned() else {
+            return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        };
+        match info.user.clone() {
+            Some(user) => {
+                let ip = info.ip.clone();
+                Ok(Signed { ctx: PageCtx::from_info(info), user, ip })
+            }
+            None => {
+                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let to = format!("/login?next={}", urlencode(next));
+                Err(Redirect::to(&to).into_response())
+            }
+        }
+    }
+}
+
+/// The signed-in caller of an API request; 401 problem details without one.
+pub struct ApiUser {
+    pub user: CurrentUser,
+    pub ip: String,
+}
+
+impl ApiUser {
+    pub fn actor(&self) -> crate::platform::audit::Actor {
+        crate::platform::audit::Actor { user_id: Some(self.user.id.clone()), ip: Some(self.ip.clone()) }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<RequestInfo>().ok_or(AppError::Unauthorized)?;
+        let user = info.user.clone().ok_or(AppError::Unauthorized)?;
+        Ok(ApiUser { user, ip: info.ip.clone() })
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("x", s)]).map(|v| v[2..].to_owned()).unwrap_or_default()
+}
+
+/// Renders a template as a full HTML page.
+pub fn render<T: Template>(tpl: &T) -> Result<Response, AppError> {
+    let body = tpl.render().map_err(|e| AppError::Unexpected(e.into()))?;
+    Ok(Html(body).into_response())
+}
+
+/// Redirects after a successful form, with a flash message key (`flash.<key>` in the catalogue).
+pub fn redirect_with_flash(state: &AppState, to: &str, flash_key: &str) -> Response {
+    let mut res = Redirect::to(to).into_response();
+    set_cookie(&mut res, cookie(state, FLASH_COOKIE, flash_key.to_owned()));
+    res
+}
+
+/// Only same-site relative paths are followed after sign-in.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_only_a_local_path() {
+        assert_eq!(safe_next(Some("/users?x=1")), "/users?x=1");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn cookies_are_parsed() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; kehu_lang=zh-CN; b=2"));
+        assert_eq!(cookie_value(&h, LANG_COOKIE), Some("zh-CN"));
+        assert_eq!(cookie_value(&h, "c"), None);
+    }
+}

@@ -1,0 +1,105 @@
+//! `/api/v1/users` and `/api/v1/me`.
+
+use super::model::{NewUser, UserPatch, UserView};
+use super::store;
+use crate::app::AppState;
+use crate::platform::api::{ApiJson, created, expected_version};
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::list::{ListParams, Page, pairs};
+use crate::platform::web::ApiUser;
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, update_user))
+        .routes(routes!(get_me, update_me))
+}
+
+/// Filters of the user list.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct UserFilters {
+    role: Option<String>,
+    scope: Option<String>,
+    team_id: Option<String>,
+    active: Option<bool>,
+    email: Option<String>,
+    created_at_from: Option<String>,
+    created_at_to: Option<String>,
+}
+
+/// List users (every signed-in user may read the directory).
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListParams, UserFilters),
+    responses((status = 200, body = Page<UserView>), (status = 422, body = Problem)))]
+async fn list_users(State(state): State<AppState>, _me: ApiUser, RawQuery(q): RawQuery) -> AppResult<Json<Page<UserView>>> {
+    let req = store::LIST.parse(&pairs(q.as_deref())?)?;
+    Ok(Json(store::list(&state.db, &req).await?))
+}
+
+/// Create a user (administrators only).
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,
+    responses((status = 201, body = UserView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn create_user(State(state): State<AppState>, me: ApiUser, ApiJson(input): ApiJson<NewUser>) -> AppResult<Response> {
+    me.user.require_admin()?;
+    let u = store::create(&state.db, state.clock.now(), &me.actor(), input).await?;
+    Ok(created(format!("/api/v1/users/{}", u.id), UserView::from(u)))
+}
+
+/// One user.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",
+    responses((status = 200, body = UserView), (status = 404, body = Problem)))]
+async fn get_user(State(state): State<AppState>, _me: ApiUser, Path(id): Path<String>) -> AppResult<Json<UserView>> {
+    Ok(Json(store::get(&state.db, &id).await?.into()))
+}
+
+/// Change a user (administrators only). Deactivating keeps their records and history.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UserPatch,
+    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    responses((status = 200, body = UserView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_user(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(patch): ApiJson<UserPatch>,
+) -> AppResult<Json<UserView>> {
+    me.user.require_admin()?;
+    let expected = expected_version(&headers, patch.version)?;
+    let u = store::update(&state.db, state.clock.now(), &me.actor(), &id, patch, expected).await?;
+    Ok(Json(u.into()))
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/v1/me", tag = "users", responses((status = 200, body = UserView), (status = 401, body = Problem)))]
+async fn get_me(State(state): State<AppState>, me: ApiUser) -> AppResult<Json<UserView>> {
+    Ok(Json(store::get(&state.db, &me.user.id).await?.into()))
+}
+
+/// What a user may change about themselves.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MePatch {
+    /// `zh-CN`, `en`, or null to follow the browser.
+    #[serde(default, deserialize_with = "crate::platform::api::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub locale: Option<Option<String>>,
+    pub name: Option<String>,
+}
+
+/// Change your own language or display name.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "users", request_body = MePatch,
+    responses((status = 200, body = UserView), (status = 422, body = Problem)))]
+async fn update_me(State(state): State<AppState>, me: ApiUser, ApiJson(p): ApiJson<MePatch>) -> AppResult<Json<UserView>> {
+    let patch = UserPatch { locale: p.locale, name: p.name, ..Default::default() };
+    let u = store::update(&state.db, state.clock.now(), &me.actor(), &me.user.id, patch, None).await?;
+    Ok(Json(u.into()))
+}

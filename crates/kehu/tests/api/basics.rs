@@ -1,0 +1,90 @@
+//! Health, metrics, OpenAPI, static files, problem details and unknown routes.
+
+use crate::helpers::{problem, spawn_app};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+#[tokio::test]
+async fn healthz_checks_the_database() {
+    let app = spawn_app().await;
+    let res = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        reqwest::get(app.url("/login")).await.unwrap();
+    }
+    let text = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("kehu_http_requests_total") && l.contains("route=\"/login\"") && l.contains("method=\"GET\""))
+        .unwrap_or_else(|| panic!("no /login counter in:\n{text}"));
+    assert!(line.ends_with(" 3"), "{line}");
+    assert!(text.contains("kehu_http_request_duration_seconds_bucket"));
+}
+
+#[tokio::test]
+async fn openapi_lists_every_route() {
+    let app = spawn_app().await;
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/auth/tokens",
+        "/api/v1/auth/tokens/{id}",
+        "/api/v1/users",
+        "/api/v1/users/{id}",
+        "/api/v1/me",
+        "/api/v1/teams",
+        "/api/v1/teams/{id}",
+        "/api/v1/audit",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing from OpenAPI");
+    }
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_in_the_right_format() {
+    let app = spawn_app().await;
+    let res = reqwest::get(app.url("/api/v1/nothing-here")).await.unwrap();
+    let p = problem(res, StatusCode::NOT_FOUND).await;
+    assert_eq!(p["status"], 404);
+
+    let res = reqwest::Client::new()
+        .get(app.url("/no/such/page"))
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("页面不存在"), "{html}");
+}
+
+#[tokio::test]
+async fn static_files_are_embedded() {
+    let app = spawn_app().await;
+    let res = reqwest::get(app.url("/static/app.css")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert!(res.text().await.unwrap().contains(".topbar"));
+    assert_eq!(reqwest::get(app.url("/static/nope.css")).await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn pages_send_security_headers() {
+    let app = spawn_app().await;
+    let res = reqwest::get(app.url("/login")).await.unwrap();
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+    let cookies: Vec<_> = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    let csrf = cookies.iter().find(|c| c.starts_with("kehu_csrf=")).expect("csrf cookie");
+    assert!(csrf.contains("HttpOnly") && csrf.contains("SameSite=Strict"), "{csrf}");
+}

@@ -1,0 +1,134 @@
+//! A real browser (headless Chromium through chromedriver) signs in, switches
+//! the language and signs out, saving screenshots to `screenshots/`.
+//!
+//! Needs `chromedriver` and `chromium` (`.ci/run` installs them). Without them the
+//! test says so and passes, unless `KEHU_REQUIRE_BROWSER=1` (set by `.ci/run`).
+
+use crate::helpers::{PASSWORD, spawn_app};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use thirtyfour::prelude::*;
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn find_program(env: &str, names: &[&str]) -> Option<PathBuf> {
+    if let Ok(p) = std::env::var(env) {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    names.iter().flat_map(|n| std::env::split_paths(&path).map(move |d| d.join(n))).find(|p| p.is_file())
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = std::env::var_os("KEHU_SCREENSHOT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../screenshots"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn start_driver() -> Option<(Driver, WebDriver, PathBuf)> {
+    let required = std::env::var("KEHU_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    let driver_bin = find_program("KEHU_CHROMEDRIVER", &["chromedriver"]);
+    let chrome_bin = find_program("KEHU_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]);
+    let (Some(driver_bin), Some(chrome_bin)) = (driver_bin, chrome_bin) else {
+        assert!(!required, "KEHU_REQUIRE_BROWSER=1 but chromedriver or chromium is missing");
+        eprintln!("browser test skipped: chromedriver or chromium not installed (.ci/run installs them)");
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(driver_bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let guard = Driver(child);
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let profile = std::env::temp_dir().join(format!("kehu-chrome-{}", uuid::Uuid::now_v7().simple()));
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary(chrome_bin.to_str().unwrap()).unwrap();
+    for arg in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+        "--lang=en-US",
+        &format!("--user-data-dir={}", profile.display()),
+    ] {
+        caps.add_arg(arg).unwrap();
+    }
+    let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await.expect("open a browser session");
+    Some((guard, driver, profile))
+}
+
+#[tokio::test]
+async fn sign_in_switch_language_sign_out() {
+    let Some((_guard, driver, profile)) = start_driver().await else { return };
+    let app = spawn_app().await;
+    app.admin().await;
+    let hq = app.team("总部", None).await;
+    app.team("华东区", Some(&hq)).await;
+    let shots = screenshot_dir();
+    let result = async {
+        driver.goto(app.url("/users")).await?;
+        // Not signed in: the login page, keeping where we wanted to go.
+        assert!(driver.current_url().await?.as_str().contains("/login?next=%2Fusers"));
+        driver.screenshot(&shots.join("01-login.png")).await?;
+        driver.find(By::Id("email")).await?.send_keys("admin@example.com").await?;
+        driver.find(By::Id("password")).await?.send_keys(PASSWORD).await?;
+        driver.find(By::Id("sign-in")).await?.click().await?;
+        driver.find(By::Id("users-table")).await?;
+        assert!(driver.current_url().await?.path().ends_with("/users"));
+        let nav = driver.find(By::Css("nav.nav")).await?.text().await?;
+        assert!(nav.contains("Users") && nav.contains("Teams") && nav.contains("Audit log"), "{nav}");
+        let me = driver.find(By::Css(".me")).await?.text().await?;
+        assert!(me.contains("Ada Admin") && me.contains("Administrator"), "{me}");
+        driver.screenshot(&shots.join("02-users-en.png")).await?;
+
+        // Switch to Chinese: the page comes back in Chinese, and stays so.
+        driver.find(By::Css("button[data-lang='zh-CN']")).await?.click().await?;
+        driver.find(By::Css("html[lang='zh-CN']")).await?;
+        let nav = driver.find(By::Css("nav.nav")).await?.text().await?;
+        assert!(nav.contains("用户") && nav.contains("团队") && nav.contains("审计日志"), "{nav}");
+        driver.goto(app.url("/teams")).await?;
+        let body = driver.find(By::Css("main")).await?.text().await?;
+        assert!(body.contains("华东区") && body.contains("新建团队"), "{body}");
+        driver.screenshot(&shots.join("03-teams-zh.png")).await?;
+        driver.goto(app.url("/")).await?;
+        driver.screenshot(&shots.join("04-home-zh.png")).await?;
+
+        // Sign out: back at the login page; the app is closed again.
+        driver.find(By::Id("sign-out")).await?.click().await?;
+        driver.find(By::Id("sign-in")).await?;
+        assert!(driver.current_url().await?.path().ends_with("/login"));
+        driver.goto(app.url("/")).await?;
+        assert!(driver.current_url().await?.as_str().contains("/login"));
+        driver.screenshot(&shots.join("05-signed-out.png")).await?;
+        Ok::<(), WebDriverError>(())
+    }
+    .await;
+    driver.quit().await.ok();
+    std::fs::remove_dir_all(profile).ok();
+    result.expect("browser steps");
+    assert!(shots.join("03-teams-zh.png").metadata().unwrap().len() > 1000);
+}

@@ -1,0 +1,206 @@
+//! `spawn_app()` and typed helpers the tests share.
+
+use kehu::app::{AppState, Application, Config, Settings};
+use kehu::platform::audit::Actor;
+use kehu::platform::auth::Role;
+use kehu::users::model::NewUser;
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub const PASSWORD: &str = "correct-horse-42";
+
+/// Deletes the test's SQLite files when the test ends.
+pub struct TempDb {
+    path: Option<PathBuf>,
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        if let Some(p) = &self.path {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub state: AppState,
+    pub database_url: String,
+    _db: TempDb,
+}
+
+/// A fresh database URL: a new SQLite file, or a new PostgreSQL database.
+pub async fn fresh_database() -> (String, TempDb) {
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    match std::env::var("KEHU_TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let admin = Database::connect(&admin_url).await.expect("connect to KEHU_TEST_DATABASE_URL");
+            admin.execute_unprepared(&format!("CREATE DATABASE t_{id}")).await.expect("create test database");
+            admin.close().await.ok();
+            let base = admin_url.rsplit_once('/').map(|(b, _)| b).expect("database URL has a path");
+            (format!("{base}/t_{id}"), TempDb { path: None })
+        }
+        _ => {
+            let path = std::env::temp_dir().join(format!("kehu-test-{id}.db"));
+            (format!("sqlite://{}?mode=rwc", path.display()), TempDb { path: Some(path) })
+        }
+    }
+}
+
+pub fn test_settings() -> Settings {
+    Settings { login_delay_step: std::time::Duration::from_millis(5), ..Settings::default() }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let (database_url, guard) = fresh_database().await;
+    let config = Config { database_url: database_url.clone(), bind: "127.0.0.1:0".into(), settings: test_settings() };
+    let app = Application::build(config).await.expect("build app");
+    let addr = app.local_addr().expect("local addr");
+    let state = app.state.clone();
+    tokio::spawn(app.run(std::future::pending()));
+    TestApp { addr, base: format!("http://{addr}"), state, database_url, _db: guard }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+pub fn browser() -> Client {
+    Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
+}
+
+/// The CSRF token a page embeds in its forms.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    let end = html[start..].find('"').expect("closing quote");
+    html[start..start + end].to_owned()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Creates a user directly through the store; returns its id.
+    pub async fn user(&self, email: &str, name: &str, role: Role, team_id: Option<&str>) -> String {
+        let input = NewUser {
+            name: name.into(),
+            email: email.into(),
+            password: PASSWORD.into(),
+            role,
+            scope: None,
+            team_id: team_id.map(str::to_owned),
+            active: true,
+        };
+        kehu::users::store::create(&self.state.db, self.state.clock.now(), &Actor::default(), input)
+            .await
+            .expect("create user")
+            .id
+    }
+
+    pub async fn admin(&self) -> String {
+        self.user("admin@example.com", "Ada Admin", Role::Admin, None).await
+    }
+
+    /// A team created directly through the store; returns its id.
+    pub async fn team(&self, name: &str, parent: Option<&str>) -> String {
+        let input = kehu::teams::model::NewTeam { name: name.into(), parent_id: parent.map(str::to_owned), manager_id: None };
+        kehu::teams::store::create(&self.state.db, self.state.clock.now(), &Actor::default(), input)
+            .await
+            .expect("create team")
+            .id
+    }
+
+    /// An API token for a user with the test password.
+    pub async fn token(&self, email: &str) -> String {
+        let res = Client::new()
+            .post(self.url("/api/v1/auth/tokens"))
+            .json(&json!({"email": email, "password": PASSWORD, "name": "test"}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), StatusCode::CREATED, "token for {email}");
+        let body: Value = res.json().await.expect("json");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    pub fn api(&self, token: &str) -> Api {
+        Api { base: self.base.clone(), token: token.to_owned(), client: Client::new() }
+    }
+
+    /// Signs in through the login form; returns the client and the CSRF token of the session.
+    pub async fn sign_in(&self, email: &str) -> (Client, String) {
+        let client = browser();
+        let page = client.get(self.url("/login")).send().await.expect("login page").text().await.expect("body");
+        let csrf = csrf_of(&page);
+        let res = client
+            .post(self.url("/login"))
+            .form(&[("_csrf", csrf.as_str()), ("email", email), ("password", PASSWORD), ("next", "/")])
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "sign-in of {email} redirects");
+        (client, csrf)
+    }
+}
+
+/// A bearer-token API client.
+pub struct Api {
+    base: String,
+    token: String,
+    pub client: Client,
+}
+
+impl Api {
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("GET")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body).send().await.expect("POST")
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Response {
+        self.client.patch(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body).send().await.expect("PATCH")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.client.delete(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("DELETE")
+    }
+
+    pub async fn raw(&self, method: reqwest::Method, path: &str, content_type: &str, body: Vec<u8>) -> Response {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// Asserts a problem+json answer with `status`; returns its body.
+pub async fn problem(res: Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status, "status");
+    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert!(ct.starts_with("application/problem+json"), "content type {ct}");
+    res.json().await.expect("problem json")
+}
+
+/// The field error codes of a 422 problem, as `(field, code)` pairs.
+pub fn field_codes(p: &Value) -> Vec<(String, String)> {
+    p["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| (e["field"].as_str().unwrap_or("").to_owned(), e["code"].as_str().unwrap_or("").to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}

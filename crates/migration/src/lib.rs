@@ -1,0 +1,17 @@
+//! Database migrations for Kehu, one list for SQLite and PostgreSQL.
+//!
+//! Architecture Invariant: a migration that has shipped is never edited; a
+//! change to the schema is always a new file appended to `Migrator::migrations`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_foundation::Migration)]
+    }
+}
