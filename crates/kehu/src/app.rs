@@ -74,13 +74,18 @@ struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+        use utoipa::openapi::security::{
+            HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        };
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
-        openapi.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+        openapi.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
     }
 }
 
@@ -122,10 +127,17 @@ async fn static_file(Path(path): Path<String>) -> Response {
 
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.db.execute_unprepared("SELECT 1").await {
-        Ok(_) => (StatusCode::OK, Json(serde_json::json!({"status": "ok", "database": "ok"}))).into_response(),
+        Ok(_) => (
+            StatusCode::OK,
+            Json(serde_json::json!({"status": "ok", "database": "ok"})),
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "error", "database": "unreachable"})))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "error", "database": "unreachable"})),
+            )
                 .into_response()
         }
     }
@@ -133,7 +145,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.encode(),
     )
         .into_response()
@@ -148,7 +163,10 @@ pub fn router(state: AppState) -> Router {
     let (api_routes, doc) = api();
     let doc = Arc::new(doc);
     let api_routes = api_routes
-        .route("/api/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { Json(doc.as_ref().clone()) }),
+        )
         .route("/api/{*rest}", axum::routing::any(api_not_found));
     let pages = Router::new()
         .merge(crate::home::pages::router())
@@ -198,19 +216,33 @@ impl Application {
         use anyhow::Context;
         let db = crate::platform::db::connect(&config.database_url).await?;
         crate::platform::db::migrate(&db).await?;
-        let listener = TcpListener::bind(&config.bind).await.with_context(|| format!("cannot listen on {}", config.bind))?;
-        let state = AppState { db, clock: Clock::default(), settings: Arc::new(config.settings), metrics: Metrics::new() };
+        let listener = TcpListener::bind(&config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let state = AppState {
+            db,
+            clock: Clock::default(),
+            settings: Arc::new(config.settings),
+            metrics: Metrics::new(),
+        };
         Ok(Application { state, listener })
     }
 
     pub fn local_addr(&self) -> AppResult<SocketAddr> {
-        self.listener.local_addr().map_err(|e| AppError::Unexpected(e.into()))
+        self.listener
+            .local_addr()
+            .map_err(|e| AppError::Unexpected(e.into()))
     }
 
     /// Serves until `shutdown` completes.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
         Ok(())
     }
 }

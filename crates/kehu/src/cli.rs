@@ -8,13 +8,19 @@ use crate::platform::error::AppError;
 use crate::users::model::{NewUser, UserPatch};
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "kehu", version, about = "Kehu CRM: web UI and REST API in one binary")]
+#[command(
+    name = "kehu",
+    version,
+    about = "Kehu CRM: web UI and REST API in one binary"
+)]
 pub struct Cli {
     /// Database URL: `sqlite:///path/kehu.db?mode=rwc` or `postgres://user@host:port/db`.
     #[arg(long, global = true, env = "KEHU_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
@@ -55,7 +61,11 @@ pub enum Command {
 #[derive(Args, Debug)]
 pub struct PasswordArgs {
     /// The password (at least 8 characters).
-    #[arg(long, conflicts_with = "password_stdin", required_unless_present = "password_stdin")]
+    #[arg(
+        long,
+        conflicts_with = "password_stdin",
+        required_unless_present = "password_stdin"
+    )]
     pub password: Option<String>,
     /// Read the password from standard input instead.
     #[arg(long)]
@@ -68,7 +78,9 @@ impl PasswordArgs {
             Some(p) => Ok(p.clone()),
             None => {
                 let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s).context("cannot read the password from standard input")?;
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("cannot read the password from standard input")?;
                 Ok(s.trim_end_matches(['\r', '\n']).to_owned())
             }
         }
@@ -106,12 +118,16 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KEHU_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn")),
+            tracing_subscriber::EnvFilter::try_from_env("KEHU_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn")
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -131,7 +147,10 @@ pub fn main() -> ExitCode {
 fn explain(e: AppError) -> anyhow::Error {
     match e {
         AppError::Validation(errors) => {
-            let parts: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+            let parts: Vec<String> = errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect();
             anyhow!("{}", parts.join("; "))
         }
         AppError::Unexpected(e) => e,
@@ -148,7 +167,11 @@ async fn open(url: &str) -> anyhow::Result<DatabaseConnection> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.database_url;
     match cli.command {
-        Command::Serve { bind, demo, secure_cookies } => serve(url, bind, demo, secure_cookies).await,
+        Command::Serve {
+            bind,
+            demo,
+            secure_cookies,
+        } => serve(url, bind, demo, secure_cookies).await,
         Command::Migrate => {
             open(&url).await?;
             println!("database {} is up to date", db::redact(&url));
@@ -174,23 +197,43 @@ async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<()> {
             println!("sign in as {} with password {}", s.admin_email, s.password);
             println!("(every demo user, e.g. zhang.wei@kehu.demo, has the same password)");
         }
-        None => println!("the database already has users; demo data goes only into an empty database"),
+        None => {
+            println!("the database already has users; demo data goes only into an empty database")
+        }
     }
     Ok(())
 }
 
 async fn serve(url: String, bind: String, demo: bool, secure_cookies: bool) -> anyhow::Result<()> {
-    let settings = Settings { secure_cookies, ..Settings::default() };
-    let app = Application::build(Config { database_url: url.clone(), bind, settings }).await?;
+    let settings = Settings {
+        secure_cookies,
+        ..Settings::default()
+    };
+    let app = Application::build(Config {
+        database_url: url.clone(),
+        bind,
+        settings,
+    })
+    .await?;
     let addr = app.local_addr().map_err(explain)?;
     if demo {
         seed_demo(&app.state.db).await?;
-    } else if crate::users::store::count(&app.state.db).await.map_err(explain)? == 0 {
+    } else if crate::users::store::count(&app.state.db)
+        .await
+        .map_err(explain)?
+        == 0
+    {
         println!("This database has no users yet. Create the first administrator with:");
-        println!("  kehu --database-url '{}' user add --role admin --email you@example.com --name 'Your Name' --password-stdin", db::redact(&url));
+        println!(
+            "  kehu --database-url '{}' user add --role admin --email you@example.com --name 'Your Name' --password-stdin",
+            db::redact(&url)
+        );
         println!("or start with demo data: kehu serve --demo");
     }
-    println!("Kehu is running at http://{addr}/ (database {})", db::redact(&url));
+    println!(
+        "Kehu is running at http://{addr}/ (database {})",
+        db::redact(&url)
+    );
     app.run(shutdown_signal()).await
 }
 
@@ -219,19 +262,33 @@ async fn shutdown_signal() {
 async fn find_team(db: &DatabaseConnection, team: &str) -> anyhow::Result<String> {
     use crate::entities::team;
     let found = team::Entity::find()
-        .filter(Condition::any().add(team::Column::Id.eq(team)).add(team::Column::Name.eq(team)))
+        .filter(
+            Condition::any()
+                .add(team::Column::Id.eq(team))
+                .add(team::Column::Name.eq(team)),
+        )
         .one(db)
         .await?;
-    found.map(|t| t.id).ok_or_else(|| anyhow!("no team named {team}"))
+    found
+        .map(|t| t.id)
+        .ok_or_else(|| anyhow!("no team named {team}"))
 }
 
 async fn user_command(db: &DatabaseConnection, cmd: UserCommand) -> anyhow::Result<()> {
     let now = crate::platform::clock::Clock::default().now();
     let actor = Actor::default();
     match cmd {
-        UserCommand::Add { email, name, role, password, team } => {
+        UserCommand::Add {
+            email,
+            name,
+            role,
+            password,
+            team,
+        } => {
             let role = Role::parse(&role).ok_or_else(|| {
-                anyhow!("unknown role {role}: use admin, manager, sales, service, marketing or finance")
+                anyhow!(
+                    "unknown role {role}: use admin, manager, sales, service, marketing or finance"
+                )
             })?;
             let team_id = match team {
                 Some(t) => Some(find_team(db, &t).await?),
@@ -246,7 +303,9 @@ async fn user_command(db: &DatabaseConnection, cmd: UserCommand) -> anyhow::Resu
                 team_id,
                 active: true,
             };
-            let u = crate::users::store::create(db, now, &actor, input).await.map_err(explain)?;
+            let u = crate::users::store::create(db, now, &actor, input)
+                .await
+                .map_err(explain)?;
             println!("created user {} ({}, {})", u.email, u.role, u.id);
             Ok(())
         }
@@ -255,8 +314,13 @@ async fn user_command(db: &DatabaseConnection, cmd: UserCommand) -> anyhow::Resu
                 .await
                 .map_err(explain)?
                 .ok_or_else(|| anyhow!("no user with email {email}"))?;
-            let patch = UserPatch { password: Some(password.read()?), ..Default::default() };
-            crate::users::store::update(db, now, &actor, &u.id, patch, None).await.map_err(explain)?;
+            let patch = UserPatch {
+                password: Some(password.read()?),
+                ..Default::default()
+            };
+            crate::users::store::update(db, now, &actor, &u.id, patch, None)
+                .await
+                .map_err(explain)?;
             println!("password of {} changed; their sessions have ended", u.email);
             Ok(())
         }
@@ -270,10 +334,14 @@ async fn backup(url: &str, to: PathBuf) -> anyhow::Result<()> {
     if to.exists() {
         bail!("{} already exists; choose a new file", to.display());
     }
-    let target = to.to_str().ok_or_else(|| anyhow!("the backup path must be valid UTF-8"))?;
+    let target = to
+        .to_str()
+        .ok_or_else(|| anyhow!("the backup path must be valid UTF-8"))?;
     let db = db::connect(url).await?;
     let sql = format!("VACUUM INTO '{}'", target.replace('\'', "''"));
-    db.execute_unprepared(&sql).await.with_context(|| format!("backup to {} failed", to.display()))?;
+    db.execute_unprepared(&sql)
+        .await
+        .with_context(|| format!("backup to {} failed", to.display()))?;
     println!("backed up {} to {}", db::redact(url), to.display());
     Ok(())
 }

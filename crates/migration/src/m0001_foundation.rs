@@ -6,15 +6,25 @@ use sea_orm_migration::prelude::*;
 pub struct Migration;
 
 fn id(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).string_len(36).not_null().primary_key().take()
+    ColumnDef::new(name)
+        .string_len(36)
+        .not_null()
+        .primary_key()
+        .take()
 }
 
 fn ts(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).timestamp_with_time_zone().not_null().take()
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .not_null()
+        .take()
 }
 
 fn ts_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).timestamp_with_time_zone().null().take()
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .null()
+        .take()
 }
 
 fn text(name: &'static str) -> ColumnDef {
@@ -39,15 +49,29 @@ impl MigrationTrait for Migration {
                 .col(text("name"))
                 .col(ref_id("parent_id"))
                 .col(ref_id("manager_id"))
-                .col(ColumnDef::new("version").big_integer().not_null().default(1))
+                .col(
+                    ColumnDef::new("version")
+                        .big_integer()
+                        .not_null()
+                        .default(1),
+                )
                 .col(ts("created_at"))
                 .col(ts("updated_at"))
-                .foreign_key(ForeignKey::create().from("teams", "parent_id").to("teams", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("teams", "parent_id")
+                        .to("teams", "id"),
+                )
                 .to_owned(),
         )
         .await?;
         m.create_index(
-            Index::create().name("ux_teams_name").table("teams").col("name").unique().to_owned(),
+            Index::create()
+                .name("ux_teams_name")
+                .table("teams")
+                .col("name")
+                .unique()
+                .to_owned(),
         )
         .await?;
 
@@ -63,20 +87,40 @@ impl MigrationTrait for Migration {
                 .col(ref_id("team_id"))
                 .col(ColumnDef::new("active").boolean().not_null().default(true))
                 .col(text_null("locale"))
-                .col(ColumnDef::new("version").big_integer().not_null().default(1))
+                .col(
+                    ColumnDef::new("version")
+                        .big_integer()
+                        .not_null()
+                        .default(1),
+                )
                 .col(ts("created_at"))
                 .col(ts("updated_at"))
                 .col(ts_null("last_login_at"))
-                .foreign_key(ForeignKey::create().from("users", "team_id").to("teams", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("users", "team_id")
+                        .to("teams", "id"),
+                )
                 .to_owned(),
         )
         .await?;
         m.create_index(
-            Index::create().name("ux_users_email").table("users").col("email").unique().to_owned(),
+            Index::create()
+                .name("ux_users_email")
+                .table("users")
+                .col("email")
+                .unique()
+                .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_users_team").table("users").col("team_id").to_owned())
-            .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_users_team")
+                .table("users")
+                .col("team_id")
+                .to_owned(),
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -97,8 +141,14 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_sessions_user").table("sessions").col("user_id").to_owned())
-            .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_sessions_user")
+                .table("sessions")
+                .col("user_id")
+                .to_owned(),
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -121,16 +171,33 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create().name("ux_api_tokens_hash").table("api_tokens").col("token_hash").unique().to_owned(),
+            Index::create()
+                .name("ux_api_tokens_hash")
+                .table("api_tokens")
+                .col("token_hash")
+                .unique()
+                .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_api_tokens_user").table("api_tokens").col("user_id").to_owned())
-            .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_api_tokens_user")
+                .table("api_tokens")
+                .col("user_id")
+                .to_owned(),
+        )
+        .await?;
 
         m.create_table(
             Table::create()
                 .table("login_attempts")
-                .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                .col(
+                    ColumnDef::new("id")
+                        .big_integer()
+                        .not_null()
+                        .auto_increment()
+                        .primary_key(),
+                )
                 .col(text("email"))
                 .col(text("ip"))
                 .col(ColumnDef::new("succeeded").boolean().not_null())
@@ -139,11 +206,21 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create().name("ix_login_attempts_email").table("login_attempts").col("email").col("at").to_owned(),
+            Index::create()
+                .name("ix_login_attempts_email")
+                .table("login_attempts")
+                .col("email")
+                .col("at")
+                .to_owned(),
         )
         .await?;
         m.create_index(
-            Index::create().name("ix_login_attempts_ip").table("login_attempts").col("ip").col("at").to_owned(),
+            Index::create()
+                .name("ix_login_attempts_ip")
+                .table("login_attempts")
+                .col("ip")
+                .col("at")
+                .to_owned(),
         )
         .await?;
 
@@ -161,8 +238,15 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_audit_at").table("audit_log").col("at").col("id").to_owned())
-            .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_audit_at")
+                .table("audit_log")
+                .col("at")
+                .col("id")
+                .to_owned(),
+        )
+        .await?;
         m.create_index(
             Index::create()
                 .name("ix_audit_entity")
@@ -172,13 +256,26 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_audit_actor").table("audit_log").col("actor_id").to_owned())
-            .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_audit_actor")
+                .table("audit_log")
+                .col("actor_id")
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for t in ["audit_log", "login_attempts", "api_tokens", "sessions", "users", "teams"] {
+        for t in [
+            "audit_log",
+            "login_attempts",
+            "api_tokens",
+            "sessions",
+            "users",
+            "teams",
+        ] {
             m.drop_table(Table::drop().table(t).to_owned()).await?;
         }
         Ok(())

@@ -34,7 +34,11 @@ struct AuditFilters {
 /// Browse the audit log, newest first (administrators only).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(ListParams, AuditFilters),
     responses((status = 200, body = Page<AuditEntry>), (status = 403, body = Problem), (status = 422, body = Problem)))]
-async fn list_audit(State(state): State<AppState>, me: ApiUser, RawQuery(q): RawQuery) -> AppResult<Json<Page<AuditEntry>>> {
+async fn list_audit(
+    State(state): State<AppState>,
+    me: ApiUser,
+    RawQuery(q): RawQuery,
+) -> AppResult<Json<Page<AuditEntry>>> {
     me.user.require_admin()?;
     let req = store::LIST.parse(&pairs(q.as_deref())?)?;
     Ok(Json(store::list(&state.db, &req).await?))

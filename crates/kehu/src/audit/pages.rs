@@ -45,7 +45,11 @@ impl ListPage {
     fn action_label(&self, action: &str) -> String {
         let key = format!("audit.action.{action}");
         let t = self.ctx.t(&key);
-        if t == key { action.to_owned() } else { t.to_owned() }
+        if t == key {
+            action.to_owned()
+        } else {
+            t.to_owned()
+        }
     }
 }
 
@@ -57,20 +61,38 @@ fn show(v: &serde_json::Value) -> String {
     }
 }
 
-async fn list(State(state): State<AppState>, s: Signed, RawQuery(raw): RawQuery) -> PageResult<Response> {
+async fn list(
+    State(state): State<AppState>,
+    s: Signed,
+    RawQuery(raw): RawQuery,
+) -> PageResult<Response> {
     s.user.require_admin()?;
     let mut p = pairs(raw.as_deref())?;
     p.retain(|(_, v)| !v.is_empty());
-    let get = |k: &str| p.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
-    let (entity_type, actor_id, action, at_from, at_to) =
-        (get("entity_type"), get("actor_id"), get("action"), get("at_from"), get("at_to"));
+    let get = |k: &str| {
+        p.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let (entity_type, actor_id, action, at_from, at_to) = (
+        get("entity_type"),
+        get("actor_id"),
+        get("action"),
+        get("at_from"),
+        get("at_to"),
+    );
     let req = store::LIST.parse(&p)?;
     let page: Page<AuditEntry> = store::list(&state.db, &req).await?;
     let users = user::Entity::find().all(&state.db).await?;
     let next_href = page.next_cursor.as_ref().map(|c| {
-        let mut params: Vec<(String, String)> = p.iter().filter(|(k, _)| k != "cursor").cloned().collect();
+        let mut params: Vec<(String, String)> =
+            p.iter().filter(|(k, _)| k != "cursor").cloned().collect();
         params.push(("cursor".into(), c.clone()));
-        format!("/audit?{}", serde_urlencoded::to_string(&params).unwrap_or_default())
+        format!(
+            "/audit?{}",
+            serde_urlencoded::to_string(&params).unwrap_or_default()
+        )
     });
     let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
     let rows = page
@@ -96,7 +118,12 @@ async fn list(State(state): State<AppState>, s: Signed, RawQuery(raw): RawQuery)
                         .collect()
                 })
                 .unwrap_or_default();
-            Row { at: entry.at.format(&fmt).unwrap_or_default(), actor, changes, entry }
+            Row {
+                at: entry.at.format(&fmt).unwrap_or_default(),
+                actor,
+                changes,
+                entry,
+            }
         })
         .collect();
     let entity_types = store::entity_types(&state.db).await?;

@@ -59,9 +59,17 @@ impl From<audit_log::Model> for AuditEntry {
 }
 
 /// A page of entries. No total: the log only grows, and counting it all would be slow.
-pub async fn list(db: &DatabaseConnection, req: &ListRequest<audit_log::Column>) -> AppResult<Page<AuditEntry>> {
+pub async fn list(
+    db: &DatabaseConnection,
+    req: &ListRequest<audit_log::Column>,
+) -> AppResult<Page<AuditEntry>> {
     let rows = req.apply(audit_log::Entity::find()).all(db).await?;
-    Ok(req.page(rows, None, |m| (time_key(&m.at), m.id.clone()), AuditEntry::from))
+    Ok(req.page(
+        rows,
+        None,
+        |m| (time_key(&m.at), m.id.clone()),
+        AuditEntry::from,
+    ))
 }
 
 /// The distinct entity types seen so far (for the filter menu).

@@ -19,7 +19,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_token, list_tokens)).routes(routes!(revoke_token))
+    OpenApiRouter::new()
+        .routes(routes!(create_token, list_tokens))
+        .routes(routes!(revoke_token))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -75,24 +77,50 @@ async fn create_token(
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> AppResult<Response> {
     let user = store::check_credentials(&state, &req.email, &req.password, &info.ip).await?;
-    let actor = Actor { user_id: Some(user.id.clone()), ip: Some(info.ip.clone()) };
-    let (m, token) = store::create_token(&state, &actor, &user.id, req.name.as_deref().unwrap_or("API")).await?;
-    Ok(created(format!("/api/v1/auth/tokens/{}", m.id), NewToken { token, info: m.into() }))
+    let actor = Actor {
+        user_id: Some(user.id.clone()),
+        ip: Some(info.ip.clone()),
+    };
+    let (m, token) = store::create_token(
+        &state,
+        &actor,
+        &user.id,
+        req.name.as_deref().unwrap_or("API"),
+    )
+    .await?;
+    Ok(created(
+        format!("/api/v1/auth/tokens/{}", m.id),
+        NewToken {
+            token,
+            info: m.into(),
+        },
+    ))
 }
 
 /// The API tokens you may see (your own; more with a wider data scope).
 #[utoipa::path(get, path = "/api/v1/auth/tokens", tag = "auth", responses((status = 200, body = Page<TokenView>)))]
-async fn list_tokens(State(state): State<AppState>, me: ApiUser) -> AppResult<Json<Page<TokenView>>> {
+async fn list_tokens(
+    State(state): State<AppState>,
+    me: ApiUser,
+) -> AppResult<Json<Page<TokenView>>> {
     let rows = store::list_tokens(&state, &me.user).await?;
     let total = rows.len() as u64;
-    Ok(Json(Page { data: rows.into_iter().map(TokenView::from).collect(), next_cursor: None, total: Some(total) }))
+    Ok(Json(Page {
+        data: rows.into_iter().map(TokenView::from).collect(),
+        next_cursor: None,
+        total: Some(total),
+    }))
 }
 
 /// Revoke a token. A token outside your data scope is not found (404); one inside it
 /// but not yours is forbidden (403) unless you are an administrator.
 #[utoipa::path(delete, path = "/api/v1/auth/tokens/{id}", tag = "auth",
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn revoke_token(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>) -> AppResult<StatusCode> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
     store::revoke_token(&state, &me.user, &me.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

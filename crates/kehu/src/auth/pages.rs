@@ -8,8 +8,8 @@ use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::HtmlForm;
 use crate::platform::i18n::Lang;
 use crate::platform::web::{
-    LANG_COOKIE, PageCtx, cookie_value, RequestInfo, SESSION_COOKIE, Signed, cookie, redirect_with_flash, removal, render, safe_next,
-    set_cookie,
+    LANG_COOKIE, PageCtx, RequestInfo, SESSION_COOKIE, Signed, cookie, cookie_value,
+    redirect_with_flash, removal, render, safe_next, set_cookie,
 };
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -48,7 +48,12 @@ async fn login_form(ctx: PageCtx, Query(q): Query<NextQuery>) -> PageResult<Resp
     if ctx.user.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
-    Ok(render(&LoginPage { ctx, email: String::new(), next, error: None })?)
+    Ok(render(&LoginPage {
+        ctx,
+        email: String::new(),
+        next,
+        error: None,
+    })?)
 }
 
 #[derive(Deserialize)]
@@ -75,7 +80,9 @@ async fn login(
             if let Some(old) = cookie_value(&headers, SESSION_COOKIE) {
                 store::end_session_by_cookie(&state, old).await?;
             }
-            let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+            let ua = headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok());
             let raw = store::create_session(&state, &user.id, &info.ip, ua).await?;
             let mut res = Redirect::to(&next).into_response();
             set_cookie(&mut res, cookie(&state, SESSION_COOKIE, raw));
@@ -87,7 +94,12 @@ async fn login(
                 AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "login.locked"),
                 _ => return Err(e.into()),
             };
-            let page = LoginPage { ctx, email: form.email, next, error: Some(key) };
+            let page = LoginPage {
+                ctx,
+                email: form.email,
+                next,
+                error: Some(key),
+            };
             let mut res = render(&page)?;
             *res.status_mut() = status;
             Ok(res)
@@ -95,7 +107,11 @@ async fn login(
     }
 }
 
-async fn logout(State(state): State<AppState>, ctx: PageCtx, Extension(info): Extension<RequestInfo>) -> PageResult<Response> {
+async fn logout(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Extension(info): Extension<RequestInfo>,
+) -> PageResult<Response> {
     if let Some(user) = &ctx.user {
         store::end_session(&state, user, &info.ip).await?;
     }
@@ -112,12 +128,25 @@ struct LangForm {
 }
 
 /// Switches the language: remembered on the user when signed in, in a cookie otherwise.
-async fn set_language(State(state): State<AppState>, ctx: PageCtx, Extension(info): Extension<RequestInfo>, HtmlForm(form): HtmlForm<LangForm>) -> PageResult<Response> {
-    let lang = Lang::parse(&form.lang).ok_or_else(|| AppError::BadRequest("unknown language".into()))?;
+async fn set_language(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Extension(info): Extension<RequestInfo>,
+    HtmlForm(form): HtmlForm<LangForm>,
+) -> PageResult<Response> {
+    let lang =
+        Lang::parse(&form.lang).ok_or_else(|| AppError::BadRequest("unknown language".into()))?;
     if let Some(user) = &ctx.user {
-        let patch = crate::users::model::UserPatch { locale: Some(Some(lang.code().to_owned())), ..Default::default() };
-        let actor = Actor { user_id: Some(user.id.clone()), ip: Some(info.ip.clone()) };
-        crate::users::store::update(&state.db, state.clock.now(), &actor, &user.id, patch, None).await?;
+        let patch = crate::users::model::UserPatch {
+            locale: Some(Some(lang.code().to_owned())),
+            ..Default::default()
+        };
+        let actor = Actor {
+            user_id: Some(user.id.clone()),
+            ip: Some(info.ip.clone()),
+        };
+        crate::users::store::update(&state.db, state.clock.now(), &actor, &user.id, patch, None)
+            .await?;
     }
     let mut res = Redirect::to(&safe_next(form.next.as_deref())).into_response();
     let mut c = cookie(&state, LANG_COOKIE, lang.code().to_owned());
@@ -136,14 +165,31 @@ struct AccountPage {
     scope_label: &'static str,
 }
 
-async fn account_page(state: &AppState, s: Signed, new_token: Option<String>) -> PageResult<Response> {
-    let tokens = store::list_tokens(state, &s.user).await?.into_iter().filter(|t| t.user_id == s.user.id).collect();
+async fn account_page(
+    state: &AppState,
+    s: Signed,
+    new_token: Option<String>,
+) -> PageResult<Response> {
+    let tokens = store::list_tokens(state, &s.user)
+        .await?
+        .into_iter()
+        .filter(|t| t.user_id == s.user.id)
+        .collect();
     let team = match &s.user.team_id {
-        Some(t) => crate::teams::store::get(&state.db, t).await.map(|t| t.name).unwrap_or_default(),
+        Some(t) => crate::teams::store::get(&state.db, t)
+            .await
+            .map(|t| t.name)
+            .unwrap_or_default(),
         None => String::new(),
     };
     let scope_label = s.ctx.t(s.user.scope.label_key());
-    Ok(render(&AccountPage { ctx: s.ctx, tokens, new_token, team, scope_label })?)
+    Ok(render(&AccountPage {
+        ctx: s.ctx,
+        tokens,
+        new_token,
+        team,
+        scope_label,
+    })?)
 }
 
 async fn account(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
@@ -156,12 +202,20 @@ struct TokenForm {
     name: String,
 }
 
-async fn new_token(State(state): State<AppState>, s: Signed, HtmlForm(form): HtmlForm<TokenForm>) -> PageResult<Response> {
+async fn new_token(
+    State(state): State<AppState>,
+    s: Signed,
+    HtmlForm(form): HtmlForm<TokenForm>,
+) -> PageResult<Response> {
     let (_, secret) = store::create_token(&state, &s.actor(), &s.user.id, &form.name).await?;
     account_page(&state, s, Some(secret)).await
 }
 
-async fn revoke_token(State(state): State<AppState>, s: Signed, Path(id): Path<String>) -> PageResult<Response> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
     store::revoke_token(&state, &s.user, &s.actor(), &id).await?;
     Ok(redirect_with_flash(&state, "/account", "token_revoked"))
 }

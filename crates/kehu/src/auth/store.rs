@@ -8,7 +8,8 @@ use crate::platform::auth::{CurrentUser, random_secret, sha256_hex, verify_passw
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::scope::DataScope;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde_json::{Map, json};
 use std::sync::OnceLock;
@@ -17,7 +18,9 @@ use time::OffsetDateTime;
 /// A hash to verify against when the email is unknown, so both cases take as long.
 fn dummy_hash() -> &'static str {
     static H: OnceLock<String> = OnceLock::new();
-    H.get_or_init(|| crate::platform::auth::hash_password("not a real password").unwrap_or_default())
+    H.get_or_init(|| {
+        crate::platform::auth::hash_password("not a real password").unwrap_or_default()
+    })
 }
 
 fn locked(until: OffsetDateTime, now: OffsetDateTime) -> AppError {
@@ -31,12 +34,21 @@ fn locked(until: OffsetDateTime, now: OffsetDateTime) -> AppError {
 
 /// Checks an email and password, with throttling per account and per IP.
 /// Every attempt is recorded and audited.
-pub async fn check_credentials(state: &AppState, email: &str, password: &str, ip: &str) -> AppResult<user::Model> {
+pub async fn check_credentials(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    ip: &str,
+) -> AppResult<user::Model> {
     let db = &state.db;
     let s = &state.settings;
     let now = state.clock.now();
     let email = crate::platform::validate::normalize_email(email);
-    if email.is_empty() || password.is_empty() || email.chars().count() > 254 || password.chars().count() > 200 {
+    if email.is_empty()
+        || password.is_empty()
+        || email.chars().count() > 254
+        || password.chars().count() > 200
+    {
         return Err(AppError::Unauthorized);
     }
     let window_start = now - s.lock_window;
@@ -75,8 +87,12 @@ pub async fn check_credentials(state: &AppState, email: &str, password: &str, ip
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     }
     let found = crate::users::store::find_by_email(db, &email).await?;
-    let hash = found.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| dummy_hash().to_owned());
-    let ok = verify_password_async(password.to_owned(), hash).await && found.as_ref().is_some_and(|u| u.active);
+    let hash = found
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_owned());
+    let ok = verify_password_async(password.to_owned(), hash).await
+        && found.as_ref().is_some_and(|u| u.active);
     login_attempt::ActiveModel {
         email: Set(email.clone()),
         ip: Set(ip.to_owned()),
@@ -86,7 +102,10 @@ pub async fn check_credentials(state: &AppState, email: &str, password: &str, ip
     }
     .insert(db)
     .await?;
-    let actor = Actor { user_id: found.as_ref().map(|u| u.id.clone()), ip: Some(ip.to_owned()) };
+    let actor = Actor {
+        user_id: found.as_ref().map(|u| u.id.clone()),
+        ip: Some(ip.to_owned()),
+    };
     let mut changes = Map::new();
     changes.insert("email".into(), json!([null, email]));
     match (ok, found) {
@@ -97,15 +116,28 @@ pub async fn check_credentials(state: &AppState, email: &str, password: &str, ip
             Ok(am.update(db).await?)
         }
         (_, found) => {
-            audit::record(db, now, &actor, "auth", found.as_ref().map(|u| u.id.as_str()), "login_failed", changes)
-                .await?;
+            audit::record(
+                db,
+                now,
+                &actor,
+                "auth",
+                found.as_ref().map(|u| u.id.as_str()),
+                "login_failed",
+                changes,
+            )
+            .await?;
             Err(AppError::Unauthorized)
         }
     }
 }
 
 /// Starts a session and returns the cookie value (only its hash is stored).
-pub async fn create_session(state: &AppState, user_id: &str, ip: &str, user_agent: Option<&str>) -> AppResult<String> {
+pub async fn create_session(
+    state: &AppState,
+    user_id: &str,
+    ip: &str,
+    user_agent: Option<&str>,
+) -> AppResult<String> {
     let now = state.clock.now();
     let raw = random_secret();
     session::ActiveModel {
@@ -124,24 +156,49 @@ pub async fn create_session(state: &AppState, user_id: &str, ip: &str, user_agen
 
 /// Ends the session behind a cookie value, if there is one.
 pub async fn end_session_by_cookie(state: &AppState, raw: &str) -> AppResult<()> {
-    session::Entity::delete_by_id(sha256_hex(raw)).exec(&state.db).await?;
+    session::Entity::delete_by_id(sha256_hex(raw))
+        .exec(&state.db)
+        .await?;
     Ok(())
 }
 
 pub async fn end_session(state: &AppState, user: &CurrentUser, ip: &str) -> AppResult<()> {
     if let Some(sid) = &user.session_id {
-        session::Entity::delete_by_id(sid.clone()).exec(&state.db).await?;
+        session::Entity::delete_by_id(sid.clone())
+            .exec(&state.db)
+            .await?;
     }
-    let actor = Actor { user_id: Some(user.id.clone()), ip: Some(ip.to_owned()) };
-    audit::record(&state.db, state.clock.now(), &actor, "auth", Some(&user.id), "logout", Map::new()).await
+    let actor = Actor {
+        user_id: Some(user.id.clone()),
+        ip: Some(ip.to_owned()),
+    };
+    audit::record(
+        &state.db,
+        state.clock.now(),
+        &actor,
+        "auth",
+        Some(&user.id),
+        "logout",
+        Map::new(),
+    )
+    .await
 }
 
 /// A new API token for `user_id`; the secret is returned once and never again.
-pub async fn create_token(state: &AppState, actor: &Actor, user_id: &str, name: &str) -> AppResult<(api_token::Model, String)> {
+pub async fn create_token(
+    state: &AppState,
+    actor: &Actor,
+    user_id: &str,
+    name: &str,
+) -> AppResult<(api_token::Model, String)> {
     let now = state.clock.now();
     let secret = format!("kehu_{}", random_secret());
     let name = name.trim();
-    let name = if name.is_empty() { "API token".to_owned() } else { name.chars().take(100).collect() };
+    let name = if name.is_empty() {
+        "API token".to_owned()
+    } else {
+        name.chars().take(100).collect()
+    };
     let m = api_token::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         user_id: Set(user_id.to_owned()),
@@ -157,7 +214,16 @@ pub async fn create_token(state: &AppState, actor: &Actor, user_id: &str, name: 
     let mut changes = Map::new();
     changes.insert("name".into(), json!([null, name]));
     changes.insert("user_id".into(), json!([null, user_id]));
-    audit::record(&state.db, now, actor, "api_token", Some(&m.id), "create", changes).await?;
+    audit::record(
+        &state.db,
+        now,
+        actor,
+        "api_token",
+        Some(&m.id),
+        "create",
+        changes,
+    )
+    .await?;
     Ok((m, secret))
 }
 
@@ -174,10 +240,18 @@ pub async fn list_tokens(state: &AppState, user: &CurrentUser) -> AppResult<Vec<
 
 /// Revokes a token the caller may see; 404 for anything else. Only the owner or an
 /// administrator may revoke.
-pub async fn revoke_token(state: &AppState, user: &CurrentUser, actor: &Actor, id: &str) -> AppResult<()> {
+pub async fn revoke_token(
+    state: &AppState,
+    user: &CurrentUser,
+    actor: &Actor,
+    id: &str,
+) -> AppResult<()> {
     let scope = DataScope::for_user(&state.db, user).await?;
     let tok = scope
-        .filter(api_token::Entity::find_by_id(id.to_owned()), api_token::Column::UserId)
+        .filter(
+            api_token::Entity::find_by_id(id.to_owned()),
+            api_token::Column::UserId,
+        )
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -192,6 +266,18 @@ pub async fn revoke_token(state: &AppState, user: &CurrentUser, actor: &Actor, i
     am.revoked_at = Set(Some(now));
     let tok = am.update(&state.db).await?;
     let mut changes = Map::new();
-    changes.insert("revoked_at".into(), json!([null, crate::platform::list::time_key(&now)]));
-    audit::record(&state.db, now, actor, "api_token", Some(&tok.id), "revoke", changes).await
+    changes.insert(
+        "revoked_at".into(),
+        json!([null, crate::platform::list::time_key(&now)]),
+    );
+    audit::record(
+        &state.db,
+        now,
+        actor,
+        "api_token",
+        Some(&tok.id),
+        "revoke",
+        changes,
+    )
+    .await
 }

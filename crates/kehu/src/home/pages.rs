@@ -30,10 +30,17 @@ struct HomePage {
 async fn home(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
     let db = &state.db;
     let team = match &s.user.team_id {
-        Some(id) => team::Entity::find_by_id(id.clone()).one(db).await?.map(|t| t.name).unwrap_or_default(),
+        Some(id) => team::Entity::find_by_id(id.clone())
+            .one(db)
+            .await?
+            .map(|t| t.name)
+            .unwrap_or_default(),
         None => String::new(),
     };
-    let users = user::Entity::find().filter(user::Column::Active.eq(true)).count(db).await?;
+    let users = user::Entity::find()
+        .filter(user::Column::Active.eq(true))
+        .count(db)
+        .await?;
     let teams = team::Entity::find().count(db).await?;
     let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
     let recent = audit_log::Entity::find()
@@ -46,10 +53,22 @@ async fn home(State(state): State<AppState>, s: Signed) -> PageResult<Response> 
         .into_iter()
         .map(|a| {
             let key = format!("audit.action.{}", a.action);
-            (a.at.format(&fmt).unwrap_or_default(), s.ctx.t(&key).to_owned(), a.ip.unwrap_or_default())
+            (
+                a.at.format(&fmt).unwrap_or_default(),
+                s.ctx.t(&key).to_owned(),
+                a.ip.unwrap_or_default(),
+            )
         })
         .collect();
     let scope_label = s.ctx.t(s.user.scope.label_key());
     let modules = s.ctx.nav().into_iter().filter(|n| n.href != "/").collect();
-    Ok(render(&HomePage { ctx: s.ctx, team, scope_label, users, teams, modules, recent })?)
+    Ok(render(&HomePage {
+        ctx: s.ctx,
+        team,
+        scope_label,
+        users,
+        teams,
+        modules,
+        recent,
+    })?)
 }

@@ -23,11 +23,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
         if !is_json {
-            return Err(AppError::BadRequest("expected Content-Type: application/json".into()));
+            return Err(AppError::BadRequest(
+                "expected Content-Type: application/json".into(),
+            ));
         }
         let bytes = match axum::body::Bytes::from_request(req, state).await {
             Ok(b) => b,
-            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(AppError::PayloadTooLarge),
+            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(AppError::PayloadTooLarge);
+            }
             Err(rej) => return Err(AppError::BadRequest(rej.body_text())),
         };
         parse_json(&bytes).map(ApiJson)
@@ -66,19 +70,29 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             } else {
                 "invalid_type"
             };
-            Err(AppError::Validation(vec![FieldError::new(&field, code, msg)]))
+            Err(AppError::Validation(vec![FieldError::new(
+                &field, code, msg,
+            )]))
         }
     }
 }
 
 /// The expected version of a PATCH/DELETE: `If-Match` header, else the body's `version`.
-pub fn expected_version(headers: &HeaderMap, body_version: Option<i64>) -> Result<Option<i64>, AppError> {
+pub fn expected_version(
+    headers: &HeaderMap,
+    body_version: Option<i64>,
+) -> Result<Option<i64>, AppError> {
     match headers.get(header::IF_MATCH) {
         Some(v) => {
-            let s = v.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
-            s.parse::<i64>()
-                .map(Some)
-                .map_err(|_| AppError::BadRequest("If-Match must be the record's version number".into()))
+            let s = v
+                .to_str()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches("W/")
+                .trim_matches('"');
+            s.parse::<i64>().map(Some).map_err(|_| {
+                AppError::BadRequest("If-Match must be the record's version number".into())
+            })
         }
         None => Ok(body_version),
     }
@@ -128,14 +142,25 @@ mod tests {
         assert_eq!(e.field_errors().unwrap()[0].field, "x");
         let e = parse_json::<T>(br#"{}"#).unwrap_err();
         assert_eq!(e.field_errors().unwrap()[0].field, "name");
-        assert!(matches!(parse_json::<T>(b"{").unwrap_err(), AppError::BadRequest(_)));
-        assert!(matches!(parse_json::<T>(b"\xff\xfe").unwrap_err(), AppError::BadRequest(_)));
+        assert!(matches!(
+            parse_json::<T>(b"{").unwrap_err(),
+            AppError::BadRequest(_)
+        ));
+        assert!(matches!(
+            parse_json::<T>(b"\xff\xfe").unwrap_err(),
+            AppError::BadRequest(_)
+        ));
     }
 
     #[test]
     fn null_and_absent_differ() {
         assert_eq!(parse_json::<T>(br#"{"name":"a"}"#).unwrap().team_id, None);
-        assert_eq!(parse_json::<T>(br#"{"name":"a","team_id":null}"#).unwrap().team_id, Some(None));
+        assert_eq!(
+            parse_json::<T>(br#"{"name":"a","team_id":null}"#)
+                .unwrap()
+                .team_id,
+            Some(None)
+        );
     }
 
     #[test]

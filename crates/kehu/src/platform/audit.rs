@@ -36,7 +36,10 @@ pub fn diff(old: &Value, new: &Value) -> Map<String, Value> {
         let b = n.get(k).unwrap_or(&Value::Null);
         if a != b {
             if SECRET_FIELDS.contains(&k.as_str()) {
-                out.insert(k.clone(), Value::Array(vec![Value::from("***"), Value::from("***")]));
+                out.insert(
+                    k.clone(),
+                    Value::Array(vec![Value::from("***"), Value::from("***")]),
+                );
             } else {
                 out.insert(k.clone(), Value::Array(vec![a.clone(), b.clone()]));
             }

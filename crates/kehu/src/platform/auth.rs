@@ -24,7 +24,14 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [Role::Admin, Role::Manager, Role::Sales, Role::Service, Role::Marketing, Role::Finance];
+    pub const ALL: [Role; 6] = [
+        Role::Admin,
+        Role::Manager,
+        Role::Sales,
+        Role::Service,
+        Role::Marketing,
+        Role::Finance,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -116,7 +123,11 @@ impl CurrentUser {
 
     /// Fails with 403 unless the user is an administrator.
     pub fn require_admin(&self) -> Result<(), AppError> {
-        if self.is_admin() { Ok(()) } else { Err(AppError::Forbidden) }
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
     }
 }
 
@@ -131,7 +142,9 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 /// Checks a password against a stored hash (blocking: call from `spawn_blocking`).
 pub fn verify_password(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -144,7 +157,9 @@ pub async fn hash_password_async(password: String) -> Result<String, AppError> {
 }
 
 pub async fn verify_password_async(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
 }
 
 /// A fresh random secret, URL-safe, 256 bits.
@@ -163,9 +178,17 @@ pub fn check_password(field: &str, password: &str) -> Option<crate::platform::er
     use crate::platform::error::FieldError;
     let n = password.chars().count();
     if n < 8 {
-        Some(FieldError::new(field, "password_too_short", "must be at least 8 characters"))
+        Some(FieldError::new(
+            field,
+            "password_too_short",
+            "must be at least 8 characters",
+        ))
     } else if n > 200 {
-        Some(FieldError::new(field, "too_long", "must be at most 200 characters"))
+        Some(FieldError::new(
+            field,
+            "too_long",
+            "must be at most 200 characters",
+        ))
     } else {
         None
     }
@@ -189,7 +212,10 @@ mod tests {
         let a = random_secret();
         assert_ne!(a, random_secret());
         assert_eq!(a.len(), 43);
-        assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

@@ -13,13 +13,15 @@ pub struct Clock {
 impl Clock {
     /// The current time in UTC, truncated to microseconds (what both databases keep).
     pub fn now(&self) -> OffsetDateTime {
-        let now = OffsetDateTime::now_utc() + Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed));
+        let now = OffsetDateTime::now_utc()
+            + Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed));
         let micros = now.microsecond();
         now.replace_microsecond(micros).unwrap_or(now)
     }
 
     /// Moves this clock forward (tests only, but harmless elsewhere).
     pub fn advance(&self, by: Duration) {
-        self.offset_ms.fetch_add(by.whole_milliseconds() as i64, Ordering::Relaxed);
+        self.offset_ms
+            .fetch_add(by.whole_milliseconds() as i64, Ordering::Relaxed);
     }
 }

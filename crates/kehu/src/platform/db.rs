@@ -22,22 +22,28 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30));
     if is_sqlite(url) {
-        opts.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
-                .create_if_missing(true)
-        });
+        opts.max_connections(8)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+                    .create_if_missing(true)
+            });
     } else {
         opts.max_connections(20).min_connections(1);
     }
-    let db = Database::connect(opts).await.with_context(|| format!("cannot open database {}", redact(url)))?;
+    let db = Database::connect(opts)
+        .await
+        .with_context(|| format!("cannot open database {}", redact(url)))?;
     Ok(db)
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("database migration failed")?;
+    Migrator::up(db, None)
+        .await
+        .context("database migration failed")?;
     Ok(())
 }
 
@@ -64,7 +70,8 @@ fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
     if let Some(parent) = std::path::Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     Ok(())
 }
@@ -76,7 +83,11 @@ pub fn sqlite_path(url: &str) -> Option<String> {
     }
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let path = rest.split('?').next().unwrap_or("");
-    if path.is_empty() || path == ":memory:" { None } else { Some(path.to_owned()) }
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(path.to_owned())
+    }
 }
 
 #[cfg(test)]
@@ -85,14 +96,23 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(redact("postgres://u:secret@h:5/db"), "postgres://u:***@h:5/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5/db"),
+            "postgres://u:***@h:5/db"
+        );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
     }
 
     #[test]
     fn finds_sqlite_paths() {
-        assert_eq!(sqlite_path("sqlite:///tmp/a.db?mode=rwc").as_deref(), Some("/tmp/a.db"));
-        assert_eq!(sqlite_path("sqlite://kehu-data/kehu.db?mode=rwc").as_deref(), Some("kehu-data/kehu.db"));
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/a.db?mode=rwc").as_deref(),
+            Some("/tmp/a.db")
+        );
+        assert_eq!(
+            sqlite_path("sqlite://kehu-data/kehu.db?mode=rwc").as_deref(),
+            Some("kehu-data/kehu.db")
+        );
         assert_eq!(sqlite_path("postgres://x"), None);
     }
 }

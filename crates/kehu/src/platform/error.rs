@@ -21,7 +21,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
-        Self { field: field.to_owned(), code: code.to_owned(), message: message.into() }
+        Self {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
@@ -55,7 +59,10 @@ pub enum AppError {
     #[error("invalid input")]
     Validation(Vec<FieldError>),
     #[error("too many requests")]
-    TooManyRequests { retry_after_secs: u64, detail: String },
+    TooManyRequests {
+        retry_after_secs: u64,
+        detail: String,
+    },
     #[error("payload too large")]
     PayloadTooLarge,
     #[error(transparent)]
@@ -102,17 +109,31 @@ impl AppError {
         let (title, detail, errors) = match self {
             AppError::BadRequest(d) => ("Bad request", Some(d.clone()), vec![]),
             AppError::Unauthorized => ("Authentication required", None, vec![]),
-            AppError::Forbidden => ("Forbidden", Some("you are not allowed to do this".into()), vec![]),
+            AppError::Forbidden => (
+                "Forbidden",
+                Some("you are not allowed to do this".into()),
+                vec![],
+            ),
             AppError::NotFound => ("Not found", None, vec![]),
             AppError::Conflict(d) => ("Conflict", Some(d.clone()), vec![]),
             AppError::Validation(errs) => {
                 let n = errs.len();
-                let detail = if n == 1 { "1 field is invalid".to_owned() } else { format!("{n} fields are invalid") };
+                let detail = if n == 1 {
+                    "1 field is invalid".to_owned()
+                } else {
+                    format!("{n} fields are invalid")
+                };
                 ("Invalid input", Some(detail), errs.clone())
             }
-            AppError::TooManyRequests { detail, .. } => ("Too many requests", Some(detail.clone()), vec![]),
+            AppError::TooManyRequests { detail, .. } => {
+                ("Too many requests", Some(detail.clone()), vec![])
+            }
             AppError::PayloadTooLarge => ("Payload too large", None, vec![]),
-            AppError::Unexpected(_) => ("Internal error", Some("an unexpected error occurred".into()), vec![]),
+            AppError::Unexpected(_) => (
+                "Internal error",
+                Some("an unexpected error occurred".into()),
+                vec![],
+            ),
         };
         Problem {
             kind: format!("https://kehu.dev/problems/{}", self.slug()),
@@ -155,9 +176,13 @@ impl IntoResponse for AppError {
         }
         let status = self.status();
         let mut res = (status, Json(self.problem())).into_response();
-        res.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if let AppError::TooManyRequests { retry_after_secs, .. } = &self
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let AppError::TooManyRequests {
+            retry_after_secs, ..
+        } = &self
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             res.headers_mut().insert(header::RETRY_AFTER, v);
@@ -190,7 +215,8 @@ impl IntoResponse for PageError {
             AppError::Unexpected(e) => {
                 tracing::error!(error = ?e, "unexpected error");
                 let mut res = StatusCode::INTERNAL_SERVER_ERROR.into_response();
-                res.extensions_mut().insert(ErrorPageMarker { detail: None });
+                res.extensions_mut()
+                    .insert(ErrorPageMarker { detail: None });
                 res
             }
             other => {

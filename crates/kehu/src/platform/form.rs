@@ -18,15 +18,27 @@ pub struct FormErrors {
 
 impl FormErrors {
     pub fn new(lang: Lang) -> Self {
-        FormErrors { lang, errors: Vec::new(), general: None }
+        FormErrors {
+            lang,
+            errors: Vec::new(),
+            general: None,
+        }
     }
 
     /// From an error of a store call: field errors stay with their fields,
     /// a conflict becomes the general message; anything else is returned.
     pub fn from_error(lang: Lang, e: AppError) -> Result<Self, AppError> {
         match e {
-            AppError::Validation(errors) => Ok(FormErrors { lang, errors, general: None }),
-            AppError::Conflict(_) => Ok(FormErrors { lang, errors: Vec::new(), general: Some(lang.t("error.stale")) }),
+            AppError::Validation(errors) => Ok(FormErrors {
+                lang,
+                errors,
+                general: None,
+            }),
+            AppError::Conflict(_) => Ok(FormErrors {
+                lang,
+                errors: Vec::new(),
+                general: Some(lang.t("error.stale")),
+            }),
             other => Err(other),
         }
     }
@@ -36,7 +48,11 @@ impl FormErrors {
         self.errors.iter().find(|e| e.field == field).map(|e| {
             let key = format!("error.{}", e.code);
             let t = self.lang.t(&key);
-            if t == key { self.lang.t("error.invalid") } else { t }
+            if t == key {
+                self.lang.t("error.invalid")
+            } else {
+                t
+            }
         })
     }
 
@@ -73,5 +89,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for HtmlForm<T> {
 /// An optional text input: empty means none.
 pub fn opt(s: &str) -> Option<String> {
     let t = s.trim();
-    if t.is_empty() { None } else { Some(t.to_owned()) }
+    if t.is_empty() {
+        None
+    } else {
+        Some(t.to_owned())
+    }
 }

@@ -50,7 +50,11 @@ impl Lang {
             let mut it = part.split(';');
             let tag = it.next().unwrap_or("").trim();
             let q = it
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|v| v.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             if let Some(lang) = Lang::parse(tag)
                 && best.is_none_or(|(bq, _)| q > bq)
@@ -70,7 +74,11 @@ impl Lang {
         };
         match map.get(key) {
             Some(v) => v.as_str(),
-            None => cat.en.get(key).map(|v| v.as_str()).unwrap_or_else(|| leak_key(key)),
+            None => cat
+                .en
+                .get(key)
+                .map(|v| v.as_str())
+                .unwrap_or_else(|| leak_key(key)),
         }
     }
 }
@@ -112,7 +120,11 @@ fn flatten(src: &str) -> HashMap<String, String> {
 
 fn walk(prefix: &str, table: &toml::Table, out: &mut HashMap<String, String>) {
     for (k, v) in table {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             toml::Value::String(s) => {
                 out.insert(key, s.clone());
@@ -129,8 +141,14 @@ mod tests {
 
     #[test]
     fn accept_language_picks_supported_best() {
-        assert_eq!(Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"), Lang::ZhCn);
-        assert_eq!(Lang::from_accept_language("fr-FR,en;q=0.5,zh;q=0.4"), Lang::En);
+        assert_eq!(
+            Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"),
+            Lang::ZhCn
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr-FR,en;q=0.5,zh;q=0.4"),
+            Lang::En
+        );
         assert_eq!(Lang::from_accept_language("en-US,zh-CN;q=0.95"), Lang::En);
         assert_eq!(Lang::from_accept_language("de"), Lang::En);
         assert_eq!(Lang::from_accept_language(""), Lang::En);
@@ -175,13 +193,17 @@ mod tests {
                 }
             }
         }
-        assert!(missing.is_empty(), "keys missing from the catalogue: {missing:#?}");
+        assert!(
+            missing.is_empty(),
+            "keys missing from the catalogue: {missing:#?}"
+        );
     }
 
     #[test]
     fn t_returns_translations() {
         assert_eq!(Lang::ZhCn.t("nav.users"), "用户");
         assert_eq!(Lang::En.t("nav.users"), "Users");
-        assert_eq!(Lang::En.t("no.such.key"), "no.such.key");
+        let missing = "no.such.key";
+        assert_eq!(Lang::En.t(missing), missing);
     }
 }

@@ -8,7 +8,9 @@
 use crate::platform::error::{AppError, AppResult, FieldError};
 use base64::Engine;
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -52,11 +54,21 @@ pub struct Field<C> {
 
 impl<C> Field<C> {
     pub const fn new(name: &'static str, col: C, kind: Kind) -> Self {
-        Field { name, col, kind, values: &[] }
+        Field {
+            name,
+            col,
+            kind,
+            values: &[],
+        }
     }
 
     pub const fn one_of(name: &'static str, col: C, values: &'static [&'static str]) -> Self {
-        Field { name, col, kind: Kind::Text, values }
+        Field {
+            name,
+            col,
+            kind: Kind::Text,
+            values,
+        }
     }
 }
 
@@ -101,7 +113,11 @@ fn parse_value(kind: Kind, field: &str, raw: &str) -> Result<Value, FieldError> 
         Kind::Bool => match raw {
             "true" | "1" => Ok(Value::Bool(true)),
             "false" | "0" => Ok(Value::Bool(false)),
-            _ => Err(FieldError::new(field, "invalid_bool", "must be true or false")),
+            _ => Err(FieldError::new(
+                field,
+                "invalid_bool",
+                "must be true or false",
+            )),
         },
         Kind::Int => raw
             .parse::<i64>()
@@ -109,11 +125,19 @@ fn parse_value(kind: Kind, field: &str, raw: &str) -> Result<Value, FieldError> 
             .map_err(|_| FieldError::new(field, "invalid_number", "must be a whole number")),
         Kind::Time => {
             let ok = OffsetDateTime::parse(raw, &Rfc3339).is_ok()
-                || time::Date::parse(raw, &time::macros::format_description!("[year]-[month]-[day]")).is_ok();
+                || time::Date::parse(
+                    raw,
+                    &time::macros::format_description!("[year]-[month]-[day]"),
+                )
+                .is_ok();
             if ok {
                 Ok(Value::String(raw.to_owned()))
             } else {
-                Err(FieldError::new(field, "invalid_date", "must be a date (YYYY-MM-DD) or an RFC 3339 time"))
+                Err(FieldError::new(
+                    field,
+                    "invalid_date",
+                    "must be a date (YYYY-MM-DD) or an RFC 3339 time",
+                ))
             }
         }
     }
@@ -129,9 +153,17 @@ fn to_sql_value(kind: Kind, v: &Value, upper: bool) -> Option<sea_orm::Value> {
             let t = match OffsetDateTime::parse(s, &Rfc3339) {
                 Ok(t) => t,
                 Err(_) => {
-                    let d = time::Date::parse(s, &time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+                    let d = time::Date::parse(
+                        s,
+                        &time::macros::format_description!("[year]-[month]-[day]"),
+                    )
+                    .ok()?;
                     let t = d.midnight().assume_utc();
-                    if upper { t + time::Duration::days(1) - time::Duration::microseconds(1) } else { t }
+                    if upper {
+                        t + time::Duration::days(1) - time::Duration::microseconds(1)
+                    } else {
+                        t
+                    }
                 }
             };
             Some(sea_orm::Value::from(t))
@@ -148,7 +180,11 @@ impl<C: ColumnTrait> ListSpec<C> {
             spec: self,
             filters: Vec::new(),
             q: None,
-            sort: self.sorts.iter().position(|f| f.name == self.default_sort.trim_start_matches('-')).unwrap_or(0),
+            sort: self
+                .sorts
+                .iter()
+                .position(|f| f.name == self.default_sort.trim_start_matches('-'))
+                .unwrap_or(0),
             desc: self.default_sort.starts_with('-'),
             limit: DEFAULT_LIMIT,
             cursor: None,
@@ -159,7 +195,11 @@ impl<C: ColumnTrait> ListSpec<C> {
                 "q" => {
                     let q = v.trim();
                     if q.chars().count() > 200 {
-                        errors.push(FieldError::new("q", "too_long", "must be at most 200 characters"));
+                        errors.push(FieldError::new(
+                            "q",
+                            "too_long",
+                            "must be at most 200 characters",
+                        ));
                     } else if !q.is_empty() {
                         req.q = Some(q.to_owned());
                     }
@@ -174,12 +214,20 @@ impl<C: ColumnTrait> ListSpec<C> {
                             req.sort = i;
                             req.desc = desc;
                         }
-                        None => errors.push(FieldError::new("sort", "unknown_field", format!("cannot sort by {name}"))),
+                        None => errors.push(FieldError::new(
+                            "sort",
+                            "unknown_field",
+                            format!("cannot sort by {name}"),
+                        )),
                     }
                 }
                 "limit" => match v.parse::<i64>() {
                     Ok(n) if (1..=MAX_LIMIT as i64).contains(&n) => req.limit = n as u64,
-                    _ => errors.push(FieldError::new("limit", "out_of_range", "must be a number from 1 to 500")),
+                    _ => errors.push(FieldError::new(
+                        "limit",
+                        "out_of_range",
+                        "must be a number from 1 to 500",
+                    )),
                 },
                 "cursor" => cursor_raw = Some(v.clone()),
                 name => {
@@ -190,17 +238,28 @@ impl<C: ColumnTrait> ListSpec<C> {
                     } else {
                         (name, 0)
                     };
-                    let found = self.filters.iter().position(|f| f.name == name).map(|i| (i, 0)).or_else(|| {
-                        if op == 0 {
-                            return None;
-                        }
-                        self.filters
-                            .iter()
-                            .position(|f| f.name == base && matches!(f.kind, Kind::Time | Kind::Int))
-                            .map(|i| (i, op))
-                    });
+                    let found = self
+                        .filters
+                        .iter()
+                        .position(|f| f.name == name)
+                        .map(|i| (i, 0))
+                        .or_else(|| {
+                            if op == 0 {
+                                return None;
+                            }
+                            self.filters
+                                .iter()
+                                .position(|f| {
+                                    f.name == base && matches!(f.kind, Kind::Time | Kind::Int)
+                                })
+                                .map(|i| (i, op))
+                        });
                     match found {
-                        None => errors.push(FieldError::new(name, "unknown_field", format!("cannot filter by {name}"))),
+                        None => errors.push(FieldError::new(
+                            name,
+                            "unknown_field",
+                            format!("cannot filter by {name}"),
+                        )),
                         Some((i, op)) => {
                             let f = &self.filters[i];
                             if !f.values.is_empty() && !f.values.contains(&v.as_str()) {
@@ -229,11 +288,21 @@ impl<C: ColumnTrait> ListSpec<C> {
         }
         if let Some(raw) = cursor_raw {
             match decode_cursor(&raw) {
-                Some((sort_name, val, id)) if sort_name == self.sorts[req.sort].name => req.cursor = Some((val, id)),
-                _ => errors.push(FieldError::new("cursor", "invalid_cursor", "is not a cursor this list gave out")),
+                Some((sort_name, val, id)) if sort_name == self.sorts[req.sort].name => {
+                    req.cursor = Some((val, id))
+                }
+                _ => errors.push(FieldError::new(
+                    "cursor",
+                    "invalid_cursor",
+                    "is not a cursor this list gave out",
+                )),
             }
         }
-        if errors.is_empty() { Ok(req) } else { Err(AppError::Validation(errors)) }
+        if errors.is_empty() {
+            Ok(req)
+        } else {
+            Err(AppError::Validation(errors))
+        }
     }
 }
 
@@ -243,13 +312,19 @@ fn encode_cursor(sort: &str, v: &Value, id: &str) -> String {
 }
 
 fn decode_cursor(raw: &str) -> Option<(String, Value, String)> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()?;
     let v: Value = serde_json::from_slice(&bytes).ok()?;
     let arr = v.as_array()?;
     if arr.len() != 3 {
         return None;
     }
-    Some((arr[0].as_str()?.to_owned(), arr[1].clone(), arr[2].as_str()?.to_owned()))
+    Some((
+        arr[0].as_str()?.to_owned(),
+        arr[1].clone(),
+        arr[2].as_str()?.to_owned(),
+    ))
 }
 
 impl<C: ColumnTrait> ListRequest<C> {
@@ -276,9 +351,10 @@ impl<C: ColumnTrait> ListRequest<C> {
             let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
             let mut any = Condition::any();
             for c in self.spec.search {
-                any = any.add(Expr::expr(Func::lower(Expr::col(c.as_column_ref()))).like(
-                    sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'),
-                ));
+                any = any.add(
+                    Expr::expr(Func::lower(Expr::col(c.as_column_ref())))
+                        .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
+                );
             }
             cond = cond.add(any);
         }
@@ -294,18 +370,25 @@ impl<C: ColumnTrait> ListRequest<C> {
         {
             let id_val = sea_orm::Value::from(id.clone());
             let after = if self.desc {
-                Condition::any()
-                    .add(sort.col.lt(val.clone()))
-                    .add(Condition::all().add(sort.col.eq(val)).add(self.spec.id.lt(id_val)))
+                Condition::any().add(sort.col.lt(val.clone())).add(
+                    Condition::all()
+                        .add(sort.col.eq(val))
+                        .add(self.spec.id.lt(id_val)),
+                )
             } else {
-                Condition::any()
-                    .add(sort.col.gt(val.clone()))
-                    .add(Condition::all().add(sort.col.eq(val)).add(self.spec.id.gt(id_val)))
+                Condition::any().add(sort.col.gt(val.clone())).add(
+                    Condition::all()
+                        .add(sort.col.eq(val))
+                        .add(self.spec.id.gt(id_val)),
+                )
             };
             select = select.filter(after);
         }
         let order = if self.desc { Order::Desc } else { Order::Asc };
-        select.order_by(sort.col, order.clone()).order_by(self.spec.id, order).limit(self.limit + 1)
+        select
+            .order_by(sort.col, order.clone())
+            .order_by(self.spec.id, order)
+            .limit(self.limit + 1)
     }
 
     /// Cuts the extra row off and makes the next cursor from the last row kept.
@@ -326,7 +409,11 @@ impl<C: ColumnTrait> ListRequest<C> {
         } else {
             None
         };
-        Page { data: rows.into_iter().map(view).collect(), next_cursor, total }
+        Page {
+            data: rows.into_iter().map(view).collect(),
+            next_cursor,
+            total,
+        }
     }
 
     pub fn sort_name(&self) -> &'static str {
@@ -340,7 +427,9 @@ pub fn time_key(t: &OffsetDateTime) -> Value {
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// Query pairs from a raw query string (also used by page handlers).
@@ -356,9 +445,15 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
         let c = encode_cursor("name", &Value::from("张三"), "id-1");
-        assert_eq!(decode_cursor(&c), Some(("name".into(), Value::from("张三"), "id-1".into())));
+        assert_eq!(
+            decode_cursor(&c),
+            Some(("name".into(), Value::from("张三"), "id-1".into()))
+        );
         assert_eq!(decode_cursor("not-base64!!"), None);
-        assert_eq!(decode_cursor(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("[1]")), None);
+        assert_eq!(
+            decode_cursor(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("[1]")),
+            None
+        );
     }
 
     #[test]

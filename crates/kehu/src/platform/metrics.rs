@@ -35,11 +35,25 @@ impl Metrics {
         let mut registry = Registry::default();
         let requests = Family::<RouteLabels, Counter>::default();
         let latency = Family::<LatencyLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5])
+            Histogram::new([
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ])
         });
-        registry.register("kehu_http_requests", "HTTP requests by route and status", requests.clone());
-        registry.register("kehu_http_request_duration_seconds", "HTTP request latency by route", latency.clone());
-        Arc::new(Metrics { registry, requests, latency })
+        registry.register(
+            "kehu_http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "kehu_http_request_duration_seconds",
+            "HTTP request latency by route",
+            latency.clone(),
+        );
+        Arc::new(Metrics {
+            registry,
+            requests,
+            latency,
+        })
     }
 
     pub fn encode(&self) -> String {
@@ -64,8 +78,15 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     let elapsed = start.elapsed().as_secs_f64();
     metrics
         .requests
-        .get_or_create(&RouteLabels { method: method.clone(), route: route.clone(), status: res.status().as_u16() })
+        .get_or_create(&RouteLabels {
+            method: method.clone(),
+            route: route.clone(),
+            status: res.status().as_u16(),
+        })
         .inc();
-    metrics.latency.get_or_create(&LatencyLabels { method, route }).observe(elapsed);
+    metrics
+        .latency
+        .get_or_create(&LatencyLabels { method, route })
+        .observe(elapsed);
     res
 }

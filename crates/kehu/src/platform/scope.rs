@@ -10,7 +10,9 @@ use crate::entities::{team, user};
 use crate::platform::auth::{CurrentUser, Scope};
 use crate::platform::error::AppResult;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select,
+};
 use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Debug)]
@@ -37,7 +39,11 @@ impl DataScope {
             }
             _ => Vec::new(),
         };
-        Ok(DataScope { kind: user.scope, user_id: user.id.clone(), team_ids })
+        Ok(DataScope {
+            kind: user.scope,
+            user_id: user.id.clone(),
+            team_ids,
+        })
     }
 
     pub fn kind(&self) -> Scope {
@@ -49,14 +55,18 @@ impl DataScope {
         match self.kind {
             Scope::All => Condition::all(),
             Scope::Own => Condition::all().add(owner_col.eq(self.user_id.clone())),
-            Scope::Team if self.team_ids.is_empty() => Condition::all().add(owner_col.eq(self.user_id.clone())),
+            Scope::Team if self.team_ids.is_empty() => {
+                Condition::all().add(owner_col.eq(self.user_id.clone()))
+            }
             Scope::Team => {
                 let members = Query::select()
                     .column(user::Column::Id)
                     .from(user::Entity)
                     .and_where(Expr::col(user::Column::TeamId).is_in(self.team_ids.clone()))
                     .to_owned();
-                Condition::any().add(owner_col.eq(self.user_id.clone())).add(owner_col.in_subquery(members))
+                Condition::any()
+                    .add(owner_col.eq(self.user_id.clone()))
+                    .add(owner_col.in_subquery(members))
             }
         }
     }
@@ -100,7 +110,12 @@ mod tests {
 
     #[test]
     fn subtree_walks_down_only() {
-        let edges = vec![e("root", None), e("east", Some("root")), e("sh", Some("east")), e("west", Some("root"))];
+        let edges = vec![
+            e("root", None),
+            e("east", Some("root")),
+            e("sh", Some("east")),
+            e("west", Some("root")),
+        ];
         let mut s = subtree(&edges, "east");
         s.sort();
         assert_eq!(s, vec!["east", "sh"]);

@@ -19,7 +19,11 @@ impl Checks {
     }
 
     pub fn finish(self) -> Result<(), crate::platform::error::AppError> {
-        if self.0.is_empty() { Ok(()) } else { Err(crate::platform::error::AppError::Validation(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::platform::error::AppError::Validation(self.0))
+        }
     }
 }
 
@@ -35,9 +39,20 @@ pub fn required_text(field: &str, value: &str, max: usize) -> Option<FieldError>
 
 pub fn max_len(field: &str, value: &str, max: usize) -> Option<FieldError> {
     if value.chars().count() > max {
-        Some(FieldError::new(field, "too_long", format!("must be at most {max} characters")))
-    } else if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        Some(FieldError::new(field, "invalid_characters", "contains control characters"))
+        Some(FieldError::new(
+            field,
+            "too_long",
+            format!("must be at most {max} characters"),
+        ))
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        Some(FieldError::new(
+            field,
+            "invalid_characters",
+            "contains control characters",
+        ))
     } else {
         None
     }
@@ -49,11 +64,19 @@ pub fn email(field: &str, value: &str) -> Option<FieldError> {
     if v.is_empty() {
         return Some(FieldError::new(field, "required", "is required"));
     }
-    let bad = || Some(FieldError::new(field, "invalid_email", "is not a valid email address"));
+    let bad = || {
+        Some(FieldError::new(
+            field,
+            "invalid_email",
+            "is not a valid email address",
+        ))
+    };
     if v.chars().count() > 254 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return bad();
     }
-    let Some((local, domain)) = v.rsplit_once('@') else { return bad() };
+    let Some((local, domain)) = v.rsplit_once('@') else {
+        return bad();
+    };
     if local.is_empty()
         || local.contains('@')
         || domain.len() < 3
@@ -80,7 +103,9 @@ mod tests {
     fn emails() {
         assert!(email("email", "li.lei@example.cn").is_none());
         assert!(email("email", "张三@例子.中国").is_none());
-        for bad in ["", "a", "a@b", "a@@b.cn", "a b@c.cn", "@c.cn", "a@.cn", "a@c..cn"] {
+        for bad in [
+            "", "a", "a@b", "a@@b.cn", "a b@c.cn", "@c.cn", "a@.cn", "a@c..cn",
+        ] {
             assert!(email("email", bad).is_some(), "{bad} should be rejected");
         }
     }
@@ -88,8 +113,14 @@ mod tests {
     #[test]
     fn texts() {
         assert_eq!(required_text("name", "  ", 10).unwrap().code, "required");
-        assert_eq!(required_text("name", "abcdefghijk", 10).unwrap().code, "too_long");
+        assert_eq!(
+            required_text("name", "abcdefghijk", 10).unwrap().code,
+            "too_long"
+        );
         assert!(required_text("name", "张三", 2).is_none());
-        assert_eq!(max_len("name", "a\u{0}b", 10).unwrap().code, "invalid_characters");
+        assert_eq!(
+            max_len("name", "a\u{0}b", 10).unwrap().code,
+            "invalid_characters"
+        );
     }
 }

@@ -97,8 +97,13 @@ enum Auth {
 
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Auth, AppError> {
     let now = state.clock.now();
-    if let Some(authz) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        let Some(token) = authz.strip_prefix("Bearer ").map(str::trim) else { return Ok(Auth::BadBearer) };
+    if let Some(authz) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let Some(token) = authz.strip_prefix("Bearer ").map(str::trim) else {
+            return Ok(Auth::BadBearer);
+        };
         let hash = sha256_hex(token);
         let Some(tok) = api_token::Entity::find()
             .filter(api_token::Column::TokenHash.eq(hash))
@@ -108,27 +113,47 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Auth, App
         else {
             return Ok(Auth::BadBearer);
         };
-        let Some(u) = user::Entity::find_by_id(tok.user_id.clone()).one(&state.db).await? else {
+        let Some(u) = user::Entity::find_by_id(tok.user_id.clone())
+            .one(&state.db)
+            .await?
+        else {
             return Ok(Auth::BadBearer);
         };
         if !u.active {
             return Ok(Auth::BadBearer);
         }
-        if tok.last_used_at.is_none_or(|t| now - t > time::Duration::minutes(1)) {
+        if tok
+            .last_used_at
+            .is_none_or(|t| now - t > time::Duration::minutes(1))
+        {
             let mut am = tok.into_active_model();
             am.last_used_at = Set(Some(now));
             am.update(&state.db).await?;
         }
-        return Ok(user_from_model(u, None).map(Auth::Bearer).unwrap_or(Auth::BadBearer));
+        return Ok(user_from_model(u, None)
+            .map(Auth::Bearer)
+            .unwrap_or(Auth::BadBearer));
     }
-    let Some(raw) = cookie_value(headers, SESSION_COOKIE) else { return Ok(Auth::None) };
+    let Some(raw) = cookie_value(headers, SESSION_COOKIE) else {
+        return Ok(Auth::None);
+    };
     let sid = sha256_hex(raw);
-    let Some(sess) = session::Entity::find_by_id(sid.clone()).one(&state.db).await? else { return Ok(Auth::None) };
+    let Some(sess) = session::Entity::find_by_id(sid.clone())
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(Auth::None);
+    };
     if sess.expires_at <= now {
         session::Entity::delete_by_id(sid).exec(&state.db).await?;
         return Ok(Auth::None);
     }
-    let Some(u) = user::Entity::find_by_id(sess.user_id.clone()).one(&state.db).await? else { return Ok(Auth::None) };
+    let Some(u) = user::Entity::find_by_id(sess.user_id.clone())
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(Auth::None);
+    };
     if !u.active {
         return Ok(Auth::None);
     }
@@ -139,7 +164,9 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Auth, App
         am.expires_at = Set(now + idle);
         am.update(&state.db).await?;
     }
-    Ok(user_from_model(u, Some(sid)).map(Auth::Session).unwrap_or(Auth::None))
+    Ok(user_from_model(u, Some(sid))
+        .map(Auth::Session)
+        .unwrap_or(Auth::None))
 }
 
 fn is_api(path: &str) -> bool {
@@ -168,7 +195,12 @@ async fn form_csrf(req: Request) -> Result<(Request, Option<String>), Response> 
     };
     let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
         .ok()
-        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v));
+        .and_then(|pairs| {
+            pairs
+                .into_iter()
+                .find(|(k, _)| k == CSRF_FIELD)
+                .map(|(_, v)| v)
+        });
     Ok((Request::from_parts(parts, Body::from(bytes)), token))
 }
 
@@ -191,12 +223,20 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
         Auth::Session(u) => (Some(u), true),
         Auth::Bearer(u) => (Some(u), false),
     };
-    let existing_csrf = cookie_value(req.headers(), CSRF_COOKIE).filter(|v| v.len() >= 32).map(str::to_owned);
-    let csrf = existing_csrf.clone().unwrap_or_else(crate::platform::auth::random_secret);
+    let existing_csrf = cookie_value(req.headers(), CSRF_COOKIE)
+        .filter(|v| v.len() >= 32)
+        .map(str::to_owned);
+    let csrf = existing_csrf
+        .clone()
+        .unwrap_or_else(crate::platform::auth::random_secret);
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let mut req = req;
     if !safe && (by_cookie || !api) {
-        let header_token = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header_token = req
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let is_form = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -220,7 +260,9 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
                 return AppError::Forbidden.into_response();
             }
             let mut res = StatusCode::FORBIDDEN.into_response();
-            res.extensions_mut().insert(ErrorPageMarker { detail: Some("csrf".into()) });
+            res.extensions_mut().insert(ErrorPageMarker {
+                detail: Some("csrf".into()),
+            });
             let info = RequestInfo {
                 lang: pick_lang(user.as_ref(), req.headers()),
                 user,
@@ -234,7 +276,9 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
     }
     let info = RequestInfo {
         lang: pick_lang(user.as_ref(), req.headers()),
-        flash: cookie_value(req.headers(), FLASH_COOKIE).map(str::to_owned).filter(|f| !f.is_empty()),
+        flash: cookie_value(req.headers(), FLASH_COOKIE)
+            .map(str::to_owned)
+            .filter(|f| !f.is_empty()),
         user,
         ip,
         csrf,
@@ -247,13 +291,25 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
 }
 
 fn constant_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
-fn finish(state: &AppState, info: RequestInfo, new_csrf: bool, had_flash: bool, mut res: Response) -> Response {
+fn finish(
+    state: &AppState,
+    info: RequestInfo,
+    new_csrf: bool,
+    had_flash: bool,
+    mut res: Response,
+) -> Response {
     let api = is_api(&info.path);
     let marker = res.extensions().get::<ErrorPageMarker>().cloned();
-    let unrendered_404 = !api && res.status() == StatusCode::NOT_FOUND && res.headers().get(header::CONTENT_TYPE).is_none();
+    let unrendered_404 = !api
+        && res.status() == StatusCode::NOT_FOUND
+        && res.headers().get(header::CONTENT_TYPE).is_none();
     if !api && (marker.is_some() || unrendered_404) {
         let status = res.status();
         let detail = marker.and_then(|m| m.detail);
@@ -331,7 +387,13 @@ pub struct PageCtx {
 
 impl PageCtx {
     pub fn from_info(info: RequestInfo) -> Self {
-        PageCtx { lang: info.lang, user: info.user, csrf: info.csrf, flash: info.flash, path: info.path }
+        PageCtx {
+            lang: info.lang,
+            user: info.user,
+            csrf: info.csrf,
+            flash: info.flash,
+            path: info.path,
+        }
     }
 
     pub fn t(&self, key: &str) -> &'static str {
@@ -343,7 +405,10 @@ impl PageCtx {
     }
 
     pub fn languages(&self) -> Vec<(&'static str, &'static str, bool)> {
-        Lang::ALL.iter().map(|l| (l.code(), l.native_name(), *l == self.lang)).collect()
+        Lang::ALL
+            .iter()
+            .map(|l| (l.code(), l.native_name(), *l == self.lang))
+            .collect()
     }
 
     pub fn user_name(&self) -> &str {
@@ -351,7 +416,10 @@ impl PageCtx {
     }
 
     pub fn role_label(&self) -> &'static str {
-        self.user.as_ref().map(|u| self.t(u.role.label_key())).unwrap_or("")
+        self.user
+            .as_ref()
+            .map(|u| self.t(u.role.label_key()))
+            .unwrap_or("")
     }
 
     pub fn is_admin(&self) -> bool {
@@ -364,7 +432,9 @@ impl PageCtx {
 
     /// The modules this user can open. Modules not built yet are not listed.
     pub fn nav(&self) -> Vec<NavItem> {
-        let Some(user) = &self.user else { return Vec::new() };
+        let Some(user) = &self.user else {
+            return Vec::new();
+        };
         let mut items = vec![("/", "nav.home")];
         items.push(("/users", "nav.users"));
         items.push(("/teams", "nav.teams"));
@@ -376,7 +446,11 @@ impl PageCtx {
             .map(|(href, label_key)| NavItem {
                 href,
                 label_key,
-                active: if href == "/" { self.path == "/" } else { self.path.starts_with(href) },
+                active: if href == "/" {
+                    self.path == "/"
+                } else {
+                    self.path.starts_with(href)
+                },
             })
             .collect()
     }
@@ -403,7 +477,10 @@ pub struct Signed {
 
 impl Signed {
     pub fn actor(&self) -> crate::platform::audit::Actor {
-        crate::platform::audit::Actor { user_id: Some(self.user.id.clone()), ip: Some(self.ip.clone()) }
+        crate::platform::audit::Actor {
+            user_id: Some(self.user.id.clone()),
+            ip: Some(self.ip.clone()),
+        }
     }
 }
 
@@ -417,10 +494,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Signed {
         match info.user.clone() {
             Some(user) => {
                 let ip = info.ip.clone();
-                Ok(Signed { ctx: PageCtx::from_info(info), user, ip })
+                Ok(Signed {
+                    ctx: PageCtx::from_info(info),
+                    user,
+                    ip,
+                })
             }
             None => {
-                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
                 let to = format!("/login?next={}", urlencode(next));
                 Err(Redirect::to(&to).into_response())
             }
@@ -436,7 +521,10 @@ pub struct ApiUser {
 
 impl ApiUser {
     pub fn actor(&self) -> crate::platform::audit::Actor {
-        crate::platform::audit::Actor { user_id: Some(self.user.id.clone()), ip: Some(self.ip.clone()) }
+        crate::platform::audit::Actor {
+            user_id: Some(self.user.id.clone()),
+            ip: Some(self.ip.clone()),
+        }
     }
 }
 
@@ -444,14 +532,22 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let info = parts.extensions.get::<RequestInfo>().ok_or(AppError::Unauthorized)?;
+        let info = parts
+            .extensions
+            .get::<RequestInfo>()
+            .ok_or(AppError::Unauthorized)?;
         let user = info.user.clone().ok_or(AppError::Unauthorized)?;
-        Ok(ApiUser { user, ip: info.ip.clone() })
+        Ok(ApiUser {
+            user,
+            ip: info.ip.clone(),
+        })
     }
 }
 
 pub fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("x", s)]).map(|v| v[2..].to_owned()).unwrap_or_default()
+    serde_urlencoded::to_string([("x", s)])
+        .map(|v| v[2..].to_owned())
+        .unwrap_or_default()
 }
 
 /// Renders a template as a full HTML page.
@@ -470,7 +566,9 @@ pub fn redirect_with_flash(state: &AppState, to: &str, flash_key: &str) -> Respo
 /// Only same-site relative paths are followed after sign-in.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_owned(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -490,7 +588,10 @@ mod tests {
     #[test]
     fn cookies_are_parsed() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; kehu_lang=zh-CN; b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; kehu_lang=zh-CN; b=2"),
+        );
         assert_eq!(cookie_value(&h, LANG_COOKIE), Some("zh-CN"));
         assert_eq!(cookie_value(&h, "c"), None);
     }

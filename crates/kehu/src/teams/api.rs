@@ -16,7 +16,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_teams, create_team)).routes(routes!(get_team, update_team))
+    OpenApiRouter::new()
+        .routes(routes!(list_teams, create_team))
+        .routes(routes!(get_team, update_team))
 }
 
 #[derive(Debug, IntoParams)]
@@ -30,7 +32,11 @@ struct TeamFilters {
 /// List teams.
 #[utoipa::path(get, path = "/api/v1/teams", tag = "teams", params(ListParams, TeamFilters),
     responses((status = 200, body = Page<TeamView>), (status = 422, body = Problem)))]
-async fn list_teams(State(state): State<AppState>, _me: ApiUser, RawQuery(q): RawQuery) -> AppResult<Json<Page<TeamView>>> {
+async fn list_teams(
+    State(state): State<AppState>,
+    _me: ApiUser,
+    RawQuery(q): RawQuery,
+) -> AppResult<Json<Page<TeamView>>> {
     let req = store::LIST.parse(&pairs(q.as_deref())?)?;
     Ok(Json(store::list(&state.db, &req).await?))
 }
@@ -38,16 +44,27 @@ async fn list_teams(State(state): State<AppState>, _me: ApiUser, RawQuery(q): Ra
 /// Create a team (administrators only).
 #[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = NewTeam,
     responses((status = 201, body = TeamView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-async fn create_team(State(state): State<AppState>, me: ApiUser, ApiJson(input): ApiJson<NewTeam>) -> AppResult<Response> {
+async fn create_team(
+    State(state): State<AppState>,
+    me: ApiUser,
+    ApiJson(input): ApiJson<NewTeam>,
+) -> AppResult<Response> {
     me.user.require_admin()?;
     let t = store::create(&state.db, state.clock.now(), &me.actor(), input).await?;
-    Ok(created(format!("/api/v1/teams/{}", t.id), TeamView::from(t)))
+    Ok(created(
+        format!("/api/v1/teams/{}", t.id),
+        TeamView::from(t),
+    ))
 }
 
 /// One team.
 #[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "teams",
     responses((status = 200, body = TeamView), (status = 404, body = Problem)))]
-async fn get_team(State(state): State<AppState>, _me: ApiUser, Path(id): Path<String>) -> AppResult<Json<TeamView>> {
+async fn get_team(
+    State(state): State<AppState>,
+    _me: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<TeamView>> {
     Ok(Json(store::get(&state.db, &id).await?.into()))
 }
 
@@ -64,5 +81,16 @@ async fn update_team(
 ) -> AppResult<Json<TeamView>> {
     me.user.require_admin()?;
     let expected = expected_version(&headers, patch.version)?;
-    Ok(Json(store::update(&state.db, state.clock.now(), &me.actor(), &id, patch, expected).await?.into()))
+    Ok(Json(
+        store::update(
+            &state.db,
+            state.clock.now(),
+            &me.actor(),
+            &id,
+            patch,
+            expected,
+        )
+        .await?
+        .into(),
+    ))
 }

@@ -37,7 +37,12 @@ struct ListPage {
 }
 
 fn tree_order(teams: &[team::Model]) -> Vec<(team::Model, usize)> {
-    fn walk(teams: &[team::Model], parent: Option<&str>, depth: usize, out: &mut Vec<(team::Model, usize)>) {
+    fn walk(
+        teams: &[team::Model],
+        parent: Option<&str>,
+        depth: usize,
+        out: &mut Vec<(team::Model, usize)>,
+    ) {
         for t in teams.iter().filter(|t| t.parent_id.as_deref() == parent) {
             if out.iter().any(|(o, _)| o.id == t.id) {
                 continue;
@@ -64,7 +69,11 @@ async fn list(State(state): State<AppState>, s: Signed) -> PageResult<Response> 
         .into_iter()
         .map(|(team, depth)| Row {
             manager: manager_name(&users, &team.manager_id),
-            members: counts.iter().find(|(t, _)| t.as_deref() == Some(team.id.as_str())).map(|(_, n)| *n).unwrap_or(0),
+            members: counts
+                .iter()
+                .find(|(t, _)| t.as_deref() == Some(team.id.as_str()))
+                .map(|(_, n)| *n)
+                .unwrap_or(0),
             team,
             depth,
         })
@@ -73,7 +82,10 @@ async fn list(State(state): State<AppState>, s: Signed) -> PageResult<Response> 
 }
 
 fn manager_name(users: &[user::Model], id: &Option<String>) -> String {
-    id.as_ref().and_then(|id| users.iter().find(|u| &u.id == id)).map(|u| u.name.clone()).unwrap_or_default()
+    id.as_ref()
+        .and_then(|id| users.iter().find(|u| &u.id == id))
+        .map(|u| u.name.clone())
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -105,10 +117,23 @@ impl FormPage {
     }
 }
 
-async fn form_page(state: &AppState, ctx: PageCtx, id: Option<String>, form: TeamForm, errors: FormErrors) -> PageResult<Response> {
+async fn form_page(
+    state: &AppState,
+    ctx: PageCtx,
+    id: Option<String>,
+    form: TeamForm,
+    errors: FormErrors,
+) -> PageResult<Response> {
     let teams = tree_order(&store::all(&state.db).await?);
     let users = crate::users::store::active_users(&state.db).await?;
-    Ok(render(&FormPage { ctx, id, form, errors, teams, users })?)
+    Ok(render(&FormPage {
+        ctx,
+        id,
+        form,
+        errors,
+        teams,
+        users,
+    })?)
 }
 
 async fn new_form(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
@@ -117,9 +142,17 @@ async fn new_form(State(state): State<AppState>, s: Signed) -> PageResult<Respon
     form_page(&state, s.ctx, None, TeamForm::default(), errors).await
 }
 
-async fn create(State(state): State<AppState>, s: Signed, HtmlForm(form): HtmlForm<TeamForm>) -> PageResult<Response> {
+async fn create(
+    State(state): State<AppState>,
+    s: Signed,
+    HtmlForm(form): HtmlForm<TeamForm>,
+) -> PageResult<Response> {
     s.user.require_admin()?;
-    let input = NewTeam { name: form.name.clone(), parent_id: opt(&form.parent_id), manager_id: opt(&form.manager_id) };
+    let input = NewTeam {
+        name: form.name.clone(),
+        parent_id: opt(&form.parent_id),
+        manager_id: opt(&form.manager_id),
+    };
     match store::create(&state.db, state.clock.now(), &s.actor(), input).await {
         Ok(_) => Ok(redirect_with_flash(&state, "/teams", "team_created")),
         Err(e) => {
@@ -129,7 +162,11 @@ async fn create(State(state): State<AppState>, s: Signed, HtmlForm(form): HtmlFo
     }
 }
 
-async fn edit_form(State(state): State<AppState>, s: Signed, Path(id): Path<String>) -> PageResult<Response> {
+async fn edit_form(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
     if !s.user.is_admin() {
         return Err(AppError::Forbidden.into());
     }
@@ -157,7 +194,16 @@ async fn update(
         manager_id: Some(opt(&form.manager_id)),
         version: form.version,
     };
-    match store::update(&state.db, state.clock.now(), &s.actor(), &id, patch, form.version).await {
+    match store::update(
+        &state.db,
+        state.clock.now(),
+        &s.actor(),
+        &id,
+        patch,
+        form.version,
+    )
+    .await
+    {
         Ok(_) => Ok(redirect_with_flash(&state, "/teams", "saved")),
         Err(e) => {
             let errors = FormErrors::from_error(s.ctx.lang, e)?;

@@ -8,8 +8,8 @@ use crate::platform::error::{AppError, AppResult};
 use crate::platform::list::{Field, Kind, ListRequest, ListSpec, Page, time_key};
 use crate::platform::scope::subtree;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -28,34 +28,61 @@ pub static LIST: ListSpec<team::Column> = ListSpec {
     search: &[team::Column::Name],
 };
 
-pub async fn list(db: &DatabaseConnection, req: &ListRequest<team::Column>) -> AppResult<Page<TeamView>> {
-    let total = team::Entity::find().filter(req.condition()).count(db).await?;
+pub async fn list(
+    db: &DatabaseConnection,
+    req: &ListRequest<team::Column>,
+) -> AppResult<Page<TeamView>> {
+    let total = team::Entity::find()
+        .filter(req.condition())
+        .count(db)
+        .await?;
     let rows = req.apply(team::Entity::find()).all(db).await?;
     let sort = req.sort_name();
     Ok(req.page(
         rows,
         Some(total),
-        |m| (if sort == "created_at" { time_key(&m.created_at) } else { json!(m.name) }, m.id.clone()),
+        |m| {
+            (
+                if sort == "created_at" {
+                    time_key(&m.created_at)
+                } else {
+                    json!(m.name)
+                },
+                m.id.clone(),
+            )
+        },
         TeamView::from,
     ))
 }
 
 pub async fn all(db: &DatabaseConnection) -> AppResult<Vec<team::Model>> {
-    Ok(team::Entity::find().order_by_asc(team::Column::Name).all(db).await?)
+    Ok(team::Entity::find()
+        .order_by_asc(team::Column::Name)
+        .all(db)
+        .await?)
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> AppResult<team::Model> {
-    team::Entity::find_by_id(id.to_owned()).one(db).await?.ok_or(AppError::NotFound)
+    team::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 fn map_unique(e: DbErr) -> AppError {
     match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::field("name", "taken", "another team has this name"),
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::field("name", "taken", "another team has this name")
+        }
         _ => e.into(),
     }
 }
 
-async fn check_refs<C: ConnectionTrait>(db: &C, parent: Option<&String>, manager: Option<&String>) -> AppResult<()> {
+async fn check_refs<C: ConnectionTrait>(
+    db: &C,
+    parent: Option<&String>,
+    manager: Option<&String>,
+) -> AppResult<()> {
     if let Some(p) = parent
         && team::Entity::find_by_id(p.clone()).one(db).await?.is_none()
     {
@@ -64,20 +91,34 @@ async fn check_refs<C: ConnectionTrait>(db: &C, parent: Option<&String>, manager
     if let Some(m) = manager {
         match user::Entity::find_by_id(m.clone()).one(db).await? {
             Some(u) if u.active => {}
-            Some(_) => return Err(AppError::field("manager_id", "inactive", "this user is deactivated")),
+            Some(_) => {
+                return Err(AppError::field(
+                    "manager_id",
+                    "inactive",
+                    "this user is deactivated",
+                ));
+            }
             None => return Err(AppError::field("manager_id", "not_found", "no such user")),
         }
     }
     Ok(())
 }
 
-async fn check_name_free<C: ConnectionTrait>(db: &C, name: &str, except: Option<&str>) -> AppResult<()> {
+async fn check_name_free<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    except: Option<&str>,
+) -> AppResult<()> {
     let mut q = team::Entity::find().filter(team::Column::Name.eq(name));
     if let Some(id) = except {
         q = q.filter(team::Column::Id.ne(id));
     }
     if q.one(db).await?.is_some() {
-        return Err(AppError::field("name", "taken", "another team has this name"));
+        return Err(AppError::field(
+            "name",
+            "taken",
+            "another team has this name",
+        ));
     }
     Ok(())
 }
@@ -86,7 +127,12 @@ fn view_json(m: &team::Model) -> serde_json::Value {
     serde_json::to_value(TeamView::from(m.clone())).unwrap_or_default()
 }
 
-pub async fn create(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor, input: NewTeam) -> AppResult<team::Model> {
+pub async fn create(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    input: NewTeam,
+) -> AppResult<team::Model> {
     input.check().finish()?;
     let name = input.name.trim().to_owned();
     let txn = db.begin().await?;
@@ -104,7 +150,16 @@ pub async fn create(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor,
     .insert(&txn)
     .await
     .map_err(map_unique)?;
-    audit::record(&txn, now, actor, "team", Some(&m.id), "create", audit::created(&view_json(&m))).await?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        "team",
+        Some(&m.id),
+        "create",
+        audit::created(&view_json(&m)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(m)
 }
@@ -138,10 +193,18 @@ pub async fn update(
     if let Some(parent) = &patch.parent_id {
         if let Some(p) = parent {
             // A team may not sit below itself or any of its own sub-teams.
-            let edges: Vec<(String, Option<String>)> =
-                team::Entity::find().all(&txn).await?.into_iter().map(|t| (t.id, t.parent_id)).collect();
+            let edges: Vec<(String, Option<String>)> = team::Entity::find()
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t.parent_id))
+                .collect();
             if subtree(&edges, id).iter().any(|t| t == p) {
-                return Err(AppError::field("parent_id", "cycle", "a team cannot be placed under itself or its sub-teams"));
+                return Err(AppError::field(
+                    "parent_id",
+                    "cycle",
+                    "a team cannot be placed under itself or its sub-teams",
+                ));
             }
         }
         am.parent_id = Set(parent.clone());

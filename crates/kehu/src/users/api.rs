@@ -40,7 +40,11 @@ struct UserFilters {
 /// List users (every signed-in user may read the directory).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListParams, UserFilters),
     responses((status = 200, body = Page<UserView>), (status = 422, body = Problem)))]
-async fn list_users(State(state): State<AppState>, _me: ApiUser, RawQuery(q): RawQuery) -> AppResult<Json<Page<UserView>>> {
+async fn list_users(
+    State(state): State<AppState>,
+    _me: ApiUser,
+    RawQuery(q): RawQuery,
+) -> AppResult<Json<Page<UserView>>> {
     let req = store::LIST.parse(&pairs(q.as_deref())?)?;
     Ok(Json(store::list(&state.db, &req).await?))
 }
@@ -48,16 +52,27 @@ async fn list_users(State(state): State<AppState>, _me: ApiUser, RawQuery(q): Ra
 /// Create a user (administrators only).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,
     responses((status = 201, body = UserView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-async fn create_user(State(state): State<AppState>, me: ApiUser, ApiJson(input): ApiJson<NewUser>) -> AppResult<Response> {
+async fn create_user(
+    State(state): State<AppState>,
+    me: ApiUser,
+    ApiJson(input): ApiJson<NewUser>,
+) -> AppResult<Response> {
     me.user.require_admin()?;
     let u = store::create(&state.db, state.clock.now(), &me.actor(), input).await?;
-    Ok(created(format!("/api/v1/users/{}", u.id), UserView::from(u)))
+    Ok(created(
+        format!("/api/v1/users/{}", u.id),
+        UserView::from(u),
+    ))
 }
 
 /// One user.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",
     responses((status = 200, body = UserView), (status = 404, body = Problem)))]
-async fn get_user(State(state): State<AppState>, _me: ApiUser, Path(id): Path<String>) -> AppResult<Json<UserView>> {
+async fn get_user(
+    State(state): State<AppState>,
+    _me: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<UserView>> {
     Ok(Json(store::get(&state.db, &id).await?.into()))
 }
 
@@ -74,7 +89,15 @@ async fn update_user(
 ) -> AppResult<Json<UserView>> {
     me.user.require_admin()?;
     let expected = expected_version(&headers, patch.version)?;
-    let u = store::update(&state.db, state.clock.now(), &me.actor(), &id, patch, expected).await?;
+    let u = store::update(
+        &state.db,
+        state.clock.now(),
+        &me.actor(),
+        &id,
+        patch,
+        expected,
+    )
+    .await?;
     Ok(Json(u.into()))
 }
 
@@ -98,8 +121,24 @@ pub struct MePatch {
 /// Change your own language or display name.
 #[utoipa::path(patch, path = "/api/v1/me", tag = "users", request_body = MePatch,
     responses((status = 200, body = UserView), (status = 422, body = Problem)))]
-async fn update_me(State(state): State<AppState>, me: ApiUser, ApiJson(p): ApiJson<MePatch>) -> AppResult<Json<UserView>> {
-    let patch = UserPatch { locale: p.locale, name: p.name, ..Default::default() };
-    let u = store::update(&state.db, state.clock.now(), &me.actor(), &me.user.id, patch, None).await?;
+async fn update_me(
+    State(state): State<AppState>,
+    me: ApiUser,
+    ApiJson(p): ApiJson<MePatch>,
+) -> AppResult<Json<UserView>> {
+    let patch = UserPatch {
+        locale: p.locale,
+        name: p.name,
+        ..Default::default()
+    };
+    let u = store::update(
+        &state.db,
+        state.clock.now(),
+        &me.actor(),
+        &me.user.id,
+        patch,
+        None,
+    )
+    .await?;
     Ok(Json(u.into()))
 }

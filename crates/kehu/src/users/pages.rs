@@ -47,28 +47,57 @@ impl ListPage {
 }
 
 fn role_options(ctx: &PageCtx) -> Vec<(&'static str, &'static str)> {
-    Role::ALL.iter().map(|r| (r.as_str(), ctx.t(r.label_key()))).collect()
+    Role::ALL
+        .iter()
+        .map(|r| (r.as_str(), ctx.t(r.label_key())))
+        .collect()
 }
 
 fn scope_options(ctx: &PageCtx) -> Vec<(&'static str, &'static str)> {
-    Scope::ALL.iter().map(|s| (s.as_str(), ctx.t(s.label_key()))).collect()
+    Scope::ALL
+        .iter()
+        .map(|s| (s.as_str(), ctx.t(s.label_key())))
+        .collect()
 }
 
-async fn list(State(state): State<AppState>, s: Signed, RawQuery(raw): RawQuery) -> PageResult<Response> {
+async fn list(
+    State(state): State<AppState>,
+    s: Signed,
+    RawQuery(raw): RawQuery,
+) -> PageResult<Response> {
     let mut p = pairs(raw.as_deref())?;
     p.retain(|(_, v)| !v.is_empty());
-    let get = |k: &str| p.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let get = |k: &str| {
+        p.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     let (q, role, team_id, active) = (get("q"), get("role"), get("team_id"), get("active"));
     let req = store::LIST.parse(&p)?;
     let page = store::list(&state.db, &req).await?;
     let next_href = page.next_cursor.as_ref().map(|c| {
-        let mut params: Vec<(String, String)> = p.iter().filter(|(k, _)| k != "cursor").cloned().collect();
+        let mut params: Vec<(String, String)> =
+            p.iter().filter(|(k, _)| k != "cursor").cloned().collect();
         params.push(("cursor".into(), c.clone()));
-        format!("/users?{}", serde_urlencoded::to_string(&params).unwrap_or_default())
+        format!(
+            "/users?{}",
+            serde_urlencoded::to_string(&params).unwrap_or_default()
+        )
     });
     let teams = crate::teams::store::all(&state.db).await?;
     let roles = role_options(&s.ctx);
-    Ok(render(&ListPage { ctx: s.ctx, page, teams, q, role, team_id, active, roles, next_href })?)
+    Ok(render(&ListPage {
+        ctx: s.ctx,
+        page,
+        teams,
+        q,
+        role,
+        team_id,
+        active,
+        roles,
+        next_href,
+    })?)
 }
 
 /// The user form as the browser sends it.
@@ -105,29 +134,58 @@ struct FormPage {
     scopes: Vec<(&'static str, &'static str)>,
 }
 
-async fn form_page(state: &AppState, ctx: PageCtx, id: Option<String>, form: UserForm, errors: FormErrors) -> PageResult<Response> {
+async fn form_page(
+    state: &AppState,
+    ctx: PageCtx,
+    id: Option<String>,
+    form: UserForm,
+    errors: FormErrors,
+) -> PageResult<Response> {
     let teams = crate::teams::store::all(&state.db).await?;
     let roles = role_options(&ctx);
     let scopes = scope_options(&ctx);
-    Ok(render(&FormPage { ctx, id, form, errors, teams, roles, scopes })?)
+    Ok(render(&FormPage {
+        ctx,
+        id,
+        form,
+        errors,
+        teams,
+        roles,
+        scopes,
+    })?)
 }
 
 async fn new_form(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
     s.user.require_admin()?;
-    let form = UserForm { role: "sales".into(), active: Some("on".into()), ..Default::default() };
+    let form = UserForm {
+        role: "sales".into(),
+        active: Some("on".into()),
+        ..Default::default()
+    };
     let errors = FormErrors::new(s.ctx.lang);
     form_page(&state, s.ctx, None, form, errors).await
 }
 
-fn parse_role(form: &UserForm, errors: &mut Vec<crate::platform::error::FieldError>) -> Option<Role> {
+fn parse_role(
+    form: &UserForm,
+    errors: &mut Vec<crate::platform::error::FieldError>,
+) -> Option<Role> {
     let r = Role::parse(&form.role);
     if r.is_none() {
-        errors.push(crate::platform::error::FieldError::new("role", "not_an_option", "unknown role"));
+        errors.push(crate::platform::error::FieldError::new(
+            "role",
+            "not_an_option",
+            "unknown role",
+        ));
     }
     r
 }
 
-async fn create(State(state): State<AppState>, s: Signed, HtmlForm(form): HtmlForm<UserForm>) -> PageResult<Response> {
+async fn create(
+    State(state): State<AppState>,
+    s: Signed,
+    HtmlForm(form): HtmlForm<UserForm>,
+) -> PageResult<Response> {
     s.user.require_admin()?;
     let mut errs = Vec::new();
     let role = parse_role(&form, &mut errs);
@@ -147,15 +205,33 @@ async fn create(State(state): State<AppState>, s: Signed, HtmlForm(form): HtmlFo
         _ => Err(AppError::Validation(errs)),
     };
     match result {
-        Ok(u) => Ok(redirect_with_flash(&state, &format!("/users/{}", u.id), "user_created")),
+        Ok(u) => Ok(redirect_with_flash(
+            &state,
+            &format!("/users/{}", u.id),
+            "user_created",
+        )),
         Err(e) => {
             let errors = FormErrors::from_error(s.ctx.lang, e)?;
-            form_page(&state, s.ctx, None, UserForm { password: String::new(), ..form }, errors).await
+            form_page(
+                &state,
+                s.ctx,
+                None,
+                UserForm {
+                    password: String::new(),
+                    ..form
+                },
+                errors,
+            )
+            .await
         }
     }
 }
 
-async fn edit_form(State(state): State<AppState>, s: Signed, Path(id): Path<String>) -> PageResult<Response> {
+async fn edit_form(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
     let u = store::get(&state.db, &id).await?;
     if !s.user.is_admin() && s.user.id != u.id {
         return Err(AppError::Forbidden.into());
@@ -196,15 +272,37 @@ async fn update(
                 locale: None,
                 version: form.version,
             };
-            store::update(&state.db, state.clock.now(), &s.actor(), &id, patch, form.version).await
+            store::update(
+                &state.db,
+                state.clock.now(),
+                &s.actor(),
+                &id,
+                patch,
+                form.version,
+            )
+            .await
         }
         _ => Err(AppError::Validation(errs)),
     };
     match result {
-        Ok(u) => Ok(redirect_with_flash(&state, &format!("/users/{}", u.id), "saved")),
+        Ok(u) => Ok(redirect_with_flash(
+            &state,
+            &format!("/users/{}", u.id),
+            "saved",
+        )),
         Err(e) => {
             let errors = FormErrors::from_error(s.ctx.lang, e)?;
-            form_page(&state, s.ctx, Some(id), UserForm { password: String::new(), ..form }, errors).await
+            form_page(
+                &state,
+                s.ctx,
+                Some(id),
+                UserForm {
+                    password: String::new(),
+                    ..form
+                },
+                errors,
+            )
+            .await
         }
     }
 }

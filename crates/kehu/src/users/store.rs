@@ -9,15 +9,26 @@ use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::list::{Field, Kind, ListRequest, ListSpec, Page, time_key};
 use crate::platform::validate::normalize_email;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, Set, SqlErr, TransactionTrait,
 };
 use serde_json::json;
 use time::OffsetDateTime;
 
 pub static LIST: ListSpec<user::Column> = ListSpec {
     filters: &[
-        Field::one_of("role", user::Column::Role, &["admin", "manager", "sales", "service", "marketing", "finance"]),
+        Field::one_of(
+            "role",
+            user::Column::Role,
+            &[
+                "admin",
+                "manager",
+                "sales",
+                "service",
+                "marketing",
+                "finance",
+            ],
+        ),
         Field::one_of("scope", user::Column::Scope, &["own", "team", "all"]),
         Field::new("team_id", user::Column::TeamId, Kind::Text),
         Field::new("active", user::Column::Active, Kind::Bool),
@@ -35,8 +46,14 @@ pub static LIST: ListSpec<user::Column> = ListSpec {
     search: &[user::Column::Name, user::Column::Email],
 };
 
-pub async fn list(db: &DatabaseConnection, req: &ListRequest<user::Column>) -> AppResult<Page<UserView>> {
-    let total = user::Entity::find().filter(req.condition()).count(db).await?;
+pub async fn list(
+    db: &DatabaseConnection,
+    req: &ListRequest<user::Column>,
+) -> AppResult<Page<UserView>> {
+    let total = user::Entity::find()
+        .filter(req.condition())
+        .count(db)
+        .await?;
     let rows = req.apply(user::Entity::find()).all(db).await?;
     let sort = req.sort_name();
     Ok(req.page(
@@ -56,11 +73,20 @@ pub async fn list(db: &DatabaseConnection, req: &ListRequest<user::Column>) -> A
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> AppResult<user::Model> {
-    user::Entity::find_by_id(id.to_owned()).one(db).await?.ok_or(AppError::NotFound)
+    user::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
-pub async fn find_by_email<C: ConnectionTrait>(db: &C, email: &str) -> AppResult<Option<user::Model>> {
-    Ok(user::Entity::find().filter(user::Column::Email.eq(normalize_email(email))).one(db).await?)
+pub async fn find_by_email<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+) -> AppResult<Option<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Email.eq(normalize_email(email)))
+        .one(db)
+        .await?)
 }
 
 /// All active users, by name (for pickers).
@@ -95,11 +121,20 @@ async fn check_team<C: ConnectionTrait>(db: &C, team_id: &Option<String>) -> App
     Ok(())
 }
 
-pub async fn create(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor, input: NewUser) -> AppResult<user::Model> {
+pub async fn create(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    input: NewUser,
+) -> AppResult<user::Model> {
     input.check().finish()?;
     let email = normalize_email(&input.email);
     if find_by_email(db, &email).await?.is_some() {
-        return Err(AppError::field("email", "taken", "is already used by another user"));
+        return Err(AppError::field(
+            "email",
+            "taken",
+            "is already used by another user",
+        ));
     }
     let hash = hash_password_async(input.password.clone()).await?;
     let txn = db.begin().await?;
@@ -110,7 +145,11 @@ pub async fn create(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor,
         name: Set(input.name.trim().to_owned()),
         password_hash: Set(hash),
         role: Set(input.role.as_str().to_owned()),
-        scope: Set(input.scope.unwrap_or(input.role.default_scope()).as_str().to_owned()),
+        scope: Set(input
+            .scope
+            .unwrap_or(input.role.default_scope())
+            .as_str()
+            .to_owned()),
         team_id: Set(input.team_id.clone()),
         active: Set(input.active),
         locale: Set(None),
@@ -122,7 +161,16 @@ pub async fn create(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor,
     .insert(&txn)
     .await
     .map_err(map_unique)?;
-    audit::record(&txn, now, actor, "user", Some(&model.id), "create", audit::created(&view_json(&model))).await?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        "user",
+        Some(&model.id),
+        "create",
+        audit::created(&view_json(&model)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -154,7 +202,11 @@ pub async fn update(
         let e = normalize_email(e);
         if e != old.email {
             if find_by_email(&txn, &e).await?.is_some() {
-                return Err(AppError::field("email", "taken", "is already used by another user"));
+                return Err(AppError::field(
+                    "email",
+                    "taken",
+                    "is already used by another user",
+                ));
             }
             am.email = Set(e);
         }
@@ -176,10 +228,14 @@ pub async fn update(
         am.active = Set(a);
     }
     if let Some(l) = &patch.locale {
-        am.locale = Set(l.as_deref().and_then(crate::platform::i18n::Lang::parse).map(|l| l.code().to_owned()));
+        am.locale = Set(l
+            .as_deref()
+            .and_then(crate::platform::i18n::Lang::parse)
+            .map(|l| l.code().to_owned()));
     }
     let was_admin = old.active && old.role == Role::Admin.as_str();
-    let still_admin = patch.active.unwrap_or(old.active) && patch.role.map_or(was_admin, |r| r == Role::Admin);
+    let still_admin =
+        patch.active.unwrap_or(old.active) && patch.role.map_or(was_admin, |r| r == Role::Admin);
     if was_admin && !still_admin {
         let others = user::Entity::find()
             .filter(user::Column::Role.eq(Role::Admin.as_str()))
@@ -188,7 +244,11 @@ pub async fn update(
             .count(&txn)
             .await?;
         if others == 0 {
-            let field = if patch.active == Some(false) { "active" } else { "role" };
+            let field = if patch.active == Some(false) {
+                "active"
+            } else {
+                "role"
+            };
             return Err(AppError::Validation(vec![FieldError::new(
                 field,
                 "last_admin",
@@ -218,7 +278,10 @@ pub async fn update(
     if patch.active == Some(false) || patch.password.is_some() {
         // A deactivated user or a changed password ends every session of that user.
         use crate::entities::session;
-        session::Entity::delete_many().filter(session::Column::UserId.eq(new.id.clone())).exec(&txn).await?;
+        session::Entity::delete_many()
+            .filter(session::Column::UserId.eq(new.id.clone()))
+            .exec(&txn)
+            .await?;
     }
     txn.commit().await?;
     Ok(new)

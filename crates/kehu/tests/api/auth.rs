@@ -27,7 +27,13 @@ async fn token_needs_the_right_password() {
 
     let token = app.token("admin@example.com").await;
     assert!(token.starts_with("kehu_"));
-    let me: Value = app.api(&token).get("/api/v1/me").await.json().await.unwrap();
+    let me: Value = app
+        .api(&token)
+        .get("/api/v1/me")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["email"], "admin@example.com");
     assert!(me.get("password_hash").is_none());
 }
@@ -48,14 +54,28 @@ async fn revoked_tokens_stop_working_and_revoking_twice_is_409() {
     let token = app.token("admin@example.com").await;
     let api = app.api(&token);
     let list: Value = api.get("/api/v1/auth/tokens").await.json().await.unwrap();
-    let mine = list["data"].as_array().unwrap().iter().find(|t| token.starts_with(t["prefix"].as_str().unwrap())).unwrap();
+    let mine = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| token.starts_with(t["prefix"].as_str().unwrap()))
+        .unwrap();
     let id = mine["id"].as_str().unwrap().to_owned();
     assert!(mine.get("token_hash").is_none());
     let other = app.token("admin@example.com").await;
-    assert_eq!(api.delete(&format!("/api/v1/auth/tokens/{id}")).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        api.delete(&format!("/api/v1/auth/tokens/{id}"))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
     problem(api.get("/api/v1/me").await, StatusCode::UNAUTHORIZED).await;
     let api2 = app.api(&other);
-    problem(api2.delete(&format!("/api/v1/auth/tokens/{id}")).await, StatusCode::CONFLICT).await;
+    problem(
+        api2.delete(&format!("/api/v1/auth/tokens/{id}")).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -72,17 +92,32 @@ async fn sign_in_sets_a_new_session_and_sign_out_ends_it() {
     let home = client.get(app.url("/")).send().await.unwrap();
     assert_eq!(home.status(), StatusCode::OK);
     let html = home.text().await.unwrap();
-    assert!(html.contains("Ada Admin") && html.contains("Administrator"), "name and role in the shell");
+    assert!(
+        html.contains("Ada Admin") && html.contains("Administrator"),
+        "name and role in the shell"
+    );
     assert!(html.contains("href=\"/users\"") && html.contains("href=\"/audit\""));
 
     // Signing out needs the CSRF token.
     let res = client.post(app.url("/logout")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(client.get(app.url("/")).send().await.unwrap().status(), StatusCode::OK, "still signed in");
-    let res = client.post(app.url("/logout")).form(&[("_csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(
+        client.get(app.url("/")).send().await.unwrap().status(),
+        StatusCode::OK,
+        "still signed in"
+    );
+    let res = client
+        .post(app.url("/logout"))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/login");
-    assert_eq!(client.get(app.url("/")).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        client.get(app.url("/")).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -90,10 +125,26 @@ async fn sign_in_rotates_the_session() {
     let app = spawn_app().await;
     app.admin().await;
     let client = browser();
-    let page = client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let page = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = csrf_of(&page);
-    let form = [("_csrf", csrf.as_str()), ("email", "admin@example.com"), ("password", PASSWORD)];
-    let first = client.post(app.url("/login")).form(&form).send().await.unwrap();
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("email", "admin@example.com"),
+        ("password", PASSWORD),
+    ];
+    let first = client
+        .post(app.url("/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     let cookie_of = |res: &reqwest::Response| {
         res.headers()
             .get_all("set-cookie")
@@ -103,8 +154,16 @@ async fn sign_in_rotates_the_session() {
             .expect("session cookie")
     };
     let c1 = cookie_of(&first);
-    assert!(c1.contains("HttpOnly") && c1.contains("SameSite=Lax"), "{c1}");
-    let second = client.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert!(
+        c1.contains("HttpOnly") && c1.contains("SameSite=Lax"),
+        "{c1}"
+    );
+    let second = client
+        .post(app.url("/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     let c2 = cookie_of(&second);
     assert_ne!(c1, c2);
     // The first session no longer works.
@@ -135,20 +194,33 @@ async fn wrong_password_shows_an_error_and_changes_nothing() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("登录"), "Chinese login page for a Chinese browser");
+    assert!(
+        page.contains("登录"),
+        "Chinese login page for a Chinese browser"
+    );
     let csrf = csrf_of(&page);
     let res = client
         .post(app.url("/login"))
         .header("accept-language", "zh-CN")
-        .form(&[("_csrf", csrf.as_str()), ("email", "admin@example.com"), ("password", "nope-nope")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("email", "admin@example.com"),
+            ("password", "nope-nope"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let html = res.text().await.unwrap();
     assert!(html.contains("邮箱或密码错误"), "{html}");
-    assert!(html.contains("value=\"admin@example.com\""), "email kept in the form");
-    assert_eq!(client.get(app.url("/")).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert!(
+        html.contains("value=\"admin@example.com\""),
+        "email kept in the form"
+    );
+    assert_eq!(
+        client.get(app.url("/")).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -162,7 +234,12 @@ async fn login_form_without_csrf_is_refused() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert!(res.headers().get_all("set-cookie").iter().all(|c| !c.to_str().unwrap().starts_with("kehu_session=")));
+    assert!(
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .all(|c| !c.to_str().unwrap().starts_with("kehu_session="))
+    );
 }
 
 #[tokio::test]
@@ -171,22 +248,41 @@ async fn repeated_failures_lock_the_account_for_a_while() {
     app.admin().await;
     let c = reqwest::Client::new();
     let attempt = |password: &'static str| {
-        c.post(app.url("/api/v1/auth/tokens")).json(&json!({"email": "Admin@Example.com", "password": password})).send()
+        c.post(app.url("/api/v1/auth/tokens"))
+            .json(&json!({"email": "Admin@Example.com", "password": password}))
+            .send()
     };
     for _ in 0..5 {
-        assert_eq!(attempt("wrong-password").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            attempt("wrong-password").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
     // Locked: even the right password is refused, with Retry-After.
     let res = attempt(PASSWORD).await.unwrap();
     assert!(res.headers().contains_key("retry-after"));
     problem(res, StatusCode::TOO_MANY_REQUESTS).await;
     app.state.clock.advance(time::Duration::minutes(16));
-    assert_eq!(attempt(PASSWORD).await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(
+        attempt(PASSWORD).await.unwrap().status(),
+        StatusCode::CREATED
+    );
     // The failures and the success are in the audit log.
     let token = app.token("admin@example.com").await;
-    let log: Value = app.api(&token).get("/api/v1/audit?entity_type=auth&action=login_failed").await.json().await.unwrap();
+    let log: Value = app
+        .api(&token)
+        .get("/api/v1/audit?entity_type=auth&action=login_failed")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(log["data"].as_array().unwrap().len(), 5);
-    assert!(log["data"][0]["ip"].as_str().unwrap().starts_with("127.0.0.1"));
+    assert!(
+        log["data"][0]["ip"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1")
+    );
 }
 
 #[tokio::test]
@@ -195,24 +291,51 @@ async fn cookie_authenticated_api_calls_need_the_csrf_header() {
     app.admin().await;
     let (client, csrf) = app.sign_in("admin@example.com").await;
     let body = json!({"name": "华东区"});
-    let res = client.post(app.url("/api/v1/teams")).json(&body).send().await.unwrap();
+    let res = client
+        .post(app.url("/api/v1/teams"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     problem(res, StatusCode::FORBIDDEN).await;
-    let res = client.post(app.url("/api/v1/teams")).header("x-csrf-token", &csrf).json(&body).send().await.unwrap();
+    let res = client
+        .post(app.url("/api/v1/teams"))
+        .header("x-csrf-token", &csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     // Reads need no token.
-    assert_eq!(client.get(app.url("/api/v1/teams")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        client
+            .get(app.url("/api/v1/teams"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn deactivated_users_cannot_sign_in_and_lose_their_tokens() {
     let app = spawn_app().await;
     app.admin().await;
-    let rep = app.user("rep@example.com", "Rita Rep", Role::Sales, None).await;
+    let rep = app
+        .user("rep@example.com", "Rita Rep", Role::Sales, None)
+        .await;
     let rep_token = app.token("rep@example.com").await;
     let admin = app.api(&app.token("admin@example.com").await);
-    let res = admin.patch(&format!("/api/v1/users/{rep}"), &json!({"active": false})).await;
+    let res = admin
+        .patch(&format!("/api/v1/users/{rep}"), &json!({"active": false}))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
-    problem(app.api(&rep_token).get("/api/v1/me").await, StatusCode::UNAUTHORIZED).await;
+    problem(
+        app.api(&rep_token).get("/api/v1/me").await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
     let res = reqwest::Client::new()
         .post(app.url("/api/v1/auth/tokens"))
         .json(&json!({"email": "rep@example.com", "password": PASSWORD}))
@@ -221,10 +344,26 @@ async fn deactivated_users_cannot_sign_in_and_lose_their_tokens() {
         .unwrap();
     problem(res, StatusCode::UNAUTHORIZED).await;
     // The user and their history stay.
-    let u: Value = admin.get(&format!("/api/v1/users/{rep}")).await.json().await.unwrap();
+    let u: Value = admin
+        .get(&format!("/api/v1/users/{rep}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(u["active"], false);
-    let log: Value = admin.get(&format!("/api/v1/audit?entity_id={rep}")).await.json().await.unwrap();
-    assert!(log["data"].as_array().unwrap().iter().any(|e| e["action"] == "login"));
+    let log: Value = admin
+        .get(&format!("/api/v1/audit?entity_id={rep}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        log["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "login")
+    );
 }
 
 #[tokio::test]
@@ -232,7 +371,12 @@ async fn language_follows_the_browser_until_the_user_picks_one() {
     let app = spawn_app().await;
     app.admin().await;
     let (client, csrf) = app.sign_in("admin@example.com").await;
-    let zh = |path: &str| client.get(app.url(path)).header("accept-language", "zh-CN").send();
+    let zh = |path: &str| {
+        client
+            .get(app.url(path))
+            .header("accept-language", "zh-CN")
+            .send()
+    };
     let html = zh("/").await.unwrap().text().await.unwrap();
     assert!(html.contains("<html lang=\"zh-CN\">") && html.contains("用户"));
     let res = client
@@ -244,11 +388,28 @@ async fn language_follows_the_browser_until_the_user_picks_one() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/users");
     let html = zh("/").await.unwrap().text().await.unwrap();
-    assert!(html.contains("<html lang=\"en\">") && html.contains(">Users<"), "remembered per user");
+    assert!(
+        html.contains("<html lang=\"en\">") && html.contains(">Users<"),
+        "remembered per user"
+    );
     // Remembered on the user, so another browser gets it too.
     let (other, _) = app.sign_in("admin@example.com").await;
-    let html = other.get(app.url("/")).header("accept-language", "zh-CN").send().await.unwrap().text().await.unwrap();
+    let html = other
+        .get(app.url("/"))
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("<html lang=\"en\">"));
-    let me: Value = app.api(&app.token("admin@example.com").await).get("/api/v1/me").await.json().await.unwrap();
+    let me: Value = app
+        .api(&app.token("admin@example.com").await)
+        .get("/api/v1/me")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["locale"], "en");
 }

@@ -19,10 +19,19 @@ async fn metrics_count_requests_by_route() {
     for _ in 0..3 {
         reqwest::get(app.url("/login")).await.unwrap();
     }
-    let text = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
+    let text = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let line = text
         .lines()
-        .find(|l| l.starts_with("kehu_http_requests_total") && l.contains("route=\"/login\"") && l.contains("method=\"GET\""))
+        .find(|l| {
+            l.starts_with("kehu_http_requests_total")
+                && l.contains("route=\"/login\"")
+                && l.contains("method=\"GET\"")
+        })
         .unwrap_or_else(|| panic!("no /login counter in:\n{text}"));
     assert!(line.ends_with(" 3"), "{line}");
     assert!(text.contains("kehu_http_request_duration_seconds_bucket"));
@@ -31,7 +40,12 @@ async fn metrics_count_requests_by_route() {
 #[tokio::test]
 async fn openapi_lists_every_route() {
     let app = spawn_app().await;
-    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = doc["paths"].as_object().unwrap();
     for p in [
@@ -72,9 +86,20 @@ async fn static_files_are_embedded() {
     let app = spawn_app().await;
     let res = reqwest::get(app.url("/static/app.css")).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
     assert!(res.text().await.unwrap().contains(".topbar"));
-    assert_eq!(reqwest::get(app.url("/static/nope.css")).await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        reqwest::get(app.url("/static/nope.css"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -83,8 +108,24 @@ async fn pages_send_security_headers() {
     let res = reqwest::get(app.url("/login")).await.unwrap();
     assert_eq!(res.headers()["x-frame-options"], "DENY");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
-    assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
-    let cookies: Vec<_> = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
-    let csrf = cookies.iter().find(|c| c.starts_with("kehu_csrf=")).expect("csrf cookie");
-    assert!(csrf.contains("HttpOnly") && csrf.contains("SameSite=Strict"), "{csrf}");
+    assert!(
+        res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
+    let cookies: Vec<_> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let csrf = cookies
+        .iter()
+        .find(|c| c.starts_with("kehu_csrf="))
+        .expect("csrf cookie");
+    assert!(
+        csrf.contains("HttpOnly") && csrf.contains("SameSite=Strict"),
+        "{csrf}"
+    );
 }

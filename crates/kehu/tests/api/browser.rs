@@ -25,7 +25,10 @@ fn find_program(env: &str, names: &[&str]) -> Option<PathBuf> {
         return Some(PathBuf::from(p));
     }
     let path = std::env::var_os("PATH")?;
-    names.iter().flat_map(|n| std::env::split_paths(&path).map(move |d| d.join(n))).find(|p| p.is_file())
+    names
+        .iter()
+        .flat_map(|n| std::env::split_paths(&path).map(move |d| d.join(n)))
+        .find(|p| p.is_file())
 }
 
 fn screenshot_dir() -> PathBuf {
@@ -39,13 +42,25 @@ fn screenshot_dir() -> PathBuf {
 async fn start_driver() -> Option<(Driver, WebDriver, PathBuf)> {
     let required = std::env::var("KEHU_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
     let driver_bin = find_program("KEHU_CHROMEDRIVER", &["chromedriver"]);
-    let chrome_bin = find_program("KEHU_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]);
+    let chrome_bin = find_program(
+        "KEHU_CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    );
     let (Some(driver_bin), Some(chrome_bin)) = (driver_bin, chrome_bin) else {
-        assert!(!required, "KEHU_REQUIRE_BROWSER=1 but chromedriver or chromium is missing");
-        eprintln!("browser test skipped: chromedriver or chromium not installed (.ci/run installs them)");
+        assert!(
+            !required,
+            "KEHU_REQUIRE_BROWSER=1 but chromedriver or chromium is missing"
+        );
+        eprintln!(
+            "browser test skipped: chromedriver or chromium not installed (.ci/run installs them)"
+        );
         return None;
     };
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(driver_bin)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
@@ -55,10 +70,14 @@ async fn start_driver() -> Option<(Driver, WebDriver, PathBuf)> {
     let guard = Driver(child);
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let profile = std::env::temp_dir().join(format!("kehu-chrome-{}", uuid::Uuid::now_v7().simple()));
+    let profile =
+        std::env::temp_dir().join(format!("kehu-chrome-{}", uuid::Uuid::now_v7().simple()));
     let mut caps = DesiredCapabilities::chrome();
     caps.set_binary(chrome_bin.to_str().unwrap()).unwrap();
     for arg in [
@@ -77,13 +96,17 @@ async fn start_driver() -> Option<(Driver, WebDriver, PathBuf)> {
     ] {
         caps.add_arg(arg).unwrap();
     }
-    let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await.expect("open a browser session");
+    let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps)
+        .await
+        .expect("open a browser session");
     Some((guard, driver, profile))
 }
 
 #[tokio::test]
 async fn sign_in_switch_language_sign_out() {
-    let Some((_guard, driver, profile)) = start_driver().await else { return };
+    let Some((_guard, driver, profile)) = start_driver().await else {
+        return;
+    };
     let app = spawn_app().await;
     app.admin().await;
     let hq = app.team("总部", None).await;
@@ -92,27 +115,57 @@ async fn sign_in_switch_language_sign_out() {
     let result = async {
         driver.goto(app.url("/users")).await?;
         // Not signed in: the login page, keeping where we wanted to go.
-        assert!(driver.current_url().await?.as_str().contains("/login?next=%2Fusers"));
+        assert!(
+            driver
+                .current_url()
+                .await?
+                .as_str()
+                .contains("/login?next=%2Fusers")
+        );
         driver.screenshot(&shots.join("01-login.png")).await?;
-        driver.find(By::Id("email")).await?.send_keys("admin@example.com").await?;
-        driver.find(By::Id("password")).await?.send_keys(PASSWORD).await?;
+        driver
+            .find(By::Id("email"))
+            .await?
+            .send_keys("admin@example.com")
+            .await?;
+        driver
+            .find(By::Id("password"))
+            .await?
+            .send_keys(PASSWORD)
+            .await?;
         driver.find(By::Id("sign-in")).await?.click().await?;
         driver.find(By::Id("users-table")).await?;
         assert!(driver.current_url().await?.path().ends_with("/users"));
         let nav = driver.find(By::Css("nav.nav")).await?.text().await?;
-        assert!(nav.contains("Users") && nav.contains("Teams") && nav.contains("Audit log"), "{nav}");
+        assert!(
+            nav.contains("Users") && nav.contains("Teams") && nav.contains("Audit log"),
+            "{nav}"
+        );
         let me = driver.find(By::Css(".me")).await?.text().await?;
-        assert!(me.contains("Ada Admin") && me.contains("Administrator"), "{me}");
+        assert!(
+            me.contains("Ada Admin") && me.contains("Administrator"),
+            "{me}"
+        );
         driver.screenshot(&shots.join("02-users-en.png")).await?;
 
         // Switch to Chinese: the page comes back in Chinese, and stays so.
-        driver.find(By::Css("button[data-lang='zh-CN']")).await?.click().await?;
+        driver
+            .find(By::Css("button[data-lang='zh-CN']"))
+            .await?
+            .click()
+            .await?;
         driver.find(By::Css("html[lang='zh-CN']")).await?;
         let nav = driver.find(By::Css("nav.nav")).await?.text().await?;
-        assert!(nav.contains("用户") && nav.contains("团队") && nav.contains("审计日志"), "{nav}");
+        assert!(
+            nav.contains("用户") && nav.contains("团队") && nav.contains("审计日志"),
+            "{nav}"
+        );
         driver.goto(app.url("/teams")).await?;
         let body = driver.find(By::Css("main")).await?.text().await?;
-        assert!(body.contains("华东区") && body.contains("新建团队"), "{body}");
+        assert!(
+            body.contains("华东区") && body.contains("新建团队"),
+            "{body}"
+        );
         driver.screenshot(&shots.join("03-teams-zh.png")).await?;
         driver.goto(app.url("/")).await?;
         driver.screenshot(&shots.join("04-home-zh.png")).await?;

@@ -14,13 +14,27 @@ fn kehu(db: &str, args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 #[tokio::test]
 async fn user_add_and_set_password() {
     let (db, _guard) = fresh_database().await;
-    let add = ["user", "add", "--email", "boss@example.com", "--name", "Boss", "--role", "admin", "--password", "long-enough-1"];
+    let add = [
+        "user",
+        "add",
+        "--email",
+        "boss@example.com",
+        "--name",
+        "Boss",
+        "--role",
+        "admin",
+        "--password",
+        "long-enough-1",
+    ];
     let out = kehu(&db, &add);
     assert!(out.status.success(), "{:?}", text(&out));
     assert!(text(&out).0.contains("created user boss@example.com"));
@@ -28,20 +42,61 @@ async fn user_add_and_set_password() {
     let out = kehu(&db, &add);
     assert!(!out.status.success());
     let err = text(&out).1;
-    assert!(err.contains("email") && err.contains("taken"), "{err}");
+    assert!(
+        err.contains("email") && err.contains("already used"),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     assert!(!err.contains("panicked"));
 
-    let out = kehu(&db, &["user", "add", "--email", "x@example.com", "--name", "X", "--role", "king", "--password", "long-enough-1"]);
+    let out = kehu(
+        &db,
+        &[
+            "user",
+            "add",
+            "--email",
+            "x@example.com",
+            "--name",
+            "X",
+            "--role",
+            "king",
+            "--password",
+            "long-enough-1",
+        ],
+    );
     assert!(!out.status.success());
     assert!(text(&out).1.contains("unknown role king"));
 
-    let out = kehu(&db, &["user", "add", "--email", "y@example.com", "--name", "Y", "--role", "sales", "--password", "long-enough-1", "--team", "Nowhere"]);
+    let out = kehu(
+        &db,
+        &[
+            "user",
+            "add",
+            "--email",
+            "y@example.com",
+            "--name",
+            "Y",
+            "--role",
+            "sales",
+            "--password",
+            "long-enough-1",
+            "--team",
+            "Nowhere",
+        ],
+    );
     assert!(!out.status.success());
     assert!(text(&out).1.contains("no team named Nowhere"));
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_kehu"))
-        .args(["--database-url", &db, "user", "set-password", "--email", "boss@example.com", "--password-stdin"])
+        .args([
+            "--database-url",
+            &db,
+            "user",
+            "set-password",
+            "--email",
+            "boss@example.com",
+            "--password-stdin",
+        ])
         .env("KEHU_LOG", "error")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -50,13 +105,24 @@ async fn user_add_and_set_password() {
         .unwrap();
     {
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(b"a-brand-new-password\n").unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"a-brand-new-password\n")
+            .unwrap();
     }
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{:?}", text(&out));
     let conn = kehu::platform::db::connect(&db).await.unwrap();
-    let u = kehu::users::store::find_by_email(&conn, "boss@example.com").await.unwrap().unwrap();
-    assert!(kehu::platform::auth::verify_password("a-brand-new-password", &u.password_hash));
+    let u = kehu::users::store::find_by_email(&conn, "boss@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(kehu::platform::auth::verify_password(
+        "a-brand-new-password",
+        &u.password_hash
+    ));
 }
 
 #[tokio::test]
@@ -67,11 +133,27 @@ async fn demo_migrate_and_backup() {
     let out = kehu(&db, &["demo"]);
     assert!(out.status.success(), "{:?}", text(&out));
     let stdout = text(&out).0;
-    assert!(stdout.contains("sign in as admin@kehu.demo with password "), "{stdout}");
-    let password = stdout.split("with password ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    assert!(
+        stdout.contains("sign in as admin@kehu.demo with password "),
+        "{stdout}"
+    );
+    let password = stdout
+        .split("with password ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
     let conn = kehu::platform::db::connect(&db).await.unwrap();
-    let admin = kehu::users::store::find_by_email(&conn, "admin@kehu.demo").await.unwrap().unwrap();
-    assert!(kehu::platform::auth::verify_password(&password, &admin.password_hash));
+    let admin = kehu::users::store::find_by_email(&conn, "admin@kehu.demo")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(kehu::platform::auth::verify_password(
+        &password,
+        &admin.password_hash
+    ));
     assert!(kehu::users::store::count(&conn).await.unwrap() >= 10);
     // Seeding twice adds nothing.
     let out = kehu(&db, &["demo"]);
@@ -84,8 +166,15 @@ async fn demo_migrate_and_backup() {
     let out = kehu(&db, &["backup", "--to", file.to_str().unwrap()]);
     if kehu::platform::db::is_sqlite(&db) {
         assert!(out.status.success(), "{:?}", text(&out));
-        let copy = kehu::platform::db::connect(&format!("sqlite://{}", file.display())).await.unwrap();
-        assert!(kehu::users::store::find_by_email(&copy, "admin@kehu.demo").await.unwrap().is_some());
+        let copy = kehu::platform::db::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        assert!(
+            kehu::users::store::find_by_email(&copy, "admin@kehu.demo")
+                .await
+                .unwrap()
+                .is_some()
+        );
         let again = kehu(&db, &["backup", "--to", file.to_str().unwrap()]);
         assert!(!again.status.success());
         assert!(text(&again).1.contains("already exists"));
@@ -98,7 +187,16 @@ async fn demo_migrate_and_backup() {
 
 #[test]
 fn bad_arguments_are_reported_without_a_panic() {
-    let out = Command::new(env!("CARGO_BIN_EXE_kehu")).args(["serve", "--bind", "not-an-address", "--database-url", "sqlite::memory:"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kehu"))
+        .args([
+            "serve",
+            "--bind",
+            "not-an-address",
+            "--database-url",
+            "sqlite::memory:",
+        ])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot listen on not-an-address"), "{err}");

@@ -8,7 +8,6 @@ use reqwest::redirect::Policy;
 use reqwest::{Client, Response, StatusCode};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub const PASSWORD: &str = "correct-horse-42";
@@ -29,10 +28,8 @@ impl Drop for TempDb {
 }
 
 pub struct TestApp {
-    pub addr: SocketAddr,
     pub base: String,
     pub state: AppState,
-    pub database_url: String,
     _db: TempDb,
 }
 
@@ -41,36 +38,62 @@ pub async fn fresh_database() -> (String, TempDb) {
     let id = uuid::Uuid::now_v7().simple().to_string();
     match std::env::var("KEHU_TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
-            let admin = Database::connect(&admin_url).await.expect("connect to KEHU_TEST_DATABASE_URL");
-            admin.execute_unprepared(&format!("CREATE DATABASE t_{id}")).await.expect("create test database");
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("connect to KEHU_TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE t_{id}"))
+                .await
+                .expect("create test database");
             admin.close().await.ok();
-            let base = admin_url.rsplit_once('/').map(|(b, _)| b).expect("database URL has a path");
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(b, _)| b)
+                .expect("database URL has a path");
             (format!("{base}/t_{id}"), TempDb { path: None })
         }
         _ => {
             let path = std::env::temp_dir().join(format!("kehu-test-{id}.db"));
-            (format!("sqlite://{}?mode=rwc", path.display()), TempDb { path: Some(path) })
+            (
+                format!("sqlite://{}?mode=rwc", path.display()),
+                TempDb { path: Some(path) },
+            )
         }
     }
 }
 
 pub fn test_settings() -> Settings {
-    Settings { login_delay_step: std::time::Duration::from_millis(5), ..Settings::default() }
+    Settings {
+        login_delay_step: std::time::Duration::from_millis(5),
+        ..Settings::default()
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
     let (database_url, guard) = fresh_database().await;
-    let config = Config { database_url: database_url.clone(), bind: "127.0.0.1:0".into(), settings: test_settings() };
+    let config = Config {
+        database_url,
+        bind: "127.0.0.1:0".into(),
+        settings: test_settings(),
+    };
     let app = Application::build(config).await.expect("build app");
     let addr = app.local_addr().expect("local addr");
     let state = app.state.clone();
     tokio::spawn(app.run(std::future::pending()));
-    TestApp { addr, base: format!("http://{addr}"), state, database_url, _db: guard }
+    TestApp {
+        base: format!("http://{addr}"),
+        state,
+        _db: guard,
+    }
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects.
 pub fn browser() -> Client {
-    Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("client")
 }
 
 /// The CSRF token a page embeds in its forms.
@@ -97,23 +120,38 @@ impl TestApp {
             team_id: team_id.map(str::to_owned),
             active: true,
         };
-        kehu::users::store::create(&self.state.db, self.state.clock.now(), &Actor::default(), input)
-            .await
-            .expect("create user")
-            .id
+        kehu::users::store::create(
+            &self.state.db,
+            self.state.clock.now(),
+            &Actor::default(),
+            input,
+        )
+        .await
+        .expect("create user")
+        .id
     }
 
     pub async fn admin(&self) -> String {
-        self.user("admin@example.com", "Ada Admin", Role::Admin, None).await
+        self.user("admin@example.com", "Ada Admin", Role::Admin, None)
+            .await
     }
 
     /// A team created directly through the store; returns its id.
     pub async fn team(&self, name: &str, parent: Option<&str>) -> String {
-        let input = kehu::teams::model::NewTeam { name: name.into(), parent_id: parent.map(str::to_owned), manager_id: None };
-        kehu::teams::store::create(&self.state.db, self.state.clock.now(), &Actor::default(), input)
-            .await
-            .expect("create team")
-            .id
+        let input = kehu::teams::model::NewTeam {
+            name: name.into(),
+            parent_id: parent.map(str::to_owned),
+            manager_id: None,
+        };
+        kehu::teams::store::create(
+            &self.state.db,
+            self.state.clock.now(),
+            &Actor::default(),
+            input,
+        )
+        .await
+        .expect("create team")
+        .id
     }
 
     /// An API token for a user with the test password.
@@ -130,21 +168,41 @@ impl TestApp {
     }
 
     pub fn api(&self, token: &str) -> Api {
-        Api { base: self.base.clone(), token: token.to_owned(), client: Client::new() }
+        Api {
+            base: self.base.clone(),
+            token: token.to_owned(),
+            client: Client::new(),
+        }
     }
 
     /// Signs in through the login form; returns the client and the CSRF token of the session.
     pub async fn sign_in(&self, email: &str) -> (Client, String) {
         let client = browser();
-        let page = client.get(self.url("/login")).send().await.expect("login page").text().await.expect("body");
+        let page = client
+            .get(self.url("/login"))
+            .send()
+            .await
+            .expect("login page")
+            .text()
+            .await
+            .expect("body");
         let csrf = csrf_of(&page);
         let res = client
             .post(self.url("/login"))
-            .form(&[("_csrf", csrf.as_str()), ("email", email), ("password", PASSWORD), ("next", "/")])
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("email", email),
+                ("password", PASSWORD),
+                ("next", "/"),
+            ])
             .send()
             .await
             .expect("sign in");
-        assert_eq!(res.status(), StatusCode::SEE_OTHER, "sign-in of {email} redirects");
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in of {email} redirects"
+        );
         (client, csrf)
     }
 }
@@ -158,22 +216,50 @@ pub struct Api {
 
 impl Api {
     pub async fn get(&self, path: &str) -> Response {
-        self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("GET")
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("GET")
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {
-        self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body).send().await.expect("POST")
+        self.client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
     }
 
     pub async fn patch(&self, path: &str, body: &Value) -> Response {
-        self.client.patch(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body).send().await.expect("PATCH")
+        self.client
+            .patch(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("PATCH")
     }
 
     pub async fn delete(&self, path: &str) -> Response {
-        self.client.delete(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("DELETE")
+        self.client
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("DELETE")
     }
 
-    pub async fn raw(&self, method: reqwest::Method, path: &str, content_type: &str, body: Vec<u8>) -> Response {
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Response {
         self.client
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.token)
@@ -188,8 +274,16 @@ impl Api {
 /// Asserts a problem+json answer with `status`; returns its body.
 pub async fn problem(res: Response, status: StatusCode) -> Value {
     assert_eq!(res.status(), status, "status");
-    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    assert!(ct.starts_with("application/problem+json"), "content type {ct}");
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "content type {ct}"
+    );
     res.json().await.expect("problem json")
 }
 
@@ -199,7 +293,12 @@ pub fn field_codes(p: &Value) -> Vec<(String, String)> {
         .as_array()
         .map(|a| {
             a.iter()
-                .map(|e| (e["field"].as_str().unwrap_or("").to_owned(), e["code"].as_str().unwrap_or("").to_owned()))
+                .map(|e| {
+                    (
+                        e["field"].as_str().unwrap_or("").to_owned(),
+                        e["code"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()

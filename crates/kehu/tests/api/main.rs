@@ -1,6 +1,8 @@
 //! The integration suite: every test starts Kehu on a random 127.0.0.1 port
 //! with a fresh database (SQLite, or PostgreSQL when `KEHU_TEST_DATABASE_URL` is set).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code may panic on failure
+
 mod audit;
 mod auth;
 mod basics;

@@ -9,13 +9,26 @@ async fn admin_creates_a_user_through_the_form() {
     let app = spawn_app().await;
     app.admin().await;
     let (client, _) = app.sign_in("admin@example.com").await;
-    let html = client.get(app.url("/users/new")).send().await.unwrap().text().await.unwrap();
+    let html = client
+        .get(app.url("/users/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = csrf_of(&html);
     // Invalid: errors next to the fields, in Chinese for a Chinese reader; the values are kept.
     let res = client
         .post(app.url("/users"))
         .header("accept-language", "zh-CN")
-        .form(&[("_csrf", csrf.as_str()), ("name", "张伟"), ("email", "not-an-email"), ("password", "short"), ("role", "sales")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("name", "张伟"),
+            ("email", "not-an-email"),
+            ("password", "short"),
+            ("role", "sales"),
+        ])
         .send()
         .await
         .unwrap();
@@ -41,11 +54,32 @@ async fn admin_creates_a_user_through_the_form() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let to = res.headers()["location"].to_str().unwrap().to_owned();
     assert!(to.starts_with("/users/"));
-    let html = client.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+    let html = client
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("User created."), "flash shown once");
-    let html = client.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+    let html = client
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!html.contains("User created."), "and only once");
-    let list = client.get(app.url("/users?q=zhang")).send().await.unwrap().text().await.unwrap();
+    let list = client
+        .get(app.url("/users?q=zhang"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(list.contains("zhang.wei@example.com"));
 }
 
@@ -55,7 +89,14 @@ async fn a_stale_form_shows_a_conflict_and_keeps_the_newer_data() {
     app.admin().await;
     let team = app.team("总部", None).await;
     let (client, _) = app.sign_in("admin@example.com").await;
-    let html = client.get(app.url(&format!("/teams/{team}"))).send().await.unwrap().text().await.unwrap();
+    let html = client
+        .get(app.url(&format!("/teams/{team}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = csrf_of(&html);
     assert!(html.contains("name=\"version\" value=\"1\""));
     let save = |name: &'static str| {
@@ -64,10 +105,16 @@ async fn a_stale_form_shows_a_conflict_and_keeps_the_newer_data() {
             .form(&[("_csrf", csrf.as_str()), ("name", name), ("version", "1")])
             .send()
     };
-    assert_eq!(save("总部一").await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        save("总部一").await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
     let res = save("总部二").await.unwrap();
     let html = res.text().await.unwrap();
-    assert!(html.contains("Someone else changed this record"), "conflict explained");
+    assert!(
+        html.contains("Someone else changed this record"),
+        "conflict explained"
+    );
     let t = kehu::teams::store::get(&app.state.db, &team).await.unwrap();
     assert_eq!(t.name, "总部一");
 }
@@ -78,7 +125,14 @@ async fn reps_cannot_open_admin_pages() {
     let admin = app.admin().await;
     app.user("rep@example.com", "Rita", Role::Sales, None).await;
     let (client, csrf) = app.sign_in("rep@example.com").await;
-    let home = client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let home = client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!home.contains("href=\"/audit\""), "no audit menu for reps");
     for path in ["/audit", "/users/new", "/teams/new"] {
         let res = client.get(app.url(path)).send().await.unwrap();
@@ -87,12 +141,19 @@ async fn reps_cannot_open_admin_pages() {
     }
     let res = client
         .post(app.url(&format!("/users/{admin}")))
-        .form(&[("_csrf", csrf.as_str()), ("name", "Hacked"), ("email", "admin@example.com"), ("role", "sales")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("name", "Hacked"),
+            ("email", "admin@example.com"),
+            ("role", "sales"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let u = kehu::users::store::get(&app.state.db, &admin).await.unwrap();
+    let u = kehu::users::store::get(&app.state.db, &admin)
+        .await
+        .unwrap();
     assert_eq!((u.name.as_str(), u.role.as_str()), ("Ada Admin", "admin"));
 }
 
@@ -116,9 +177,20 @@ async fn admin_pages_render() {
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         let html = res.text().await.unwrap();
         assert!(html.contains(needle), "{path} shows {needle}");
-        assert!(!html.contains("nav.") && !html.contains("error."), "{path}: an untranslated key");
+        assert!(
+            !html.contains("nav.") && !html.contains("error."),
+            "{path}: an untranslated key"
+        );
     }
-    let html = client.get(app.url("/audit")).header("accept-language", "zh-CN").send().await.unwrap().text().await.unwrap();
+    let html = client
+        .get(app.url("/audit"))
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("审计日志") && html.contains("登录"));
 }
 
@@ -127,7 +199,14 @@ async fn tokens_made_in_the_ui_work_and_can_be_revoked() {
     let app = spawn_app().await;
     app.admin().await;
     let (client, _) = app.sign_in("admin@example.com").await;
-    let html = client.get(app.url("/account")).send().await.unwrap().text().await.unwrap();
+    let html = client
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = csrf_of(&html);
     let html = client
         .post(app.url("/account/tokens"))
@@ -144,7 +223,15 @@ async fn tokens_made_in_the_ui_work_and_can_be_revoked() {
     let api = app.api(&token);
     assert_eq!(api.get("/api/v1/me").await.status(), StatusCode::OK);
     let list: serde_json::Value = api.get("/api/v1/auth/tokens").await.json().await.unwrap();
-    let id = list["data"].as_array().unwrap().iter().find(|t| t["name"] == "ERP 同步").unwrap()["id"].as_str().unwrap().to_owned();
+    let id = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ERP 同步")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let res = client
         .post(app.url(&format!("/account/tokens/{id}/revoke")))
         .form(&[("_csrf", csrf.as_str())])
@@ -152,5 +239,8 @@ async fn tokens_made_in_the_ui_work_and_can_be_revoked() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(api.get("/api/v1/me").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.get("/api/v1/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
