@@ -1,43 +1,10 @@
 //! Users, teams, sessions, API tokens, sign-in attempts and the audit log.
 
+use crate::common::*;
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn id(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name)
-        .string_len(36)
-        .not_null()
-        .primary_key()
-        .take()
-}
-
-fn ts(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name)
-        .timestamp_with_time_zone()
-        .not_null()
-        .take()
-}
-
-fn ts_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name)
-        .timestamp_with_time_zone()
-        .null()
-        .take()
-}
-
-fn text(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).string().not_null().take()
-}
-
-fn text_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).string().null().take()
-}
-
-fn ref_id(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).string_len(36).null().take()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -85,7 +85,7 @@ async fn create_token(
         &state,
         &actor,
         &user.id,
-        req.name.as_deref().unwrap_or("API"),
+        req.name.as_deref().unwrap_or(store::DEFAULT_TOKEN_NAME),
     )
     .await?;
     Ok(created(

@@ -9,7 +9,7 @@ use crate::platform::form::HtmlForm;
 use crate::platform::i18n::Lang;
 use crate::platform::web::{
     LANG_COOKIE, PageCtx, RequestInfo, SESSION_COOKIE, Signed, cookie, cookie_value,
-    redirect_with_flash, removal, render, safe_next, set_cookie,
+    fresh_csrf_cookie, redirect_with_flash, removal, render, safe_next, set_cookie,
 };
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -86,6 +86,7 @@ async fn login(
             let raw = store::create_session(&state, &user.id, &info.ip, ua).await?;
             let mut res = Redirect::to(&next).into_response();
             set_cookie(&mut res, cookie(&state, SESSION_COOKIE, raw));
+            set_cookie(&mut res, fresh_csrf_cookie(&state));
             Ok(res)
         }
         Err(e) => {
@@ -117,6 +118,7 @@ async fn logout(
     }
     let mut res = Redirect::to("/login").into_response();
     set_cookie(&mut res, removal(&state, SESSION_COOKIE));
+    set_cookie(&mut res, fresh_csrf_cookie(&state));
     Ok(res)
 }
 
@@ -208,7 +210,13 @@ async fn new_token(
     HtmlForm(form): HtmlForm<TokenForm>,
 ) -> PageResult<Response> {
     let (_, secret) = store::create_token(&state, &s.actor(), &s.user.id, &form.name).await?;
-    account_page(&state, s, Some(secret)).await
+    let mut res = account_page(&state, s, Some(secret)).await?;
+    // The secret is shown once: never from a cache.
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
 }
 
 async fn revoke_token(

@@ -5,8 +5,10 @@ use crate::app::AppState;
 use crate::entities::{api_token, login_attempt, session, user};
 use crate::platform::audit::{self, Actor};
 use crate::platform::auth::{CurrentUser, random_secret, sha256_hex, verify_password_async};
+use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::scope::DataScope;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
     QueryOrder, Set,
@@ -33,7 +35,10 @@ fn locked(until: OffsetDateTime, now: OffsetDateTime) -> AppError {
 }
 
 /// Checks an email and password, with throttling per account and per IP.
-/// Every attempt is recorded and audited.
+///
+/// The attempt is recorded (as a failure) *before* the password is checked and
+/// the counts include it, so parallel guesses cannot all slip under the limit.
+/// Every attempt is audited; the audit entry of a failed sign-in has no actor.
 pub async fn check_credentials(
     state: &AppState,
     email: &str,
@@ -51,6 +56,15 @@ pub async fn check_credentials(
     {
         return Err(AppError::Unauthorized);
     }
+    let attempt = login_attempt::ActiveModel {
+        email: Set(email.clone()),
+        ip: Set(ip.to_owned()),
+        succeeded: Set(false),
+        at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
     let window_start = now - s.lock_window;
     let last_success = login_attempt::Entity::find()
         .filter(login_attempt::Column::Email.eq(email.clone()))
@@ -61,29 +75,40 @@ pub async fn check_credentials(
         .await?
         .map(|a| a.at)
         .unwrap_or(window_start);
-    let email_failures = login_attempt::Entity::find()
+    let earlier_failures = login_attempt::Entity::find()
         .filter(login_attempt::Column::Email.eq(email.clone()))
         .filter(login_attempt::Column::Succeeded.eq(false))
         .filter(login_attempt::Column::At.gt(last_success))
-        .order_by_desc(login_attempt::Column::At)
+        .filter(login_attempt::Column::Id.lt(attempt.id))
+        .order_by_asc(login_attempt::Column::At)
         .all(db)
         .await?;
-    if email_failures.len() as u32 >= s.lock_after_failures {
-        let latest = email_failures.first().map(|a| a.at).unwrap_or(now);
-        return Err(locked(latest + s.lock_window, now));
-    }
     let ip_failures = login_attempt::Entity::find()
         .filter(login_attempt::Column::Ip.eq(ip))
         .filter(login_attempt::Column::Succeeded.eq(false))
         .filter(login_attempt::Column::At.gt(window_start))
+        .filter(login_attempt::Column::Id.lt(attempt.id))
         .count(db)
         .await?;
-    if ip_failures as u32 >= s.ip_lock_after_failures {
-        return Err(locked(now + s.lock_window, now));
+    let locked_until = if earlier_failures.len() as u32 >= s.lock_after_failures {
+        // The lock ends when enough of the counted failures have left the window.
+        let idx = earlier_failures.len() - s.lock_after_failures as usize;
+        earlier_failures.get(idx).map(|a| a.at + s.lock_window)
+    } else if ip_failures as u32 >= s.ip_lock_after_failures {
+        Some(now + s.lock_window)
+    } else {
+        None
+    };
+    if let Some(until) = locked_until {
+        // A refused attempt does not count as another failure.
+        login_attempt::Entity::delete_by_id(attempt.id)
+            .exec(db)
+            .await?;
+        return Err(locked(until, now));
     }
-    if !email_failures.is_empty() {
+    if !earlier_failures.is_empty() {
         let step = s.login_delay_step.as_millis() as u64;
-        let delay = (step * email_failures.len() as u64).min(3000);
+        let delay = (step * earlier_failures.len() as u64).min(3000);
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     }
     let found = crate::users::store::find_by_email(db, &email).await?;
@@ -93,42 +118,38 @@ pub async fn check_credentials(
         .unwrap_or_else(|| dummy_hash().to_owned());
     let ok = verify_password_async(password.to_owned(), hash).await
         && found.as_ref().is_some_and(|u| u.active);
-    login_attempt::ActiveModel {
-        email: Set(email.clone()),
-        ip: Set(ip.to_owned()),
-        succeeded: Set(ok),
-        at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    let actor = Actor {
-        user_id: found.as_ref().map(|u| u.id.clone()),
-        ip: Some(ip.to_owned()),
-    };
-    let mut changes = Map::new();
-    changes.insert("email".into(), json!([null, email]));
-    match (ok, found) {
-        (true, Some(u)) => {
-            audit::record(db, now, &actor, "auth", Some(&u.id), "login", changes).await?;
+    let txn = write_txn(db).await?;
+    let result = match found {
+        Some(u) if ok => {
+            login_attempt::Entity::update_many()
+                .col_expr(login_attempt::Column::Succeeded, Expr::value(true))
+                .filter(login_attempt::Column::Id.eq(attempt.id))
+                .exec(&txn)
+                .await?;
+            let actor = Actor {
+                user_id: Some(u.id.clone()),
+                ip: Some(ip.to_owned()),
+            };
+            let mut changes = Map::new();
+            changes.insert("email".into(), json!([null, email]));
+            audit::record(&txn, now, &actor, "auth", Some(&u.id), "login", changes).await?;
             let mut am = u.into_active_model();
             am.last_login_at = Set(Some(now));
-            Ok(am.update(db).await?)
+            Ok(am.update(&txn).await?)
         }
-        (_, found) => {
-            audit::record(
-                db,
-                now,
-                &actor,
-                "auth",
-                found.as_ref().map(|u| u.id.as_str()),
-                "login_failed",
-                changes,
-            )
-            .await?;
+        found => {
+            // Only a known account's id is kept; what was typed as the email is not logged.
+            let actor = Actor {
+                user_id: None,
+                ip: Some(ip.to_owned()),
+            };
+            let id = found.as_ref().map(|u| u.id.as_str());
+            audit::record(&txn, now, &actor, "auth", id, "login_failed", Map::new()).await?;
             Err(AppError::Unauthorized)
         }
-    }
+    };
+    txn.commit().await?;
+    result
 }
 
 /// Starts a session and returns the cookie value (only its hash is stored).
@@ -163,9 +184,10 @@ pub async fn end_session_by_cookie(state: &AppState, raw: &str) -> AppResult<()>
 }
 
 pub async fn end_session(state: &AppState, user: &CurrentUser, ip: &str) -> AppResult<()> {
+    let txn = write_txn(&state.db).await?;
     if let Some(sid) = &user.session_id {
         session::Entity::delete_by_id(sid.clone())
-            .exec(&state.db)
+            .exec(&txn)
             .await?;
     }
     let actor = Actor {
@@ -173,7 +195,7 @@ pub async fn end_session(state: &AppState, user: &CurrentUser, ip: &str) -> AppR
         ip: Some(ip.to_owned()),
     };
     audit::record(
-        &state.db,
+        &txn,
         state.clock.now(),
         &actor,
         "auth",
@@ -181,8 +203,12 @@ pub async fn end_session(state: &AppState, user: &CurrentUser, ip: &str) -> AppR
         "logout",
         Map::new(),
     )
-    .await
+    .await?;
+    Ok(txn.commit().await?)
 }
+
+/// The name of a token made without one.
+pub const DEFAULT_TOKEN_NAME: &str = "API token";
 
 /// A new API token for `user_id`; the secret is returned once and never again.
 pub async fn create_token(
@@ -195,10 +221,11 @@ pub async fn create_token(
     let secret = format!("kehu_{}", random_secret());
     let name = name.trim();
     let name = if name.is_empty() {
-        "API token".to_owned()
+        DEFAULT_TOKEN_NAME.to_owned()
     } else {
         name.chars().take(100).collect()
     };
+    let txn = write_txn(&state.db).await?;
     let m = api_token::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         user_id: Set(user_id.to_owned()),
@@ -209,13 +236,13 @@ pub async fn create_token(
         last_used_at: Set(None),
         revoked_at: Set(None),
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await?;
     let mut changes = Map::new();
     changes.insert("name".into(), json!([null, name]));
     changes.insert("user_id".into(), json!([null, user_id]));
     audit::record(
-        &state.db,
+        &txn,
         now,
         actor,
         "api_token",
@@ -224,6 +251,7 @@ pub async fn create_token(
         changes,
     )
     .await?;
+    txn.commit().await?;
     Ok((m, secret))
 }
 
@@ -262,16 +290,23 @@ pub async fn revoke_token(
         return Err(AppError::Conflict("this token is already revoked".into()));
     }
     let now = state.clock.now();
-    let mut am = tok.into_active_model();
-    am.revoked_at = Set(Some(now));
-    let tok = am.update(&state.db).await?;
+    let txn = write_txn(&state.db).await?;
+    let done = api_token::Entity::update_many()
+        .col_expr(api_token::Column::RevokedAt, Expr::value(now))
+        .filter(api_token::Column::Id.eq(tok.id.clone()))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if done.rows_affected == 0 {
+        return Err(AppError::Conflict("this token is already revoked".into()));
+    }
     let mut changes = Map::new();
     changes.insert(
         "revoked_at".into(),
         json!([null, crate::platform::list::time_key(&now)]),
     );
     audit::record(
-        &state.db,
+        &txn,
         now,
         actor,
         "api_token",
@@ -279,5 +314,6 @@ pub async fn revoke_token(
         "revoke",
         changes,
     )
-    .await
+    .await?;
+    Ok(txn.commit().await?)
 }

@@ -98,6 +98,12 @@ pub fn expected_version(
     }
 }
 
+/// The version a client must send with a change: `If-Match` or the body's
+/// `version`; `428` without either, so no client overwrites blindly.
+pub fn required_version(headers: &HeaderMap, body_version: Option<i64>) -> Result<i64, AppError> {
+    expected_version(headers, body_version)?.ok_or(AppError::PreconditionRequired)
+}
+
 /// `409` for a stale version.
 pub fn stale() -> AppError {
     AppError::Conflict("the record was changed by someone else; reload it and try again".into())

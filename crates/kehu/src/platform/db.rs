@@ -2,7 +2,10 @@
 
 use anyhow::Context;
 use kehu_migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
 use std::time::Duration;
 
 /// The default database: a SQLite file under `./kehu-data/`.
@@ -38,6 +41,17 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .await
         .with_context(|| format!("cannot open database {}", redact(url)))?;
     Ok(db)
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at
+/// once (`BEGIN IMMEDIATE`), so a read-then-write transaction waits for other
+/// writers instead of failing with "database is locked" when it upgrades.
+pub async fn write_txn<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {

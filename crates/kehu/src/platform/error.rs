@@ -56,6 +56,8 @@ pub enum AppError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error("version required")]
+    PreconditionRequired,
     #[error("invalid input")]
     Validation(Vec<FieldError>),
     #[error("too many requests")]
@@ -83,6 +85,7 @@ impl AppError {
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -97,6 +100,7 @@ impl AppError {
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not-found",
             AppError::Conflict(_) => "conflict",
+            AppError::PreconditionRequired => "version-required",
             AppError::Validation(_) => "validation",
             AppError::TooManyRequests { .. } => "rate-limited",
             AppError::PayloadTooLarge => "too-large",
@@ -116,6 +120,11 @@ impl AppError {
             ),
             AppError::NotFound => ("Not found", None, vec![]),
             AppError::Conflict(d) => ("Conflict", Some(d.clone()), vec![]),
+            AppError::PreconditionRequired => (
+                "Version required",
+                Some("send the version you read, as If-Match or \"version\" in the body".into()),
+                vec![],
+            ),
             AppError::Validation(errs) => {
                 let n = errs.len();
                 let detail = if n == 1 {

@@ -34,7 +34,7 @@ impl FormErrors {
                 errors,
                 general: None,
             }),
-            AppError::Conflict(_) => Ok(FormErrors {
+            AppError::Conflict(_) | AppError::PreconditionRequired => Ok(FormErrors {
                 lang,
                 errors: Vec::new(),
                 general: Some(lang.t("error.stale")),

@@ -65,6 +65,15 @@ impl Lang {
         best.map(|(_, l)| l).unwrap_or_default()
     }
 
+    /// Whether the catalogue has `key`.
+    pub fn has(self, key: &str) -> bool {
+        let cat = catalogues();
+        match self {
+            Lang::En => cat.en.contains_key(key),
+            Lang::ZhCn => cat.zh.contains_key(key),
+        }
+    }
+
     /// The catalogue text for `key`; the key itself when it is missing.
     pub fn t(self, key: &str) -> &'static str {
         let cat = catalogues();

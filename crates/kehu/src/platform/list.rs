@@ -124,12 +124,9 @@ fn parse_value(kind: Kind, field: &str, raw: &str) -> Result<Value, FieldError> 
             .map(Value::from)
             .map_err(|_| FieldError::new(field, "invalid_number", "must be a whole number")),
         Kind::Time => {
-            let ok = OffsetDateTime::parse(raw, &Rfc3339).is_ok()
-                || time::Date::parse(
-                    raw,
-                    &time::macros::format_description!("[year]-[month]-[day]"),
-                )
-                .is_ok();
+            let v = Value::String(raw.to_owned());
+            let ok = to_sql_value(Kind::Time, &v, false).is_some()
+                && to_sql_value(Kind::Time, &v, true).is_some();
             if ok {
                 Ok(Value::String(raw.to_owned()))
             } else {
@@ -151,7 +148,7 @@ fn to_sql_value(kind: Kind, v: &Value, upper: bool) -> Option<sea_orm::Value> {
         Kind::Time => {
             let s = v.as_str()?;
             let t = match OffsetDateTime::parse(s, &Rfc3339) {
-                Ok(t) => t,
+                Ok(t) => t.checked_to_offset(time::UtcOffset::UTC)?,
                 Err(_) => {
                     let d = time::Date::parse(
                         s,
@@ -160,7 +157,7 @@ fn to_sql_value(kind: Kind, v: &Value, upper: bool) -> Option<sea_orm::Value> {
                     .ok()?;
                     let t = d.midnight().assume_utc();
                     if upper {
-                        t + time::Duration::days(1) - time::Duration::microseconds(1)
+                        t.checked_add(time::Duration::days(1) - time::Duration::microseconds(1))?
                     } else {
                         t
                     }

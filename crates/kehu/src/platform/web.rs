@@ -18,7 +18,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::net::SocketAddr;
 
 pub const SESSION_COOKIE: &str = "kehu_session";
@@ -69,6 +70,12 @@ pub fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'st
         .build()
 }
 
+/// A new CSRF token cookie: set at sign-in and sign-out, so a token planted
+/// before sign-in is worthless afterwards.
+pub fn fresh_csrf_cookie(state: &AppState) -> Cookie<'static> {
+    cookie(state, CSRF_COOKIE, crate::platform::auth::random_secret())
+}
+
 pub fn removal(state: &AppState, name: &'static str) -> Cookie<'static> {
     let mut c = cookie(state, name, String::new());
     c.make_removal();
@@ -95,40 +102,41 @@ enum Auth {
     BadBearer,
 }
 
+/// The active user with this id, if any.
+async fn active_user(state: &AppState, id: &str) -> Result<Option<user::Model>, AppError> {
+    Ok(user::Entity::find_by_id(id.to_owned())
+        .one(&state.db)
+        .await?
+        .filter(|u| u.active))
+}
+
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Auth, AppError> {
     let now = state.clock.now();
-    if let Some(authz) = headers
+    let authz = headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        let Some(token) = authz.strip_prefix("Bearer ").map(str::trim) else {
-            return Ok(Auth::BadBearer);
-        };
-        let hash = sha256_hex(token);
+        .and_then(|v| v.to_str().ok());
+    // Other schemes (e.g. Basic from a proxy in front of Kehu) are not ours: ignore them.
+    if let Some(token) = authz.and_then(|a| a.strip_prefix("Bearer ")).map(str::trim) {
         let Some(tok) = api_token::Entity::find()
-            .filter(api_token::Column::TokenHash.eq(hash))
+            .filter(api_token::Column::TokenHash.eq(sha256_hex(token)))
             .filter(api_token::Column::RevokedAt.is_null())
             .one(&state.db)
             .await?
         else {
             return Ok(Auth::BadBearer);
         };
-        let Some(u) = user::Entity::find_by_id(tok.user_id.clone())
-            .one(&state.db)
-            .await?
-        else {
+        let Some(u) = active_user(state, &tok.user_id).await? else {
             return Ok(Auth::BadBearer);
         };
-        if !u.active {
-            return Ok(Auth::BadBearer);
-        }
         if tok
             .last_used_at
             .is_none_or(|t| now - t > time::Duration::minutes(1))
         {
-            let mut am = tok.into_active_model();
-            am.last_used_at = Set(Some(now));
-            am.update(&state.db).await?;
+            api_token::Entity::update_many()
+                .col_expr(api_token::Column::LastUsedAt, Expr::value(now))
+                .filter(api_token::Column::Id.eq(tok.id))
+                .exec(&state.db)
+                .await?;
         }
         return Ok(user_from_model(u, None)
             .map(Auth::Bearer)
@@ -148,21 +156,20 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Auth, App
         session::Entity::delete_by_id(sid).exec(&state.db).await?;
         return Ok(Auth::None);
     }
-    let Some(u) = user::Entity::find_by_id(sess.user_id.clone())
-        .one(&state.db)
-        .await?
-    else {
+    let Some(u) = active_user(state, &sess.user_id).await? else {
         return Ok(Auth::None);
     };
-    if !u.active {
-        return Ok(Auth::None);
-    }
     if now - sess.last_seen_at > time::Duration::minutes(5) {
-        let idle = state.settings.session_idle;
-        let mut am = sess.into_active_model();
-        am.last_seen_at = Set(now);
-        am.expires_at = Set(now + idle);
-        am.update(&state.db).await?;
+        // Sliding expiry; a session ended meanwhile simply updates nothing.
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, Expr::value(now))
+            .col_expr(
+                session::Column::ExpiresAt,
+                Expr::value(now + state.settings.session_idle),
+            )
+            .filter(session::Column::Id.eq(sid.clone()))
+            .exec(&state.db)
+            .await?;
     }
     Ok(user_from_model(u, Some(sid))
         .map(Auth::Session)
@@ -277,8 +284,8 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
     let info = RequestInfo {
         lang: pick_lang(user.as_ref(), req.headers()),
         flash: cookie_value(req.headers(), FLASH_COOKIE)
-            .map(str::to_owned)
-            .filter(|f| !f.is_empty()),
+            .filter(|f| Lang::En.has(&format!("flash.{f}")))
+            .map(str::to_owned),
         user,
         ip,
         csrf,
@@ -320,13 +327,7 @@ fn finish(
         res = page;
     }
     if new_csrf {
-        let c = Cookie::build((CSRF_COOKIE, info.csrf.clone()))
-            .path("/")
-            .http_only(true)
-            .same_site(SameSite::Strict)
-            .secure(state.settings.secure_cookies)
-            .build();
-        set_cookie(&mut res, c);
+        set_cookie(&mut res, cookie(state, CSRF_COOKIE, info.csrf.clone()));
     }
     if had_flash && !res.status().is_redirection() {
         set_cookie(&mut res, removal(state, FLASH_COOKIE));
@@ -566,7 +567,12 @@ pub fn redirect_with_flash(state: &AppState, to: &str, flash_key: &str) -> Respo
 /// Only same-site relative paths are followed after sign-in.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
             n.to_owned()
         }
         _ => "/".to_owned(),
@@ -583,6 +589,9 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/a\nb")), "/");
     }
 
     #[test]

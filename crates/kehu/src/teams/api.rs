@@ -3,7 +3,7 @@
 use super::model::{NewTeam, TeamPatch, TeamView};
 use super::store;
 use crate::app::AppState;
-use crate::platform::api::{ApiJson, created, expected_version};
+use crate::platform::api::{ApiJson, created, required_version};
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::list::{ListParams, Page, pairs};
 use crate::platform::web::ApiUser;
@@ -71,7 +71,7 @@ async fn get_team(
 /// Change a team (administrators only). Moving a team under its own sub-team is refused.
 #[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "teams", request_body = TeamPatch,
     params(("If-Match" = Option<String>, Header, description = "the version you read")),
-    responses((status = 200, body = TeamView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = TeamView), (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_team(
     State(state): State<AppState>,
     me: ApiUser,
@@ -80,7 +80,7 @@ async fn update_team(
     ApiJson(patch): ApiJson<TeamPatch>,
 ) -> AppResult<Json<TeamView>> {
     me.user.require_admin()?;
-    let expected = expected_version(&headers, patch.version)?;
+    let expected = Some(required_version(&headers, patch.version)?);
     Ok(Json(
         store::update(
             &state.db,

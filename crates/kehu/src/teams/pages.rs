@@ -125,7 +125,14 @@ async fn form_page(
     errors: FormErrors,
 ) -> PageResult<Response> {
     let teams = tree_order(&store::all(&state.db).await?);
-    let users = crate::users::store::active_users(&state.db).await?;
+    let mut users = crate::users::store::active_users(&state.db).await?;
+    // A deactivated manager stays selectable, so saving the form does not drop them.
+    if !form.manager_id.is_empty()
+        && !users.iter().any(|u| u.id == form.manager_id)
+        && let Ok(m) = crate::users::store::get(&state.db, &form.manager_id).await
+    {
+        users.push(m);
+    }
     Ok(render(&FormPage {
         ctx,
         id,
@@ -194,16 +201,21 @@ async fn update(
         manager_id: Some(opt(&form.manager_id)),
         version: form.version,
     };
-    match store::update(
-        &state.db,
-        state.clock.now(),
-        &s.actor(),
-        &id,
-        patch,
-        form.version,
-    )
-    .await
-    {
+    let result = match form.version {
+        Some(v) => {
+            store::update(
+                &state.db,
+                state.clock.now(),
+                &s.actor(),
+                &id,
+                patch,
+                Some(v),
+            )
+            .await
+        }
+        None => Err(AppError::PreconditionRequired),
+    };
+    match result {
         Ok(_) => Ok(redirect_with_flash(&state, "/teams", "saved")),
         Err(e) => {
             let errors = FormErrors::from_error(s.ctx.lang, e)?;

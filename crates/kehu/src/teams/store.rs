@@ -9,7 +9,7 @@ use crate::platform::list::{Field, Kind, ListRequest, ListSpec, Page, time_key};
 use crate::platform::scope::subtree;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -135,7 +135,7 @@ pub async fn create(
 ) -> AppResult<team::Model> {
     input.check().finish()?;
     let name = input.name.trim().to_owned();
-    let txn = db.begin().await?;
+    let txn = crate::platform::db::write_txn(db).await?;
     check_name_free(&txn, &name, None).await?;
     check_refs(&txn, input.parent_id.as_ref(), input.manager_id.as_ref()).await?;
     let m = team::ActiveModel {
@@ -173,7 +173,7 @@ pub async fn update(
     expected: Option<i64>,
 ) -> AppResult<team::Model> {
     patch.check().finish()?;
-    let txn = db.begin().await?;
+    let txn = crate::platform::db::write_txn(db).await?;
     let old = get(&txn, id).await?;
     if expected.is_some_and(|v| v != old.version) {
         return Err(stale());

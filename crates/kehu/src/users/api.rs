@@ -3,7 +3,7 @@
 use super::model::{NewUser, UserPatch, UserView};
 use super::store;
 use crate::app::AppState;
-use crate::platform::api::{ApiJson, created, expected_version};
+use crate::platform::api::{ApiJson, created, required_version};
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::list::{ListParams, Page, pairs};
 use crate::platform::web::ApiUser;
@@ -79,7 +79,7 @@ async fn get_user(
 /// Change a user (administrators only). Deactivating keeps their records and history.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UserPatch,
     params(("If-Match" = Option<String>, Header, description = "the version you read")),
-    responses((status = 200, body = UserView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = UserView), (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_user(
     State(state): State<AppState>,
     me: ApiUser,
@@ -88,7 +88,7 @@ async fn update_user(
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> AppResult<Json<UserView>> {
     me.user.require_admin()?;
-    let expected = expected_version(&headers, patch.version)?;
+    let expected = Some(required_version(&headers, patch.version)?);
     let u = store::update(
         &state.db,
         state.clock.now(),

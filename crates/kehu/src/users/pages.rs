@@ -232,10 +232,8 @@ async fn edit_form(
     s: Signed,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
+    // Everyone may read the directory (as in the API); only administrators may change it.
     let u = store::get(&state.db, &id).await?;
-    if !s.user.is_admin() && s.user.id != u.id {
-        return Err(AppError::Forbidden.into());
-    }
     let form = UserForm {
         name: u.name,
         email: u.email,
@@ -266,21 +264,27 @@ async fn update(
                 email: Some(form.email.clone()),
                 password: opt(&form.password),
                 role: Some(role),
-                scope: Scope::parse(&form.scope),
+                // "Default for the role" means exactly that, also when editing.
+                scope: Some(Scope::parse(&form.scope).unwrap_or(role.default_scope())),
                 team_id: Some(opt(&form.team_id)),
                 active: Some(form.active.is_some()),
                 locale: None,
                 version: form.version,
             };
-            store::update(
-                &state.db,
-                state.clock.now(),
-                &s.actor(),
-                &id,
-                patch,
-                form.version,
-            )
-            .await
+            match form.version {
+                Some(v) => {
+                    store::update(
+                        &state.db,
+                        state.clock.now(),
+                        &s.actor(),
+                        &id,
+                        patch,
+                        Some(v),
+                    )
+                    .await
+                }
+                None => Err(AppError::PreconditionRequired),
+            }
         }
         _ => Err(AppError::Validation(errs)),
     };

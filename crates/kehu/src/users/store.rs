@@ -10,7 +10,7 @@ use crate::platform::list::{Field, Kind, ListRequest, ListSpec, Page, time_key};
 use crate::platform::validate::normalize_email;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, Set, SqlErr, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect, Set, SqlErr,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -137,7 +137,7 @@ pub async fn create(
         ));
     }
     let hash = hash_password_async(input.password.clone()).await?;
-    let txn = db.begin().await?;
+    let txn = crate::platform::db::write_txn(db).await?;
     check_team(&txn, &input.team_id).await?;
     let model = user::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
@@ -189,7 +189,7 @@ pub async fn update(
         Some(p) => Some(hash_password_async(p.clone()).await?),
         None => None,
     };
-    let txn = db.begin().await?;
+    let txn = crate::platform::db::write_txn(db).await?;
     let old = get(&txn, id).await?;
     if expected.is_some_and(|v| v != old.version) {
         return Err(stale());
@@ -217,7 +217,15 @@ pub async fn update(
     if let Some(r) = patch.role {
         am.role = Set(r.as_str().to_owned());
     }
-    if let Some(s) = patch.scope {
+    // A new role without an explicit scope takes the role's default scope, so a
+    // demoted manager does not keep seeing the whole team.
+    let scope = patch.scope.or_else(|| {
+        patch
+            .role
+            .filter(|r| r.as_str() != old.role)
+            .map(Role::default_scope)
+    });
+    if let Some(s) = scope {
         am.scope = Set(s.as_str().to_owned());
     }
     if let Some(t) = &patch.team_id {
@@ -237,13 +245,16 @@ pub async fn update(
     let still_admin =
         patch.active.unwrap_or(old.active) && patch.role.map_or(was_admin, |r| r == Role::Admin);
     if was_admin && !still_admin {
-        let others = user::Entity::find()
+        // Lock the other admins' rows (PostgreSQL; SQLite's write transaction is
+        // already exclusive) so two admins cannot demote each other at once.
+        let mut others = user::Entity::find()
             .filter(user::Column::Role.eq(Role::Admin.as_str()))
             .filter(user::Column::Active.eq(true))
-            .filter(user::Column::Id.ne(old.id.clone()))
-            .count(&txn)
-            .await?;
-        if others == 0 {
+            .filter(user::Column::Id.ne(old.id.clone()));
+        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            others = others.lock_exclusive();
+        }
+        if others.all(&txn).await?.is_empty() {
             let field = if patch.active == Some(false) {
                 "active"
             } else {
@@ -276,10 +287,20 @@ pub async fn update(
         audit::record(&txn, now, actor, "user", Some(&new.id), "update", changes).await?;
     }
     if patch.active == Some(false) || patch.password.is_some() {
-        // A deactivated user or a changed password ends every session of that user.
-        use crate::entities::session;
+        // A deactivated user or a changed password ends every session and
+        // revokes every API token of that user.
+        use crate::entities::{api_token, session};
         session::Entity::delete_many()
             .filter(session::Column::UserId.eq(new.id.clone()))
+            .exec(&txn)
+            .await?;
+        api_token::Entity::update_many()
+            .col_expr(
+                api_token::Column::RevokedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(api_token::Column::UserId.eq(new.id.clone()))
+            .filter(api_token::Column::RevokedAt.is_null())
             .exec(&txn)
             .await?;
     }

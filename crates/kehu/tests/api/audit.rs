@@ -11,7 +11,7 @@ async fn changes_are_audited_with_old_and_new_values() {
     let admin = app.admin().await;
     let rep = app.user("rep@example.com", "Rita", Role::Sales, None).await;
     let api = app.api(&app.token("admin@example.com").await);
-    api.patch(
+    api.patch_current(
         &format!("/api/v1/users/{rep}"),
         &json!({"name": "Rita Rep", "password": "another-secret"}),
     )

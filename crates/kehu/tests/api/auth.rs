@@ -158,9 +158,31 @@ async fn sign_in_rotates_the_session() {
         c1.contains("HttpOnly") && c1.contains("SameSite=Lax"),
         "{c1}"
     );
-    let second = client
+    // The old CSRF token died with the sign-in; the page has the new one.
+    let home = client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf2 = csrf_of(&home);
+    let form2 = [
+        ("_csrf", csrf2.as_str()),
+        ("email", "admin@example.com"),
+        ("password", PASSWORD),
+    ];
+    let stale_csrf = client
         .post(app.url("/login"))
         .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale_csrf.status(), StatusCode::FORBIDDEN);
+    let second = client
+        .post(app.url("/login"))
+        .form(&form2)
         .send()
         .await
         .unwrap();
@@ -221,6 +243,51 @@ async fn wrong_password_shows_an_error_and_changes_nothing() {
         client.get(app.url("/")).send().await.unwrap().status(),
         StatusCode::SEE_OTHER
     );
+}
+
+#[tokio::test]
+async fn next_never_leaves_the_site_and_odd_cookies_are_ignored() {
+    let app = spawn_app().await;
+    app.admin().await;
+    let (client, _) = app.sign_in("admin@example.com").await;
+    for next in [
+        "/%09/evil.example",
+        "//evil.example",
+        "/%5Cevil.example",
+        "https://evil.example",
+        "/%0a",
+    ] {
+        let res = client
+            .get(app.url(&format!("/login?next={next}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(res.headers()["location"], "/", "{next}");
+    }
+    // A made-up flash cookie shows nothing; a Basic-auth header from a proxy is not an error.
+    let res = reqwest::Client::new()
+        .get(app.url("/login"))
+        .header("cookie", "kehu_flash=no-such-message")
+        .header("authorization", "Basic dXNlcjpwYXNz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!res.text().await.unwrap().contains("no-such-message"));
+    // Absurd dates are a field error, not a crash.
+    let api = app.api(&app.token("admin@example.com").await);
+    assert_eq!(
+        api.get("/api/v1/users?created_at_to=9999-12-31")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    problem(
+        api.get("/api/v1/users?created_at_to=2026-02-30").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -328,7 +395,7 @@ async fn deactivated_users_cannot_sign_in_and_lose_their_tokens() {
     let rep_token = app.token("rep@example.com").await;
     let admin = app.api(&app.token("admin@example.com").await);
     let res = admin
-        .patch(&format!("/api/v1/users/{rep}"), &json!({"active": false}))
+        .patch_current(&format!("/api/v1/users/{rep}"), &json!({"active": false}))
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     problem(

@@ -125,7 +125,7 @@ async fn pages_send_security_headers() {
         .find(|c| c.starts_with("kehu_csrf="))
         .expect("csrf cookie");
     assert!(
-        csrf.contains("HttpOnly") && csrf.contains("SameSite=Strict"),
+        csrf.contains("HttpOnly") && csrf.contains("SameSite=Lax"),
         "{csrf}"
     );
 }

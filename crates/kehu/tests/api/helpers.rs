@@ -203,7 +203,11 @@ impl TestApp {
             StatusCode::SEE_OTHER,
             "sign-in of {email} redirects"
         );
-        (client, csrf)
+        // Signing in rotates the CSRF token: read the new one.
+        let home = client.get(self.url("/")).send().await.expect("home");
+        let fresh = csrf_of(&home.text().await.expect("body"));
+        assert_ne!(fresh, csrf, "a new CSRF token after sign-in");
+        (client, fresh)
     }
 }
 
@@ -238,6 +242,20 @@ impl Api {
         self.client
             .patch(format!("{}{path}", self.base))
             .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("PATCH")
+    }
+
+    /// PATCH with `If-Match` set to the record's current version (read first).
+    pub async fn patch_current(&self, path: &str, body: &Value) -> Response {
+        let current: Value = self.get(path).await.json().await.expect("current record");
+        let version = current["version"].as_i64().expect("record has a version");
+        self.client
+            .patch(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("if-match", version.to_string())
             .json(body)
             .send()
             .await

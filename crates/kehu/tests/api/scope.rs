@@ -141,7 +141,7 @@ async fn moving_a_user_to_another_team_moves_what_their_manager_sees() {
     assert!(owners(&before).contains(&rep));
     let admin = app.api(&app.token("admin@example.com").await);
     let res = admin
-        .patch(
+        .patch_current(
             &format!("/api/v1/users/{rep}"),
             &serde_json::json!({"team_id": south}),
         )

@@ -39,7 +39,7 @@ async fn teams_form_a_tree_without_cycles() {
 
     // 总部 under its own grandchild: a cycle.
     let p = problem(
-        api.patch(
+        api.patch_current(
             &format!("/api/v1/teams/{hq_id}"),
             &json!({"parent_id": sh_id}),
         )
@@ -52,7 +52,7 @@ async fn teams_form_a_tree_without_cycles() {
         vec![("parent_id".to_owned(), "cycle".to_owned())]
     );
     let p = problem(
-        api.patch(
+        api.patch_current(
             &format!("/api/v1/teams/{hq_id}"),
             &json!({"parent_id": hq_id}),
         )
@@ -138,7 +138,7 @@ async fn a_team_manager_must_be_an_active_user() {
     )
     .await;
     assert_eq!(field_codes(&p)[0].0, "manager_id");
-    api.patch(&format!("/api/v1/users/{mgr}"), &json!({"active": false}))
+    api.patch_current(&format!("/api/v1/users/{mgr}"), &json!({"active": false}))
         .await;
     let p = problem(
         api.post("/api/v1/teams", &json!({"name": "Y", "manager_id": mgr}))
@@ -166,7 +166,7 @@ async fn only_admins_change_teams() {
     )
     .await;
     problem(
-        mgr.patch(&format!("/api/v1/teams/{team}"), &json!({"name": "Mine"}))
+        mgr.patch_current(&format!("/api/v1/teams/{team}"), &json!({"name": "Mine"}))
             .await,
         StatusCode::FORBIDDEN,
     )

@@ -187,6 +187,12 @@ async fn stale_versions_are_refused() {
     assert_eq!(res.status(), StatusCode::OK);
     let u: Value = res.json().await.unwrap();
     assert_eq!(u["version"], 2);
+    // No version at all: refused, nothing is overwritten blindly.
+    problem(
+        api.patch(&path, &json!({"name": "Blind"})).await,
+        StatusCode::PRECONDITION_REQUIRED,
+    )
+    .await;
     // Someone still holding version 1:
     problem(
         api.patch(&path, &json!({"name": "Overwritten", "version": 1}))
@@ -217,7 +223,7 @@ async fn the_last_admin_cannot_be_removed() {
     let path = format!("/api/v1/users/{admin}");
     for body in [json!({"active": false}), json!({"role": "sales"})] {
         let p = problem(
-            api.patch(&path, &body).await,
+            api.patch_current(&path, &body).await,
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
@@ -235,7 +241,9 @@ async fn the_last_admin_cannot_be_removed() {
     app.user("second@example.com", "Second", Role::Admin, None)
         .await;
     assert_eq!(
-        api.patch(&path, &json!({"role": "manager"})).await.status(),
+        api.patch_current(&path, &json!({"role": "manager"}))
+            .await
+            .status(),
         StatusCode::OK
     );
 }
@@ -254,7 +262,7 @@ async fn only_admins_manage_users() {
     )
     .await;
     problem(
-        rep.patch(&format!("/api/v1/users/{admin}"), &json!({"active": false}))
+        rep.patch_current(&format!("/api/v1/users/{admin}"), &json!({"active": false}))
             .await,
         StatusCode::FORBIDDEN,
     )
@@ -337,4 +345,41 @@ async fn user_lists_filter_search_and_page() {
     dedup.dedup();
     assert_eq!(dedup.len(), 6);
     assert_eq!(seen[0], "u4@example.com", "newest first");
+}
+
+#[tokio::test]
+async fn a_new_role_takes_its_default_scope_and_a_new_password_revokes_tokens() {
+    let app = spawn_app().await;
+    app.admin().await;
+    let mgr = app
+        .user("mgr@example.com", "Max", Role::Manager, None)
+        .await;
+    let mgr_token = app.token("mgr@example.com").await;
+    let api = app.api(&app.token("admin@example.com").await);
+    let path = format!("/api/v1/users/{mgr}");
+    let u: Value = api.get(&path).await.json().await.unwrap();
+    assert_eq!(u["scope"], "team");
+    let u: Value = api
+        .patch_current(&path, &json!({"role": "sales"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        u["scope"], "own",
+        "a demoted manager no longer sees the team"
+    );
+    assert_eq!(
+        app.api(&mgr_token).get("/api/v1/me").await.status(),
+        StatusCode::OK
+    );
+    let res = api
+        .patch_current(&path, &json!({"password": "a-new-password-1"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    problem(
+        app.api(&mgr_token).get("/api/v1/me").await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 }
