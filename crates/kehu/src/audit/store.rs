@@ -21,6 +21,8 @@ pub static LIST: ListSpec<audit_log::Column> = ListSpec {
     default_sort: "-at",
     id: audit_log::Column::Id,
     search: &[],
+    fulltext: None,
+    custom: false,
 };
 
 /// One audit entry as the API shows it.
@@ -63,7 +65,7 @@ pub async fn list(
     db: &DatabaseConnection,
     req: &ListRequest<audit_log::Column>,
 ) -> AppResult<Page<AuditEntry>> {
-    let rows = req.apply(audit_log::Entity::find()).all(db).await?;
+    let rows = req.apply(audit_log::Entity::find(), db.get_database_backend()).all(db).await?;
     Ok(req.page(
         rows,
         None,

@@ -109,6 +109,7 @@ async fn list_tokens(
         data: rows.into_iter().map(TokenView::from).collect(),
         next_cursor: None,
         total: Some(total),
+        total_is_estimate: false,
     }))
 }
 

@@ -4,7 +4,13 @@
 
 pub mod api_token;
 pub mod audit_log;
+pub mod contact;
+pub mod custom_field;
+pub mod customer;
+pub mod idempotency_key;
 pub mod login_attempt;
+pub mod saved_view;
 pub mod session;
+pub mod setting;
 pub mod team;
 pub mod user;

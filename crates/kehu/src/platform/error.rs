@@ -42,6 +42,10 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// For `duplicate` problems: the existing records that look the same.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub matches: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +60,9 @@ pub enum AppError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The record may already exist; `matches` lists the likely duplicates.
+    #[error("possible duplicate")]
+    Duplicate(Vec<serde_json::Value>),
     #[error("version required")]
     PreconditionRequired,
     #[error("invalid input")]
@@ -86,6 +93,7 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            AppError::Duplicate(_) => StatusCode::CONFLICT,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -101,6 +109,7 @@ impl AppError {
             AppError::NotFound => "not-found",
             AppError::Conflict(_) => "conflict",
             AppError::PreconditionRequired => "version-required",
+            AppError::Duplicate(_) => "duplicate",
             AppError::Validation(_) => "validation",
             AppError::TooManyRequests { .. } => "rate-limited",
             AppError::PayloadTooLarge => "too-large",
@@ -120,6 +129,11 @@ impl AppError {
             ),
             AppError::NotFound => ("Not found", None, vec![]),
             AppError::Conflict(d) => ("Conflict", Some(d.clone()), vec![]),
+            AppError::Duplicate(_) => (
+                "Possible duplicate",
+                Some("records with the same name, phone or email exist; send force=true to create anyway".into()),
+                vec![],
+            ),
             AppError::PreconditionRequired => (
                 "Version required",
                 Some("send the version you read, as If-Match or \"version\" in the body".into()),
@@ -151,6 +165,10 @@ impl AppError {
             detail,
             errors,
             request_id: None,
+            matches: match self {
+                AppError::Duplicate(m) => m.clone(),
+                _ => Vec::new(),
+            },
         }
     }
 

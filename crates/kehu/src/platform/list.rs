@@ -7,9 +7,9 @@
 
 use crate::platform::error::{AppError, AppResult, FieldError};
 use base64::Engine;
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, DbBackend, PaginatorTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -18,6 +18,8 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 
 pub const DEFAULT_LIMIT: u64 = 50;
+const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
 pub const MAX_LIMIT: u64 = 500;
 
 /// The parameters every list takes (documentation for OpenAPI; parsing is `ListSpec::parse`).
@@ -41,6 +43,10 @@ pub enum Kind {
     Bool,
     Int,
     Time,
+    /// A calendar date (`YYYY-MM-DD`).
+    Date,
+    /// A JSON array of strings; the filter matches records carrying the value.
+    Tags,
 }
 
 /// One filterable or sortable field of a resource.
@@ -79,6 +85,35 @@ pub struct ListSpec<C: 'static> {
     pub id: C,
     /// Columns `q` searches with a case-insensitive substring match.
     pub search: &'static [C],
+    /// Full-text search instead of `search` (see `FullText`).
+    pub fulltext: Option<FullText>,
+    /// Whether `custom.<key>` filters are accepted (checked by the domain against
+    /// its custom field definitions, see `platform::custom`).
+    pub custom: bool,
+}
+
+/// Substring search over one lower-cased text column: FTS5 (trigram) on SQLite
+/// for 3+ characters, `ILIKE` with a pg_trgm index on PostgreSQL.
+pub struct FullText {
+    pub table: &'static str,
+    pub column: &'static str,
+    /// The SQLite FTS5 table indexing `column` by rowid.
+    pub fts_table: &'static str,
+}
+
+/// A `custom.<key>` filter as sent: the key, `=`/`_from`/`_to`, the raw value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomFilter {
+    pub key: String,
+    pub op: CustomOp,
+    pub value: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CustomOp {
+    Eq,
+    Gte,
+    Lte,
 }
 
 #[derive(Clone, Debug)]
@@ -96,6 +131,7 @@ pub struct ListRequest<C: 'static> {
     desc: bool,
     pub limit: u64,
     cursor: Option<(Value, String)>,
+    pub custom: Vec<CustomFilter>,
 }
 
 /// A page of a list, as every list endpoint answers it.
@@ -105,7 +141,13 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
+    /// Set when `total` is a lower bound (counting stops at `COUNT_CAP`).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub total_is_estimate: bool,
 }
+
+/// Lists count at most this many rows; beyond it `total_is_estimate` is set.
+pub const COUNT_CAP: u64 = 10_000;
 
 fn parse_value(kind: Kind, field: &str, raw: &str) -> Result<Value, FieldError> {
     match kind {
@@ -123,6 +165,10 @@ fn parse_value(kind: Kind, field: &str, raw: &str) -> Result<Value, FieldError> 
             .parse::<i64>()
             .map(Value::from)
             .map_err(|_| FieldError::new(field, "invalid_number", "must be a whole number")),
+        Kind::Tags => Ok(Value::String(raw.to_owned())),
+        Kind::Date => time::Date::parse(raw, DATE)
+            .map(|_| Value::String(raw.to_owned()))
+            .map_err(|_| FieldError::new(field, "invalid_date", "must be a date (YYYY-MM-DD)")),
         Kind::Time => {
             let v = Value::String(raw.to_owned());
             let ok = to_sql_value(Kind::Time, &v, false).is_some()
@@ -145,6 +191,11 @@ fn to_sql_value(kind: Kind, v: &Value, upper: bool) -> Option<sea_orm::Value> {
         Kind::Text => v.as_str().map(|s| sea_orm::Value::from(s.to_owned())),
         Kind::Bool => v.as_bool().map(sea_orm::Value::from),
         Kind::Int => v.as_i64().map(sea_orm::Value::from),
+        Kind::Tags => v.as_str().map(|s| sea_orm::Value::from(s.to_owned())),
+        Kind::Date => v
+            .as_str()
+            .and_then(|s| time::Date::parse(s, DATE).ok())
+            .map(sea_orm::Value::from),
         Kind::Time => {
             let s = v.as_str()?;
             let t = match OffsetDateTime::parse(s, &Rfc3339) {
@@ -185,6 +236,7 @@ impl<C: ColumnTrait> ListSpec<C> {
             desc: self.default_sort.starts_with('-'),
             limit: DEFAULT_LIMIT,
             cursor: None,
+            custom: Vec::new(),
         };
         let mut cursor_raw = None;
         for (k, v) in pairs {
@@ -227,6 +279,21 @@ impl<C: ColumnTrait> ListSpec<C> {
                     )),
                 },
                 "cursor" => cursor_raw = Some(v.clone()),
+                name if self.custom && name.starts_with("custom.") => {
+                    let rest = &name["custom.".len()..];
+                    let (key, op) = if let Some(k) = rest.strip_suffix("_from") {
+                        (k, CustomOp::Gte)
+                    } else if let Some(k) = rest.strip_suffix("_to") {
+                        (k, CustomOp::Lte)
+                    } else {
+                        (rest, CustomOp::Eq)
+                    };
+                    if key.is_empty() || !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+                        errors.push(FieldError::new(name, "unknown_field", format!("cannot filter by {name}")));
+                    } else {
+                        req.custom.push(CustomFilter { key: key.to_owned(), op, value: v.clone() });
+                    }
+                }
                 name => {
                     let (base, op) = if let Some(b) = name.strip_suffix("_from") {
                         (b, 1)
@@ -247,7 +314,7 @@ impl<C: ColumnTrait> ListSpec<C> {
                             self.filters
                                 .iter()
                                 .position(|f| {
-                                    f.name == base && matches!(f.kind, Kind::Time | Kind::Int)
+                                    f.name == base && matches!(f.kind, Kind::Time | Kind::Int | Kind::Date)
                                 })
                                 .map(|i| (i, op))
                         });
@@ -326,7 +393,7 @@ fn decode_cursor(raw: &str) -> Option<(String, Value, String)> {
 
 impl<C: ColumnTrait> ListRequest<C> {
     /// The filters and `q` as one condition (without the cursor), for lists and counts.
-    pub fn condition(&self) -> Condition {
+    pub fn condition(&self, backend: DbBackend) -> Condition {
         let mut cond = Condition::all();
         for (i, op) in &self.filters {
             let f = &self.spec.filters[*i];
@@ -336,32 +403,63 @@ impl<C: ColumnTrait> ListRequest<C> {
                 Op::Lte(v) => (to_sql_value(f.kind, v, true), 2),
             };
             let Some(val) = val else { continue };
+            if f.kind == Kind::Tags {
+                // The JSON text of the array contains the tag as a JSON string.
+                let tag = match &val {
+                    sea_orm::Value::String(Some(s)) => s.to_string(),
+                    _ => continue,
+                };
+                let needle = serde_json::Value::String(tag).to_string();
+                let pattern = format!("%{}%", escape_like(&needle));
+                cond = cond.add(Expr::col(f.col.as_column_ref()).like(LikeExpr::new(pattern).escape('\\')));
+                continue;
+            }
             cond = cond.add(match cmp {
                 1 => f.col.gte(val),
                 2 => f.col.lte(val),
                 _ => f.col.eq(val),
             });
         }
-        if let Some(q) = &self.q
-            && !self.spec.search.is_empty()
-        {
-            let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-            let mut any = Condition::any();
-            for c in self.spec.search {
-                any = any.add(
-                    Expr::expr(Func::lower(Expr::col(c.as_column_ref())))
-                        .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
-                );
+        if let Some(q) = &self.q {
+            let lower = q.to_lowercase();
+            let pattern = format!("%{}%", escape_like(&lower));
+            if let Some(ft) = &self.spec.fulltext {
+                let col = format!("{}.{}", ft.table, ft.column);
+                let expr = match backend {
+                    DbBackend::Sqlite if lower.chars().count() >= 3 => {
+                        let phrase = format!("\"{}\"", lower.replace('"', "\"\""));
+                        Expr::cust_with_values(
+                            format!(
+                                "{}.rowid IN (SELECT rowid FROM {} WHERE {} MATCH ?)",
+                                ft.table, ft.fts_table, ft.fts_table
+                            ),
+                            [phrase],
+                        )
+                    }
+                    DbBackend::Postgres => {
+                        Expr::cust_with_values(format!("{col} ILIKE ? ESCAPE '\\'"), [pattern])
+                    }
+                    _ => Expr::cust_with_values(format!("{col} LIKE ? ESCAPE '\\'"), [pattern]),
+                };
+                cond = cond.add(expr);
+            } else if !self.spec.search.is_empty() {
+                let mut any = Condition::any();
+                for c in self.spec.search {
+                    any = any.add(
+                        Expr::expr(Func::lower(Expr::col(c.as_column_ref())))
+                            .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                    );
+                }
+                cond = cond.add(any);
             }
-            cond = cond.add(any);
         }
         cond
     }
 
     /// Applies filters, `q`, the cursor, the sort and `limit + 1` (to know whether more follow).
-    pub fn apply<E: EntityTrait<Column = C>>(&self, select: Select<E>) -> Select<E> {
+    pub fn apply<E: EntityTrait<Column = C>>(&self, select: Select<E>, backend: DbBackend) -> Select<E> {
         let sort = &self.spec.sorts[self.sort];
-        let mut select = select.filter(self.condition());
+        let mut select = select.filter(self.condition(backend));
         if let Some((v, id)) = &self.cursor
             && let Some(val) = to_sql_value(sort.kind, v, false)
         {
@@ -406,16 +504,34 @@ impl<C: ColumnTrait> ListRequest<C> {
         } else {
             None
         };
+        let total_is_estimate = total.is_some_and(|t| t > COUNT_CAP);
         Page {
             data: rows.into_iter().map(view).collect(),
             next_cursor,
-            total,
+            total: total.map(|t| std::cmp::Ord::min(t, COUNT_CAP)),
+            total_is_estimate,
         }
     }
 
     pub fn sort_name(&self) -> &'static str {
         self.spec.sorts[self.sort].name
     }
+}
+
+/// Counts the rows of `select` up to `COUNT_CAP + 1` (enough to know the total
+/// is at least the cap), so counting never scans a whole large table.
+pub async fn capped_count<E, D>(db: &D, select: Select<E>) -> AppResult<u64>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    D: ConnectionTrait,
+{
+    Ok(select
+        .select_only()
+        .expr(Expr::val(1))
+        .limit(COUNT_CAP + 1)
+        .count(db)
+        .await?)
 }
 
 /// Cursor value for a time column (RFC 3339, as `Kind::Time` parses it back).

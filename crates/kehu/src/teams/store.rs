@@ -26,6 +26,8 @@ pub static LIST: ListSpec<team::Column> = ListSpec {
     default_sort: "name",
     id: team::Column::Id,
     search: &[team::Column::Name],
+    fulltext: None,
+    custom: false,
 };
 
 pub async fn list(
@@ -33,10 +35,10 @@ pub async fn list(
     req: &ListRequest<team::Column>,
 ) -> AppResult<Page<TeamView>> {
     let total = team::Entity::find()
-        .filter(req.condition())
+        .filter(req.condition(db.get_database_backend()))
         .count(db)
         .await?;
-    let rows = req.apply(team::Entity::find()).all(db).await?;
+    let rows = req.apply(team::Entity::find(), db.get_database_backend()).all(db).await?;
     let sort = req.sort_name();
     Ok(req.page(
         rows,

@@ -44,6 +44,8 @@ pub static LIST: ListSpec<user::Column> = ListSpec {
     default_sort: "name",
     id: user::Column::Id,
     search: &[user::Column::Name, user::Column::Email],
+    fulltext: None,
+    custom: false,
 };
 
 pub async fn list(
@@ -51,10 +53,10 @@ pub async fn list(
     req: &ListRequest<user::Column>,
 ) -> AppResult<Page<UserView>> {
     let total = user::Entity::find()
-        .filter(req.condition())
+        .filter(req.condition(db.get_database_backend()))
         .count(db)
         .await?;
-    let rows = req.apply(user::Entity::find()).all(db).await?;
+    let rows = req.apply(user::Entity::find(), db.get_database_backend()).all(db).await?;
     let sort = req.sort_name();
     Ok(req.page(
         rows,

@@ -1,0 +1,46 @@
+use sea_orm::entity::prelude::*;
+
+/// A customer (company or person). `tags` and `custom` are JSON text;
+/// `name_norm`, `phone_digits` and `search_text` are derived for duplicate
+/// checks and search. `deleted_at` set means it is in the recycle bin.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "customers")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub name: String,
+    pub name_norm: String,
+    pub kind: String,
+    pub industry: Option<String>,
+    pub size: Option<String>,
+    pub region: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub phone_digits: Option<String>,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub source: Option<String>,
+    pub level: Option<String>,
+    pub status: String,
+    #[sea_orm(column_type = "Text")]
+    pub tags: String,
+    pub birthday: Option<Date>,
+    pub owner_id: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub notes: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub custom: String,
+    #[sea_orm(column_type = "Text")]
+    pub search_text: String,
+    pub version: i64,
+    pub created_at: TimeDateTimeWithTimeZone,
+    pub updated_at: TimeDateTimeWithTimeZone,
+    pub created_by: Option<String>,
+    pub deleted_at: Option<TimeDateTimeWithTimeZone>,
+    pub deleted_by: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
