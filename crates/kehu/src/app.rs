@@ -98,6 +98,11 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::users::api::router())
         .merge(crate::teams::api::router())
         .merge(crate::audit::api::router())
+        .merge(crate::customers::api::router())
+        .merge(crate::contacts::api::router())
+        .merge(crate::custom_fields::api::router())
+        .merge(crate::settings::api::router())
+        .merge(crate::views::api::router())
         .split_for_parts()
 }
 

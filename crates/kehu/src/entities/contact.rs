@@ -14,7 +14,7 @@ pub struct Model {
     pub mobile: Option<String>,
     pub email: Option<String>,
     pub wechat: Option<String>,
-    pub birthday: Option<Date>,
+    pub birthday: Option<TimeDate>,
     pub role: String,
     pub is_primary: bool,
     #[sea_orm(column_type = "Text", nullable)]

@@ -24,7 +24,7 @@ pub struct Model {
     pub status: String,
     #[sea_orm(column_type = "Text")]
     pub tags: String,
-    pub birthday: Option<Date>,
+    pub birthday: Option<TimeDate>,
     pub owner_id: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub notes: Option<String>,

@@ -17,24 +17,33 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ApiJsonBytes(v, _) = ApiJsonBytes::<T>::from_request(req, state).await?;
+        Ok(ApiJson(v))
+    }
+}
+
+/// Like `ApiJson`, keeping the raw body too (for `Idempotency-Key` hashing).
+pub struct ApiJsonBytes<T>(pub T, pub axum::body::Bytes);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJsonBytes<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
         if !is_json {
-            return Err(AppError::BadRequest(
-                "expected Content-Type: application/json".into(),
-            ));
+            return Err(AppError::BadRequest("expected Content-Type: application/json".into()));
         }
         let bytes = match axum::body::Bytes::from_request(req, state).await {
             Ok(b) => b,
-            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(AppError::PayloadTooLarge);
-            }
+            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(AppError::PayloadTooLarge),
             Err(rej) => return Err(AppError::BadRequest(rej.body_text())),
         };
-        parse_json(&bytes).map(ApiJson)
+        let v = parse_json(&bytes)?;
+        Ok(ApiJsonBytes(v, bytes))
     }
 }
 

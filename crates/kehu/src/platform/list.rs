@@ -545,6 +545,22 @@ fn escape_like(s: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// Removes a parameter that is not a filter (e.g. `deleted`, `cols`) and returns its value.
+pub fn take(pairs: &mut Vec<(String, String)>, key: &str) -> Option<String> {
+    let v = pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    pairs.retain(|(k, _)| k != key);
+    v
+}
+
+/// A `true`/`false` query parameter; anything else is a 422 naming it.
+pub fn flag(value: Option<String>, name: &str) -> AppResult<bool> {
+    match value.as_deref() {
+        None | Some("") | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(_) => Err(AppError::field(name, "invalid_bool", "must be true or false")),
+    }
+}
+
 /// Query pairs from a raw query string (also used by page handlers).
 pub fn pairs(query: Option<&str>) -> AppResult<Vec<(String, String)>> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or(""))

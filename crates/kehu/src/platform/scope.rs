@@ -71,6 +71,17 @@ impl DataScope {
         }
     }
 
+    /// Whether `user_id` is an active user whose records this scope covers
+    /// (the owners this user may give a record to).
+    pub async fn includes_user<C: ConnectionTrait>(&self, db: &C, user_id: &str) -> AppResult<bool> {
+        Ok(self
+            .filter(user::Entity::find_by_id(user_id.to_owned()), user::Column::Id)
+            .filter(user::Column::Active.eq(true))
+            .one(db)
+            .await?
+            .is_some())
+    }
+
     /// Narrows a query to the records this user may see.
     pub fn filter<E: EntityTrait>(&self, select: Select<E>, owner_col: E::Column) -> Select<E> {
         select.filter(self.condition(owner_col))

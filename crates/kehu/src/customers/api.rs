@@ -1,0 +1,155 @@
+//! `/api/v1/customers`: lists, create (duplicate check, Idempotency-Key), read,
+//! change, recycle bin, timeline.
+
+use super::model::{CustomerPatch, CustomerView, NewCustomer};
+use super::store;
+use super::timeline::{self, TimelineItem};
+use crate::app::AppState;
+use crate::platform::api::{ApiJson, ApiJsonBytes, expected_version, required_version};
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::idempotency::{self, Created};
+use crate::platform::list::{ListParams, Page, flag, pairs, take};
+use crate::platform::web::ApiUser;
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_customers, create_customer))
+        .routes(routes!(get_customer, update_customer, delete_customer))
+        .routes(routes!(restore_customer))
+        .routes(routes!(customer_timeline))
+}
+
+/// Filters of the customer list. Custom fields filter as `custom.<key>=value`
+/// (`custom.<key>_from` / `_to` for numbers and dates).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct CustomerFilters {
+    kind: Option<String>,
+    status: Option<String>,
+    level: Option<String>,
+    industry: Option<String>,
+    size: Option<String>,
+    region: Option<String>,
+    source: Option<String>,
+    email: Option<String>,
+    /// Customers carrying this tag.
+    tag: Option<String>,
+    owner_id: Option<String>,
+    created_by: Option<String>,
+    birthday_from: Option<String>,
+    birthday_to: Option<String>,
+    created_at_from: Option<String>,
+    created_at_to: Option<String>,
+    updated_at_from: Option<String>,
+    updated_at_to: Option<String>,
+    /// `true`: the recycle bin instead of the live list.
+    deleted: Option<bool>,
+}
+
+/// Duplicate handling on create and change.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ForceParam {
+    /// `true`: create or save even if the record looks like an existing one.
+    force: Option<bool>,
+}
+
+fn force_of(q: Option<&str>) -> AppResult<bool> {
+    let mut p = pairs(q)?;
+    flag(take(&mut p, "force"), "force")
+}
+
+/// List customers you may see. `q` searches names, phones (any 4+ digits) and emails,
+/// the customer's and its contacts'.
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListParams, CustomerFilters),
+    responses((status = 200, body = Page<CustomerView>), (status = 422, body = Problem)))]
+async fn list_customers(State(state): State<AppState>, me: ApiUser, RawQuery(q): RawQuery) -> AppResult<Json<Page<CustomerView>>> {
+    let mut p = pairs(q.as_deref())?;
+    let deleted = flag(take(&mut p, "deleted"), "deleted")?;
+    let req = store::LIST.parse(&p)?;
+    Ok(Json(store::list(&state.db, &me.user, &req, deleted).await?))
+}
+
+/// Create a customer. Possible duplicates (same normalised name, phone or email) answer 409
+/// with `matches`, unless `force=true`. Send `Idempotency-Key` to make retries safe.
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = NewCustomer, params(ForceParam,
+        ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first result")),
+    responses((status = 201, body = CustomerView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_customer(
+    State(state): State<AppState>,
+    me: ApiUser,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    ApiJsonBytes(input, raw): ApiJsonBytes<NewCustomer>,
+) -> AppResult<Response> {
+    let force = force_of(q.as_deref())?;
+    let now = state.clock.now();
+    idempotency::once(&state.db, now, &me.user.id, &headers, &raw, || async {
+        let m = store::create(&state.db, now, &me.actor(), &me.user, input, force).await?;
+        Ok(Created {
+            location: format!("/api/v1/customers/{}", m.id),
+            body: serde_json::to_value(CustomerView::from(m)).unwrap_or_default(),
+        })
+    })
+    .await
+}
+
+/// One customer.
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
+    responses((status = 200, body = CustomerView), (status = 404, body = Problem)))]
+async fn get_customer(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>) -> AppResult<Json<CustomerView>> {
+    Ok(Json(store::get(&state.db, &me.user, &id).await?.into()))
+}
+
+/// Change a customer (send the version you read). A new name, phone or email is checked for duplicates.
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", request_body = CustomerPatch, params(ForceParam,
+        ("If-Match" = Option<String>, Header, description = "the version you read")),
+    responses((status = 200, body = CustomerView), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem), (status = 428, body = Problem)))]
+async fn update_customer(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    ApiJson(patch): ApiJson<CustomerPatch>,
+) -> AppResult<Json<CustomerView>> {
+    let force = force_of(q.as_deref())?;
+    let expected = Some(required_version(&headers, patch.version)?);
+    let m = store::update(&state.db, state.clock.now(), &me.actor(), &me.user, &id, patch, expected, force).await?;
+    Ok(Json(m.into()))
+}
+
+/// Move a customer (and its contacts) to the recycle bin.
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers",
+    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete_customer(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>, headers: HeaderMap) -> AppResult<StatusCode> {
+    let expected = expected_version(&headers, None)?;
+    store::delete(&state.db, state.clock.now(), &me.actor(), &me.user, &id, expected).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Bring a customer back from the recycle bin (its owner or an administrator).
+#[utoipa::path(post, path = "/api/v1/customers/{id}/restore", tag = "customers",
+    responses((status = 200, body = CustomerView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn restore_customer(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>) -> AppResult<Json<CustomerView>> {
+    Ok(Json(store::restore(&state.db, state.clock.now(), &me.actor(), &me.user, &id).await?.into()))
+}
+
+/// Everything that happened to a customer, newest first.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers",
+    responses((status = 200, body = Vec<TimelineItem>), (status = 404, body = Problem)))]
+async fn customer_timeline(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>) -> AppResult<Json<Vec<TimelineItem>>> {
+    store::get(&state.db, &me.user, &id).await?;
+    Ok(Json(timeline::for_customer(&state.db, &id).await?))
+}

@@ -1,0 +1,456 @@
+//! Customer queries: the only place that reads or writes `customers`.
+//! Every read goes through `DataScope` on `owner_id`; deleted customers are in
+//! the recycle bin and only `list(.., deleted = true)` and `restore` see them.
+
+use super::model::{CustomerPatch, CustomerView, Draft, NewCustomer};
+use crate::entities::{contact, customer, user};
+use crate::platform::api::stale;
+use crate::platform::audit::{self, Actor};
+use crate::platform::auth::CurrentUser;
+use crate::platform::custom::{self, Def};
+use crate::platform::db::write_txn;
+use crate::platform::error::{AppError, AppResult, FieldError};
+use crate::platform::list::{Field, FullText, Kind, ListRequest, ListSpec, Page, capped_count, time_key};
+use crate::platform::normalize;
+use crate::platform::scope::DataScope;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QuerySelect, Select, Set,
+};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+pub static LIST: ListSpec<customer::Column> = ListSpec {
+    filters: &[
+        Field::one_of("kind", customer::Column::Kind, super::model::KINDS),
+        Field::one_of("status", customer::Column::Status, super::model::STATUSES),
+        Field::new("level", customer::Column::Level, Kind::Text),
+        Field::new("industry", customer::Column::Industry, Kind::Text),
+        Field::new("size", customer::Column::Size, Kind::Text),
+        Field::new("region", customer::Column::Region, Kind::Text),
+        Field::new("source", customer::Column::Source, Kind::Text),
+        Field::new("email", customer::Column::Email, Kind::Text),
+        Field::new("tag", customer::Column::Tags, Kind::Tags),
+        Field::new("owner_id", customer::Column::OwnerId, Kind::Text),
+        Field::new("created_by", customer::Column::CreatedBy, Kind::Text),
+        Field::new("birthday", customer::Column::Birthday, Kind::Date),
+        Field::new("created_at", customer::Column::CreatedAt, Kind::Time),
+        Field::new("updated_at", customer::Column::UpdatedAt, Kind::Time),
+    ],
+    sorts: &[
+        Field::new("updated_at", customer::Column::UpdatedAt, Kind::Time),
+        Field::new("created_at", customer::Column::CreatedAt, Kind::Time),
+        Field::new("name", customer::Column::Name, Kind::Text),
+        Field::new("level", customer::Column::Level, Kind::Text),
+        Field::new("status", customer::Column::Status, Kind::Text),
+    ],
+    default_sort: "-updated_at",
+    id: customer::Column::Id,
+    search: &[],
+    fulltext: Some(FullText { table: "customers", column: "search_text", fts_table: "customers_fts" }),
+    custom: true,
+};
+
+const CUSTOM_COLUMN: &str = "customers.custom";
+
+/// The customers `user` may see, in or out of the recycle bin.
+fn scoped(scope: &DataScope, deleted: bool) -> Select<customer::Entity> {
+    let q = scope.filter(customer::Entity::find(), customer::Column::OwnerId);
+    if deleted {
+        q.filter(customer::Column::DeletedAt.is_not_null())
+    } else {
+        q.filter(customer::Column::DeletedAt.is_null())
+    }
+}
+
+/// The condition of the `custom.<key>` filters, checked against the definitions.
+pub fn custom_condition(backend: sea_orm::DbBackend, defs: &[Def], req: &ListRequest<customer::Column>) -> AppResult<Condition> {
+    let mut cond = Condition::all();
+    let mut errors = Vec::new();
+    for f in &req.custom {
+        match custom::condition(backend, CUSTOM_COLUMN, defs, f) {
+            Ok(e) => cond = cond.add(e),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() { Ok(cond) } else { Err(AppError::Validation(errors)) }
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    req: &ListRequest<customer::Column>,
+    deleted: bool,
+) -> AppResult<Page<CustomerView>> {
+    let backend = db.get_database_backend();
+    let defs = crate::custom_fields::store::defs(db, "customer").await?;
+    let extra = custom_condition(backend, &defs, req)?;
+    let scope = DataScope::for_user(db, user).await?;
+    let total = capped_count(db, scoped(&scope, deleted).filter(req.condition(backend)).filter(extra.clone())).await?;
+    let rows = req.apply(scoped(&scope, deleted).filter(extra), backend).all(db).await?;
+    let sort = req.sort_name();
+    Ok(req.page(
+        rows,
+        Some(total),
+        |m| {
+            let v = match sort {
+                "created_at" => time_key(&m.created_at),
+                "name" => json!(m.name),
+                "level" => json!(m.level),
+                "status" => json!(m.status),
+                _ => time_key(&m.updated_at),
+            };
+            (v, m.id.clone())
+        },
+        CustomerView::from,
+    ))
+}
+
+/// A customer `user` may see (not in the recycle bin); 404 otherwise.
+pub async fn get<C: ConnectionTrait>(db: &C, user: &CurrentUser, id: &str) -> AppResult<customer::Model> {
+    let scope = DataScope::for_user(db, user).await?;
+    scoped(&scope, false)
+        .filter(customer::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+fn view_json(m: &customer::Model) -> Value {
+    let mut v = serde_json::to_value(CustomerView::from(m.clone())).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        for k in ["id", "version", "created_at", "updated_at", "created_by", "deleted_at"] {
+            o.remove(k);
+        }
+    }
+    v
+}
+
+/// Lower-cased text the search index covers: name, phone (also digits only),
+/// email, and the names, phones and emails of the customer's contacts.
+pub fn search_text(name: &str, phone: Option<&str>, email: Option<&str>, contacts: &[contact::Model]) -> String {
+    let mut parts: Vec<String> = vec![name.to_owned()];
+    let add_phone = |p: &str, parts: &mut Vec<String>| {
+        parts.push(p.to_owned());
+        parts.push(normalize::phone_digits(p));
+    };
+    if let Some(p) = phone {
+        add_phone(p, &mut parts);
+    }
+    if let Some(e) = email {
+        parts.push(e.to_owned());
+    }
+    for c in contacts.iter().filter(|c| c.deleted_at.is_none()) {
+        parts.push(c.name.clone());
+        for p in [&c.phone, &c.mobile].into_iter().flatten() {
+            add_phone(p, &mut parts);
+        }
+        if let Some(e) = &c.email {
+            parts.push(e.clone());
+        }
+    }
+    parts.join(" ").to_lowercase()
+}
+
+/// Recomputes a customer's search text (after its contacts changed).
+pub async fn refresh_search<C: ConnectionTrait>(db: &C, customer_id: &str) -> AppResult<()> {
+    let Some(c) = customer::Entity::find_by_id(customer_id.to_owned()).one(db).await? else {
+        return Ok(());
+    };
+    let contacts = contact::Entity::find().filter(contact::Column::CustomerId.eq(customer_id)).all(db).await?;
+    let text = search_text(&c.name, c.phone.as_deref(), c.email.as_deref(), &contacts);
+    if text != c.search_text {
+        customer::Entity::update_many()
+            .col_expr(customer::Column::SearchText, sea_orm::sea_query::Expr::value(text))
+            .filter(customer::Column::Id.eq(customer_id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Customers that look like `draft` (same normalised name, phone or email),
+/// anywhere in the organisation: a rep must learn that a colleague already has
+/// the customer. Records outside the caller's scope show only name and owner.
+pub async fn duplicates<C: ConnectionTrait>(db: &C, user: &CurrentUser, draft: &Draft, except: Option<&str>) -> AppResult<Vec<Value>> {
+    let norm = normalize::name(&draft.name);
+    let digits = draft.phone.as_deref().map(normalize::phone_digits).filter(|d| d.len() >= 5);
+    let mut any = Condition::any().add(customer::Column::NameNorm.eq(norm.clone()));
+    if let Some(d) = &digits {
+        any = any.add(customer::Column::PhoneDigits.eq(d.clone()));
+    }
+    if let Some(e) = &draft.email {
+        any = any.add(customer::Column::Email.eq(e.clone()));
+    }
+    let mut q = customer::Entity::find().filter(customer::Column::DeletedAt.is_null()).filter(any);
+    if let Some(id) = except {
+        q = q.filter(customer::Column::Id.ne(id));
+    }
+    let found = q.limit(10).all(db).await?;
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scope = DataScope::for_user(db, user).await?;
+    let ids: Vec<String> = found.iter().map(|c| c.id.clone()).collect();
+    let visible: Vec<String> = scoped(&scope, false)
+        .filter(customer::Column::Id.is_in(ids))
+        .select_only()
+        .column(customer::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let owners: Vec<user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(found.iter().filter_map(|c| c.owner_id.clone())))
+        .all(db)
+        .await?;
+    Ok(found
+        .into_iter()
+        .map(|c| {
+            let mut matched = Vec::new();
+            if c.name_norm == norm {
+                matched.push("name");
+            }
+            if digits.is_some() && c.phone_digits == digits {
+                matched.push("phone");
+            }
+            if draft.email.is_some() && c.email == draft.email {
+                matched.push("email");
+            }
+            let owner_name = c.owner_id.as_ref().and_then(|o| owners.iter().find(|u| &u.id == o)).map(|u| u.name.clone());
+            let is_visible = visible.contains(&c.id);
+            json!({
+                "id": if is_visible { Some(c.id.clone()) } else { None },
+                "name": c.name,
+                "owner_name": owner_name,
+                "matched": matched,
+                "visible": is_visible,
+            })
+        })
+        .collect())
+}
+
+/// Validates a draft and its custom values; the owner must be someone the
+/// caller's scope covers (or nobody: the public pool, for `all` scope only).
+async fn check<C: ConnectionTrait>(
+    db: &C,
+    user: &CurrentUser,
+    draft: &mut Draft,
+    old_custom: &Map<String, Value>,
+    custom_input: Option<&Value>,
+    creating: bool,
+    owner_changed: bool,
+) -> AppResult<Map<String, Value>> {
+    let (levels, _) = crate::settings::store::customer_levels(db).await?;
+    let mut errors = draft.check(&levels).0;
+    let defs = crate::custom_fields::store::defs(db, "customer").await?;
+    let custom = match custom::validate(&defs, old_custom, custom_input.unwrap_or(&Value::Object(Map::new())), creating) {
+        Ok(c) => c,
+        Err(e) => {
+            errors.extend(e);
+            Map::new()
+        }
+    };
+    if owner_changed {
+        let scope = DataScope::for_user(db, user).await?;
+        match &draft.owner_id {
+            Some(o) if !scope.includes_user(db, o).await? => {
+                errors.push(FieldError::new("owner_id", "not_found", "is not a user you can give customers to"))
+            }
+            None if scope.kind() != crate::platform::auth::Scope::All => {
+                errors.push(FieldError::new("owner_id", "required", "only managers of all records can put customers in the pool"))
+            }
+            _ => {}
+        }
+    }
+    if errors.is_empty() { Ok(custom) } else { Err(AppError::Validation(errors)) }
+}
+
+fn apply(am: &mut customer::ActiveModel, d: &Draft, custom: &Map<String, Value>, search: String) {
+    am.name = Set(d.name.clone());
+    am.name_norm = Set(normalize::name(&d.name));
+    am.kind = Set(d.kind.clone());
+    am.industry = Set(d.industry.clone());
+    am.size = Set(d.size.clone());
+    am.region = Set(d.region.clone());
+    am.address = Set(d.address.clone());
+    am.phone = Set(d.phone.clone());
+    am.phone_digits = Set(d.phone.as_deref().map(normalize::phone_digits));
+    am.email = Set(d.email.clone());
+    am.website = Set(d.website.clone());
+    am.source = Set(d.source.clone());
+    am.level = Set(d.level.clone());
+    am.status = Set(d.status.clone());
+    am.tags = Set(serde_json::to_string(&d.tags).unwrap_or_else(|_| "[]".into()));
+    am.birthday = Set(d.birthday.as_deref().and_then(|b| crate::platform::validate::date("birthday", b).ok()));
+    am.owner_id = Set(d.owner_id.clone());
+    am.notes = Set(d.notes.clone());
+    am.custom = Set(Value::Object(custom.clone()).to_string());
+    am.search_text = Set(search);
+}
+
+/// Creates a customer. Unless `force`, possible duplicates answer 409 with the matches.
+pub async fn create(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    user: &CurrentUser,
+    input: NewCustomer,
+    force: bool,
+) -> AppResult<customer::Model> {
+    let mut draft = Draft::from_new(&input, &user.id);
+    let txn = write_txn(db).await?;
+    let custom = check(&txn, user, &mut draft, &Map::new(), input.custom.as_ref(), true, true).await?;
+    if !force {
+        let dups = duplicates(&txn, user, &draft, None).await?;
+        if !dups.is_empty() {
+            return Err(AppError::Duplicate(dups));
+        }
+    }
+    let mut am = customer::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        created_by: Set(Some(user.id.clone())),
+        deleted_at: Set(None),
+        deleted_by: Set(None),
+        ..Default::default()
+    };
+    let search = search_text(&draft.name, draft.phone.as_deref(), draft.email.as_deref(), &[]);
+    apply(&mut am, &draft, &custom, search);
+    let m = am.insert(&txn).await?;
+    audit::record(&txn, now, actor, "customer", Some(&m.id), "create", audit::created(&view_json(&m))).await?;
+    txn.commit().await?;
+    Ok(m)
+}
+
+/// Changes a customer the caller may see. A changed name, phone or email is
+/// checked for duplicates too (409 unless `force`).
+#[allow(clippy::too_many_arguments)]
+pub async fn update(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    user: &CurrentUser,
+    id: &str,
+    patch: CustomerPatch,
+    expected: Option<i64>,
+    force: bool,
+) -> AppResult<customer::Model> {
+    let txn = write_txn(db).await?;
+    let old = get(&txn, user, id).await?;
+    if expected.is_some_and(|v| v != old.version) {
+        return Err(stale());
+    }
+    let before = Draft::from_model(&old);
+    let mut draft = before.clone().patch(&patch);
+    let old_custom: Map<String, Value> = serde_json::from_str(&old.custom).unwrap_or_default();
+    let owner_changed = draft.owner_id != before.owner_id;
+    let custom = check(&txn, user, &mut draft, &old_custom, patch.custom.as_ref(), false, owner_changed).await?;
+    let identity_changed = normalize::name(&draft.name) != old.name_norm || draft.phone != before.phone || draft.email != before.email;
+    if identity_changed && !force {
+        let dups = duplicates(&txn, user, &draft, Some(id)).await?;
+        if !dups.is_empty() {
+            return Err(AppError::Duplicate(dups));
+        }
+    }
+    let contacts = contact::Entity::find().filter(contact::Column::CustomerId.eq(id)).all(&txn).await?;
+    let mut am = old.clone().into_active_model();
+    let search = search_text(&draft.name, draft.phone.as_deref(), draft.email.as_deref(), &contacts);
+    apply(&mut am, &draft, &custom, search);
+    am.version = Set(old.version + 1);
+    am.updated_at = Set(now);
+    let new = customer::Entity::update(am)
+        .validate()?
+        .filter(customer::Column::Version.eq(old.version))
+        .exec(&txn)
+        .await
+        .map_err(|e| match e {
+            DbErr::RecordNotUpdated => stale(),
+            other => other.into(),
+        })?;
+    let changes = audit::diff(&view_json(&old), &view_json(&new));
+    if !changes.is_empty() {
+        audit::record(&txn, now, actor, "customer", Some(id), "update", changes).await?;
+    }
+    txn.commit().await?;
+    Ok(new)
+}
+
+/// Moves a customer to the recycle bin (its contacts go with it).
+pub async fn delete(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    user: &CurrentUser,
+    id: &str,
+    expected: Option<i64>,
+) -> AppResult<()> {
+    let txn = write_txn(db).await?;
+    let old = get(&txn, user, id).await?;
+    if expected.is_some_and(|v| v != old.version) {
+        return Err(stale());
+    }
+    let r = customer::Entity::update_many()
+        .col_expr(customer::Column::DeletedAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(customer::Column::DeletedBy, sea_orm::sea_query::Expr::value(user.id.clone()))
+        .col_expr(customer::Column::Version, sea_orm::sea_query::Expr::value(old.version + 1))
+        .col_expr(customer::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(customer::Column::Id.eq(id))
+        .filter(customer::Column::Version.eq(old.version))
+        .exec(&txn)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(stale());
+    }
+    let mut changes = Map::new();
+    changes.insert("deleted_at".into(), json!([null, time_key(&now)]));
+    audit::record(&txn, now, actor, "customer", Some(id), "delete", changes).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Brings a customer back from the recycle bin: its owner or an administrator.
+pub async fn restore(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor, user: &CurrentUser, id: &str) -> AppResult<customer::Model> {
+    let txn = write_txn(db).await?;
+    let scope = DataScope::for_user(&txn, user).await?;
+    let old = scoped(&scope, true).filter(customer::Column::Id.eq(id)).one(&txn).await?.ok_or(AppError::NotFound)?;
+    if !user.is_admin() && old.owner_id.as_deref() != Some(user.id.as_str()) {
+        return Err(AppError::Forbidden);
+    }
+    let mut am = old.clone().into_active_model();
+    am.deleted_at = Set(None);
+    am.deleted_by = Set(None);
+    am.version = Set(old.version + 1);
+    am.updated_at = Set(now);
+    let new = am.update(&txn).await?;
+    let mut changes = Map::new();
+    changes.insert("deleted_at".into(), json!([old.deleted_at.map(|t| time_key(&t)), null]));
+    audit::record(&txn, now, actor, "customer", Some(id), "restore", changes).await?;
+    txn.commit().await?;
+    Ok(new)
+}
+
+/// Deletes for good what has been in the recycle bin since before `before`
+/// (customers with their contacts, and contacts deleted on their own).
+pub async fn purge(db: &DatabaseConnection, now: OffsetDateTime, before: OffsetDateTime) -> AppResult<u64> {
+    let txn = write_txn(db).await?;
+    let ids: Vec<String> = customer::Entity::find()
+        .filter(customer::Column::DeletedAt.lt(before))
+        .select_only()
+        .column(customer::Column::Id)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    contact::Entity::delete_many().filter(contact::Column::CustomerId.is_in(ids.clone())).exec(&txn).await?;
+    let n = customer::Entity::delete_many().filter(customer::Column::Id.is_in(ids.clone())).exec(&txn).await?.rows_affected;
+    let c = contact::Entity::delete_many().filter(contact::Column::DeletedAt.lt(before)).exec(&txn).await?.rows_affected;
+    if n + c > 0 {
+        let mut changes = Map::new();
+        changes.insert("customers".into(), json!([null, n]));
+        changes.insert("contacts".into(), json!([null, c]));
+        audit::record(&txn, now, &Actor::default(), "recycle_bin", None, "purge", changes).await?;
+    }
+    txn.commit().await?;
+    Ok(n + c)
+}

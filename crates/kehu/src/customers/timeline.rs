@@ -1,0 +1,79 @@
+//! A customer's timeline: everything that happened to it, newest first.
+//!
+//! Each source returns `TimelineItem`s; today the audit log of the customer and
+//! of its contacts. Activities, deals and tickets add a source function here
+//! (and a call in `for_customer`) when their modules land.
+
+use crate::entities::{audit_log, user};
+use crate::platform::error::AppResult;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+/// At most this many items are shown.
+pub const LIMIT: u64 = 200;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TimelineItem {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Where the item comes from: `audit` (more as modules land: `activity`, `deal`, …).
+    pub source: String,
+    /// The record it is about: `customer`, `contact`, …
+    pub entity_type: String,
+    pub entity_id: Option<String>,
+    /// `create`, `update`, `delete`, `restore`, …
+    pub action: String,
+    pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
+    /// `{"field": [old, new]}`.
+    #[schema(value_type = Object)]
+    pub changes: Value,
+}
+
+/// The timeline of a customer the caller may see (checked by the caller).
+pub async fn for_customer<C: ConnectionTrait>(db: &C, customer_id: &str) -> AppResult<Vec<TimelineItem>> {
+    let mut items = audit_items(db, customer_id).await?;
+    items.sort_by(|a, b| b.at.cmp(&a.at));
+    items.truncate(LIMIT as usize);
+    Ok(items)
+}
+
+async fn audit_items<C: ConnectionTrait>(db: &C, customer_id: &str) -> AppResult<Vec<TimelineItem>> {
+    let contact_ids = crate::contacts::store::ids_of_customer(db, customer_id).await?;
+    let rows = audit_log::Entity::find()
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(audit_log::Column::EntityType.eq("customer"))
+                        .add(audit_log::Column::EntityId.eq(customer_id)),
+                )
+                .add(
+                    Condition::all()
+                        .add(audit_log::Column::EntityType.eq("contact"))
+                        .add(audit_log::Column::EntityId.is_in(contact_ids)),
+                ),
+        )
+        .order_by_desc(audit_log::Column::At)
+        .limit(LIMIT)
+        .all(db)
+        .await?;
+    let actor_ids: Vec<String> = rows.iter().filter_map(|r| r.actor_id.clone()).collect();
+    let actors = user::Entity::find().filter(user::Column::Id.is_in(actor_ids)).all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TimelineItem {
+            actor_name: r.actor_id.as_ref().and_then(|a| actors.iter().find(|u| &u.id == a)).map(|u| u.name.clone()),
+            changes: serde_json::from_str(&r.changes).unwrap_or(Value::Null),
+            at: r.at,
+            source: "audit".into(),
+            entity_type: r.entity_type,
+            entity_id: r.entity_id,
+            action: r.action,
+            actor_id: r.actor_id,
+        })
+        .collect())
+}

@@ -1,0 +1,46 @@
+//! `/api/v1/settings/customer-levels`.
+
+use super::store;
+use crate::app::AppState;
+use crate::platform::api::{ApiJson, required_version};
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::web::ApiUser;
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_levels, put_levels))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Levels {
+    /// The levels a customer can have, in order (e.g. `A`, `B`, `C`, `VIP`).
+    pub levels: Vec<String>,
+    /// The version you read (0 before the first change).
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// The customer levels.
+#[utoipa::path(get, path = "/api/v1/settings/customer-levels", tag = "settings", responses((status = 200, body = Levels)))]
+async fn get_levels(State(state): State<AppState>, _me: ApiUser) -> AppResult<Json<Levels>> {
+    let (levels, version) = store::customer_levels(&state.db).await?;
+    Ok(Json(Levels { levels, version: Some(version) }))
+}
+
+/// Replace the customer levels (administrators only).
+#[utoipa::path(put, path = "/api/v1/settings/customer-levels", tag = "settings", request_body = Levels,
+    responses((status = 200, body = Levels), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn put_levels(State(state): State<AppState>, me: ApiUser, headers: HeaderMap, ApiJson(body): ApiJson<Levels>) -> AppResult<Json<Levels>> {
+    me.user.require_admin()?;
+    let expected = required_version(&headers, body.version)?;
+    let (levels, version) =
+        store::set_customer_levels(&state.db, state.clock.now(), &me.actor(), body.levels, Some(expected)).await?;
+    Ok(Json(Levels { levels, version: Some(version) }))
+}

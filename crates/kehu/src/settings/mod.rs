@@ -1,0 +1,6 @@
+//! Organisation settings (customer levels) and the administrator's settings
+//! pages, which also manage custom field definitions.
+//! Depends on: platform, custom_fields.
+
+pub mod api;
+pub mod store;
