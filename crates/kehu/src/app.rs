@@ -40,6 +40,8 @@ pub struct Settings {
     pub ip_lock_after_failures: u32,
     /// Each earlier failure for an account delays the next attempt by this much (capped at 3 s).
     pub login_delay_step: std::time::Duration,
+    /// Records stay in the recycle bin this many days before they are purged.
+    pub recycle_days: i64,
 }
 
 impl Default for Settings {
@@ -51,6 +53,7 @@ impl Default for Settings {
             lock_after_failures: 5,
             ip_lock_after_failures: 30,
             login_delay_step: std::time::Duration::from_millis(300),
+            recycle_days: 30,
         }
     }
 }
@@ -180,7 +183,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::auth::pages::router())
         .merge(crate::users::pages::router())
         .merge(crate::teams::pages::router())
-        .merge(crate::audit::pages::router());
+        .merge(crate::audit::pages::router())
+        .merge(crate::customers::pages::router())
+        .merge(crate::contacts::pages::router())
+        .merge(crate::settings::pages::router());
     Router::new()
         .merge(api_routes)
         .merge(pages)
@@ -204,6 +210,20 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The periodic jobs: purge the recycle bin of what is older than
+/// `Settings::recycle_days`, and forget idempotency keys after a day.
+/// Returns the number of records purged.
+pub async fn run_jobs(state: &AppState) -> AppResult<u64> {
+    let now = state.clock.now();
+    let before = now - time::Duration::days(state.settings.recycle_days);
+    let purged = crate::customers::store::purge(&state.db, now, before).await?;
+    crate::platform::idempotency::purge(&state.db, now - time::Duration::days(1)).await?;
+    if purged > 0 {
+        tracing::info!(purged, "recycle bin purged");
+    }
+    Ok(purged)
 }
 
 /// How to start the application.
@@ -243,15 +263,27 @@ impl Application {
             .map_err(|e| AppError::Unexpected(e.into()))
     }
 
-    /// Serves until `shutdown` completes.
+    /// Serves until `shutdown` completes; the background jobs run every hour meanwhile.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let jobs_state = self.state.clone();
+        let jobs = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                if let Err(e) = run_jobs(&jobs_state).await {
+                    tracing::error!(error = %e, "background jobs failed");
+                }
+            }
+        });
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        jobs.abort();
+        served?;
         Ok(())
     }
 }

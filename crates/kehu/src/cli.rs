@@ -42,6 +42,10 @@ pub enum Command {
         /// Mark cookies Secure (when Kehu is served over HTTPS, e.g. behind a proxy).
         #[arg(long, env = "KEHU_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Days a deleted record stays in the recycle bin before it is purged.
+        #[arg(long, env = "KEHU_RECYCLE_DAYS", default_value_t = 30,
+              value_parser = clap::value_parser!(i64).range(1..=3650))]
+        recycle_days: i64,
     },
     /// Bring the database schema up to date.
     Migrate,
@@ -171,7 +175,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             bind,
             demo,
             secure_cookies,
-        } => serve(url, bind, demo, secure_cookies).await,
+            recycle_days,
+        } => {
+            let settings = Settings {
+                secure_cookies,
+                recycle_days,
+                ..Settings::default()
+            };
+            serve(url, bind, demo, settings).await
+        }
         Command::Migrate => {
             open(&url).await?;
             println!("database {} is up to date", db::redact(&url));
@@ -204,11 +216,7 @@ async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(url: String, bind: String, demo: bool, secure_cookies: bool) -> anyhow::Result<()> {
-    let settings = Settings {
-        secure_cookies,
-        ..Settings::default()
-    };
+async fn serve(url: String, bind: String, demo: bool, settings: Settings) -> anyhow::Result<()> {
     let app = Application::build(Config {
         database_url: url.clone(),
         bind,

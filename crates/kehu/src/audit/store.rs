@@ -65,7 +65,10 @@ pub async fn list(
     db: &DatabaseConnection,
     req: &ListRequest<audit_log::Column>,
 ) -> AppResult<Page<AuditEntry>> {
-    let rows = req.apply(audit_log::Entity::find(), db.get_database_backend()).all(db).await?;
+    let rows = req
+        .apply(audit_log::Entity::find(), db.get_database_backend())
+        .all(db)
+        .await?;
     Ok(req.page(
         rows,
         None,

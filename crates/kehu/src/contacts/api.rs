@@ -42,7 +42,11 @@ struct ContactFilters {
 /// List contacts of the customers you may see. `q` searches names, phones, emails and WeChat ids.
 #[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", params(ListParams, ContactFilters),
     responses((status = 200, body = Page<ContactView>), (status = 422, body = Problem)))]
-async fn list_contacts(State(state): State<AppState>, me: ApiUser, RawQuery(q): RawQuery) -> AppResult<Json<Page<ContactView>>> {
+async fn list_contacts(
+    State(state): State<AppState>,
+    me: ApiUser,
+    RawQuery(q): RawQuery,
+) -> AppResult<Json<Page<ContactView>>> {
     let mut p = pairs(q.as_deref())?;
     let deleted = flag(take(&mut p, "deleted"), "deleted")?;
     let req = store::LIST.parse(&p)?;
@@ -52,15 +56,26 @@ async fn list_contacts(State(state): State<AppState>, me: ApiUser, RawQuery(q): 
 /// Create a contact for a customer you may see.
 #[utoipa::path(post, path = "/api/v1/contacts", tag = "contacts", request_body = NewContact,
     responses((status = 201, body = ContactView), (status = 422, body = Problem)))]
-async fn create_contact(State(state): State<AppState>, me: ApiUser, ApiJson(input): ApiJson<NewContact>) -> AppResult<Response> {
+async fn create_contact(
+    State(state): State<AppState>,
+    me: ApiUser,
+    ApiJson(input): ApiJson<NewContact>,
+) -> AppResult<Response> {
     let m = store::create(&state.db, state.clock.now(), &me.actor(), &me.user, input).await?;
-    Ok(created(format!("/api/v1/contacts/{}", m.id), ContactView::from(m)))
+    Ok(created(
+        format!("/api/v1/contacts/{}", m.id),
+        ContactView::from(m),
+    ))
 }
 
 /// One contact.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts",
     responses((status = 200, body = ContactView), (status = 404, body = Problem)))]
-async fn get_contact(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>) -> AppResult<Json<ContactView>> {
+async fn get_contact(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<ContactView>> {
     Ok(Json(store::get(&state.db, &me.user, &id).await?.into()))
 }
 
@@ -77,34 +92,76 @@ async fn update_contact(
     ApiJson(patch): ApiJson<ContactPatch>,
 ) -> AppResult<Json<ContactView>> {
     let expected = Some(required_version(&headers, patch.version)?);
-    Ok(Json(store::update(&state.db, state.clock.now(), &me.actor(), &me.user, &id, patch, expected).await?.into()))
+    Ok(Json(
+        store::update(
+            &state.db,
+            state.clock.now(),
+            &me.actor(),
+            &me.user,
+            &id,
+            patch,
+            expected,
+        )
+        .await?
+        .into(),
+    ))
 }
 
 /// Move a contact to the recycle bin.
 #[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "contacts",
     params(("If-Match" = Option<String>, Header, description = "the version you read")),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn delete_contact(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>, headers: HeaderMap) -> AppResult<StatusCode> {
+async fn delete_contact(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<StatusCode> {
     let expected = expected_version(&headers, None)?;
-    store::delete(&state.db, state.clock.now(), &me.actor(), &me.user, &id, expected).await?;
+    store::delete(
+        &state.db,
+        state.clock.now(),
+        &me.actor(),
+        &me.user,
+        &id,
+        expected,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Bring a contact back from the recycle bin.
 #[utoipa::path(post, path = "/api/v1/contacts/{id}/restore", tag = "contacts",
     responses((status = 200, body = ContactView), (status = 404, body = Problem)))]
-async fn restore_contact(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>) -> AppResult<Json<ContactView>> {
-    Ok(Json(store::restore(&state.db, state.clock.now(), &me.actor(), &me.user, &id).await?.into()))
+async fn restore_contact(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<ContactView>> {
+    Ok(Json(
+        store::restore(&state.db, state.clock.now(), &me.actor(), &me.user, &id)
+            .await?
+            .into(),
+    ))
 }
 
 /// The contacts of a customer.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/contacts", tag = "contacts",
     responses((status = 200, body = Page<ContactView>), (status = 404, body = Problem)))]
-async fn list_customer_contacts(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>) -> AppResult<Json<Page<ContactView>>> {
+async fn list_customer_contacts(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Page<ContactView>>> {
     crate::customers::store::get(&state.db, &me.user, &id).await?;
     let rows = store::of_customer(&state.db, &id).await?;
     let total = rows.len() as u64;
-    Ok(Json(Page { data: rows.into_iter().map(Into::into).collect(), next_cursor: None, total: Some(total), total_is_estimate: false }))
+    Ok(Json(Page {
+        data: rows.into_iter().map(Into::into).collect(),
+        next_cursor: None,
+        total: Some(total),
+        total_is_estimate: false,
+    }))
 }
 
 /// Add a contact to a customer.
@@ -119,5 +176,8 @@ async fn create_customer_contact(
     crate::customers::store::get(&state.db, &me.user, &id).await?;
     input.customer_id = Some(id);
     let m = store::create(&state.db, state.clock.now(), &me.actor(), &me.user, input).await?;
-    Ok(created(format!("/api/v1/contacts/{}", m.id), ContactView::from(m)))
+    Ok(created(
+        format!("/api/v1/contacts/{}", m.id),
+        ContactView::from(m),
+    ))
 }

@@ -13,8 +13,8 @@ use crate::platform::list::{Field, Kind, ListRequest, ListSpec, Page, capped_cou
 use crate::platform::scope::DataScope;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Select, Set,
 };
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -37,7 +37,13 @@ pub static LIST: ListSpec<contact::Column> = ListSpec {
     ],
     default_sort: "name",
     id: contact::Column::Id,
-    search: &[contact::Column::Name, contact::Column::Phone, contact::Column::Mobile, contact::Column::Email, contact::Column::Wechat],
+    search: &[
+        contact::Column::Name,
+        contact::Column::Phone,
+        contact::Column::Mobile,
+        contact::Column::Email,
+        contact::Column::Wechat,
+    ],
     fulltext: None,
     custom: true,
 };
@@ -58,7 +64,12 @@ fn scoped(scope: &DataScope, deleted: bool) -> Select<contact::Entity> {
     }
 }
 
-pub async fn list(db: &DatabaseConnection, user: &CurrentUser, req: &ListRequest<contact::Column>, deleted: bool) -> AppResult<Page<ContactView>> {
+pub async fn list(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    req: &ListRequest<contact::Column>,
+    deleted: bool,
+) -> AppResult<Page<ContactView>> {
     let backend = db.get_database_backend();
     let defs = crate::custom_fields::store::defs(db, "contact").await?;
     let mut extra = sea_orm::Condition::all();
@@ -73,8 +84,17 @@ pub async fn list(db: &DatabaseConnection, user: &CurrentUser, req: &ListRequest
         return Err(AppError::Validation(errors));
     }
     let scope = DataScope::for_user(db, user).await?;
-    let total = capped_count(db, scoped(&scope, deleted).filter(req.condition(backend)).filter(extra.clone())).await?;
-    let rows = req.apply(scoped(&scope, deleted).filter(extra), backend).all(db).await?;
+    let total = capped_count(
+        db,
+        scoped(&scope, deleted)
+            .filter(req.condition(backend))
+            .filter(extra.clone()),
+    )
+    .await?;
+    let rows = req
+        .apply(scoped(&scope, deleted).filter(extra), backend)
+        .all(db)
+        .await?;
     let sort = req.sort_name();
     Ok(req.page(
         rows,
@@ -92,7 +112,10 @@ pub async fn list(db: &DatabaseConnection, user: &CurrentUser, req: &ListRequest
 }
 
 /// The contacts of one customer (already checked to be visible), primary first.
-pub async fn of_customer<C: ConnectionTrait>(db: &C, customer_id: &str) -> AppResult<Vec<contact::Model>> {
+pub async fn of_customer<C: ConnectionTrait>(
+    db: &C,
+    customer_id: &str,
+) -> AppResult<Vec<contact::Model>> {
     Ok(contact::Entity::find()
         .filter(contact::Column::CustomerId.eq(customer_id))
         .filter(contact::Column::DeletedAt.is_null())
@@ -103,7 +126,10 @@ pub async fn of_customer<C: ConnectionTrait>(db: &C, customer_id: &str) -> AppRe
 }
 
 /// Every contact id of a customer, deleted ones included (for its timeline).
-pub async fn ids_of_customer<C: ConnectionTrait>(db: &C, customer_id: &str) -> AppResult<Vec<String>> {
+pub async fn ids_of_customer<C: ConnectionTrait>(
+    db: &C,
+    customer_id: &str,
+) -> AppResult<Vec<String>> {
     use sea_orm::QuerySelect;
     Ok(contact::Entity::find()
         .filter(contact::Column::CustomerId.eq(customer_id))
@@ -114,9 +140,17 @@ pub async fn ids_of_customer<C: ConnectionTrait>(db: &C, customer_id: &str) -> A
         .await?)
 }
 
-pub async fn get<C: ConnectionTrait>(db: &C, user: &CurrentUser, id: &str) -> AppResult<contact::Model> {
+pub async fn get<C: ConnectionTrait>(
+    db: &C,
+    user: &CurrentUser,
+    id: &str,
+) -> AppResult<contact::Model> {
     let scope = DataScope::for_user(db, user).await?;
-    scoped(&scope, false).filter(contact::Column::Id.eq(id)).one(db).await?.ok_or(AppError::NotFound)
+    scoped(&scope, false)
+        .filter(contact::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 fn view_json(m: &contact::Model) -> Value {
@@ -137,7 +171,10 @@ fn apply(am: &mut contact::ActiveModel, d: &Draft, custom: &Map<String, Value>) 
     am.mobile = Set(d.mobile.clone());
     am.email = Set(d.email.clone());
     am.wechat = Set(d.wechat.clone());
-    am.birthday = Set(d.birthday.as_deref().and_then(|b| crate::platform::validate::date("birthday", b).ok()));
+    am.birthday = Set(d
+        .birthday
+        .as_deref()
+        .and_then(|b| crate::platform::validate::date("birthday", b).ok()));
     am.role = Set(d.role.clone());
     am.is_primary = Set(d.is_primary);
     am.notes = Set(d.notes.clone());
@@ -155,7 +192,12 @@ async fn check<C: ConnectionTrait>(
 ) -> AppResult<Map<String, Value>> {
     let mut errors = draft.check().0;
     let defs = crate::custom_fields::store::defs(db, "contact").await?;
-    let custom = match custom::validate(&defs, old_custom, custom_input.unwrap_or(&Value::Object(Map::new())), creating) {
+    let custom = match custom::validate(
+        &defs,
+        old_custom,
+        custom_input.unwrap_or(&Value::Object(Map::new())),
+        creating,
+    ) {
         Ok(c) => c,
         Err(e) => {
             errors.extend(e);
@@ -178,30 +220,58 @@ async fn check<C: ConnectionTrait>(
             ));
         }
     }
-    if errors.is_empty() { Ok(custom) } else { Err(AppError::Validation(errors)) }
+    if errors.is_empty() {
+        Ok(custom)
+    } else {
+        Err(AppError::Validation(errors))
+    }
 }
 
 fn map_primary(e: DbErr) -> AppError {
     match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::field("is_primary", "primary_taken", "this customer already has a primary contact")
-        }
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::field(
+            "is_primary",
+            "primary_taken",
+            "this customer already has a primary contact",
+        ),
         _ => e.into(),
     }
 }
 
 /// Creates a contact for a customer the caller may see (else a field error on `customer_id`).
-pub async fn create(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor, user: &CurrentUser, input: NewContact) -> AppResult<contact::Model> {
+pub async fn create(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    user: &CurrentUser,
+    input: NewContact,
+) -> AppResult<contact::Model> {
     let txn = write_txn(db).await?;
     let customer_id = input.customer_id.clone().unwrap_or_default();
     if customer_id.is_empty() {
         return Err(AppError::field("customer_id", "required", "is required"));
     }
-    if crate::customers::store::get(&txn, user, &customer_id).await.is_err() {
-        return Err(AppError::field("customer_id", "not_found", "no such customer"));
+    if crate::customers::store::get(&txn, user, &customer_id)
+        .await
+        .is_err()
+    {
+        return Err(AppError::field(
+            "customer_id",
+            "not_found",
+            "no such customer",
+        ));
     }
     let draft = Draft::from_new(&input);
-    let custom = check(&txn, &draft, &customer_id, None, &Map::new(), input.custom.as_ref(), true).await?;
+    let custom = check(
+        &txn,
+        &draft,
+        &customer_id,
+        None,
+        &Map::new(),
+        input.custom.as_ref(),
+        true,
+    )
+    .await?;
     let mut am = contact::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         customer_id: Set(customer_id.clone()),
@@ -216,7 +286,16 @@ pub async fn create(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor,
     apply(&mut am, &draft, &custom);
     let m = am.insert(&txn).await.map_err(map_primary)?;
     crate::customers::store::refresh_search(&txn, &customer_id).await?;
-    audit::record(&txn, now, actor, "contact", Some(&m.id), "create", audit::created(&view_json(&m))).await?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        "contact",
+        Some(&m.id),
+        "create",
+        audit::created(&view_json(&m)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(m)
 }
@@ -237,7 +316,16 @@ pub async fn update(
     }
     let draft = Draft::from_model(&old).patch(&patch);
     let old_custom: Map<String, Value> = serde_json::from_str(&old.custom).unwrap_or_default();
-    let custom = check(&txn, &draft, &old.customer_id, Some(id), &old_custom, patch.custom.as_ref(), false).await?;
+    let custom = check(
+        &txn,
+        &draft,
+        &old.customer_id,
+        Some(id),
+        &old_custom,
+        patch.custom.as_ref(),
+        false,
+    )
+    .await?;
     let mut am = old.clone().into_active_model();
     apply(&mut am, &draft, &custom);
     am.version = Set(old.version + 1);
@@ -261,7 +349,14 @@ pub async fn update(
 }
 
 /// Moves a contact to the recycle bin.
-pub async fn delete(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor, user: &CurrentUser, id: &str, expected: Option<i64>) -> AppResult<()> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    user: &CurrentUser,
+    id: &str,
+    expected: Option<i64>,
+) -> AppResult<()> {
     let txn = write_txn(db).await?;
     let old = get(&txn, user, id).await?;
     if expected.is_some_and(|v| v != old.version) {
@@ -284,10 +379,20 @@ pub async fn delete(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor,
 }
 
 /// Brings a contact back: whoever may see its customer.
-pub async fn restore(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor, user: &CurrentUser, id: &str) -> AppResult<contact::Model> {
+pub async fn restore(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    user: &CurrentUser,
+    id: &str,
+) -> AppResult<contact::Model> {
     let txn = write_txn(db).await?;
     let scope = DataScope::for_user(&txn, user).await?;
-    let old = scoped(&scope, true).filter(contact::Column::Id.eq(id)).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let old = scoped(&scope, true)
+        .filter(contact::Column::Id.eq(id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let mut am = old.clone().into_active_model();
     am.deleted_at = Set(None);
     am.deleted_by = Set(None);
@@ -296,7 +401,10 @@ pub async fn restore(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor
     let new = am.update(&txn).await?;
     crate::customers::store::refresh_search(&txn, &old.customer_id).await?;
     let mut changes = Map::new();
-    changes.insert("deleted_at".into(), json!([old.deleted_at.map(|t| time_key(&t)), null]));
+    changes.insert(
+        "deleted_at".into(),
+        json!([old.deleted_at.map(|t| time_key(&t)), null]),
+    );
     audit::record(&txn, now, actor, "contact", Some(id), "restore", changes).await?;
     txn.commit().await?;
     Ok(new)

@@ -32,25 +32,45 @@ struct FieldFilter {
 /// The custom field definitions (all of them; `active=false` ones are hidden in forms).
 #[utoipa::path(get, path = "/api/v1/custom-fields", tag = "custom fields", params(FieldFilter),
     responses((status = 200, body = Page<CustomFieldView>)))]
-async fn list_fields(State(state): State<AppState>, _me: ApiUser, Query(f): Query<FieldFilter>) -> AppResult<Json<Page<CustomFieldView>>> {
+async fn list_fields(
+    State(state): State<AppState>,
+    _me: ApiUser,
+    Query(f): Query<FieldFilter>,
+) -> AppResult<Json<Page<CustomFieldView>>> {
     let rows = store::list(&state.db, f.entity.as_deref()).await?;
     let total = rows.len() as u64;
-    Ok(Json(Page { data: rows.into_iter().map(Into::into).collect(), next_cursor: None, total: Some(total), total_is_estimate: false }))
+    Ok(Json(Page {
+        data: rows.into_iter().map(Into::into).collect(),
+        next_cursor: None,
+        total: Some(total),
+        total_is_estimate: false,
+    }))
 }
 
 /// Define a custom field (administrators only).
 #[utoipa::path(post, path = "/api/v1/custom-fields", tag = "custom fields", request_body = NewCustomField,
     responses((status = 201, body = CustomFieldView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-async fn create_field(State(state): State<AppState>, me: ApiUser, ApiJson(input): ApiJson<NewCustomField>) -> AppResult<Response> {
+async fn create_field(
+    State(state): State<AppState>,
+    me: ApiUser,
+    ApiJson(input): ApiJson<NewCustomField>,
+) -> AppResult<Response> {
     me.user.require_admin()?;
     let m = store::create(&state.db, state.clock.now(), &me.actor(), input).await?;
-    Ok(created(format!("/api/v1/custom-fields/{}", m.id), CustomFieldView::from(m)))
+    Ok(created(
+        format!("/api/v1/custom-fields/{}", m.id),
+        CustomFieldView::from(m),
+    ))
 }
 
 /// One custom field definition.
 #[utoipa::path(get, path = "/api/v1/custom-fields/{id}", tag = "custom fields",
     responses((status = 200, body = CustomFieldView), (status = 404, body = Problem)))]
-async fn get_field(State(state): State<AppState>, _me: ApiUser, Path(id): Path<String>) -> AppResult<Json<CustomFieldView>> {
+async fn get_field(
+    State(state): State<AppState>,
+    _me: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<CustomFieldView>> {
     Ok(Json(store::get(&state.db, &id).await?.into()))
 }
 
@@ -66,5 +86,16 @@ async fn update_field(
 ) -> AppResult<Json<CustomFieldView>> {
     me.user.require_admin()?;
     let expected = Some(required_version(&headers, patch.version)?);
-    Ok(Json(store::update(&state.db, state.clock.now(), &me.actor(), &id, patch, expected).await?.into()))
+    Ok(Json(
+        store::update(
+            &state.db,
+            state.clock.now(),
+            &me.actor(),
+            &id,
+            patch,
+            expected,
+        )
+        .await?
+        .into(),
+    ))
 }

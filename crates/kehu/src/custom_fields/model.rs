@@ -72,7 +72,11 @@ pub struct NewCustomField {
 fn check_options(c: &mut Checks, kind: FieldKind, options: &[String]) {
     if kind.has_options() {
         if options.is_empty() {
-            c.push("options", "required", "a select field needs at least one option");
+            c.push(
+                "options",
+                "required",
+                "a select field needs at least one option",
+            );
         }
         let mut seen = std::collections::HashSet::new();
         for o in options {
@@ -100,9 +104,16 @@ impl NewCustomField {
         let key_ok = !self.key.is_empty()
             && self.key.len() <= 40
             && self.key.starts_with(|ch: char| ch.is_ascii_lowercase())
-            && self.key.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_');
+            && self
+                .key
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_');
         if !key_ok {
-            c.push("key", "invalid_key", "must start with a-z and use only a-z, 0-9 and _ (at most 40)");
+            c.push(
+                "key",
+                "invalid_key",
+                "must start with a-z and use only a-z, 0-9 and _ (at most 40)",
+            );
         }
         c.add(required_text("label_en", &self.label_en, 100));
         c.add(max_len("label_zh", &self.label_zh, 100));

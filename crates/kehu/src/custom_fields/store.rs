@@ -7,7 +7,10 @@ use crate::platform::audit::{self, Actor};
 use crate::platform::custom::{Def, FieldKind};
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -17,7 +20,10 @@ fn view_json(m: &custom_field::Model) -> serde_json::Value {
 }
 
 /// Every definition, optionally of one entity, in display order.
-pub async fn list<C: ConnectionTrait>(db: &C, entity: Option<&str>) -> AppResult<Vec<custom_field::Model>> {
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    entity: Option<&str>,
+) -> AppResult<Vec<custom_field::Model>> {
     let mut q = custom_field::Entity::find();
     if let Some(e) = entity {
         q = q.filter(custom_field::Column::Entity.eq(e));
@@ -31,18 +37,32 @@ pub async fn list<C: ConnectionTrait>(db: &C, entity: Option<&str>) -> AppResult
 
 /// The active definitions of an entity, as validation and filters use them.
 pub async fn defs<C: ConnectionTrait>(db: &C, entity: &str) -> AppResult<Vec<Def>> {
-    Ok(list(db, Some(entity)).await?.iter().filter(|m| m.active).filter_map(Def::from_model).collect())
+    Ok(list(db, Some(entity))
+        .await?
+        .iter()
+        .filter(|m| m.active)
+        .filter_map(Def::from_model)
+        .collect())
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> AppResult<custom_field::Model> {
-    custom_field::Entity::find_by_id(id.to_owned()).one(db).await?.ok_or(AppError::NotFound)
+    custom_field::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 fn clean_options(o: &[String]) -> String {
-    serde_json::to_string(&o.iter().map(|s| s.trim().to_owned()).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
+    serde_json::to_string(&o.iter().map(|s| s.trim().to_owned()).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into())
 }
 
-pub async fn create(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor, input: NewCustomField) -> AppResult<custom_field::Model> {
+pub async fn create(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    input: NewCustomField,
+) -> AppResult<custom_field::Model> {
     input.check().finish()?;
     let txn = write_txn(db).await?;
     let exists = custom_field::Entity::find()
@@ -51,7 +71,11 @@ pub async fn create(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor,
         .one(&txn)
         .await?;
     if exists.is_some() {
-        return Err(AppError::field("key", "taken", "this entity already has a field with this key"));
+        return Err(AppError::field(
+            "key",
+            "taken",
+            "this entity already has a field with this key",
+        ));
     }
     let m = custom_field::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
@@ -70,7 +94,16 @@ pub async fn create(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor,
     }
     .insert(&txn)
     .await?;
-    audit::record(&txn, now, actor, "custom_field", Some(&m.id), "create", audit::created(&view_json(&m))).await?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        "custom_field",
+        Some(&m.id),
+        "create",
+        audit::created(&view_json(&m)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(m)
 }
@@ -122,7 +155,16 @@ pub async fn update(
         })?;
     let changes = audit::diff(&view_json(&old), &view_json(&new));
     if !changes.is_empty() {
-        audit::record(&txn, now, actor, "custom_field", Some(&new.id), "update", changes).await?;
+        audit::record(
+            &txn,
+            now,
+            actor,
+            "custom_field",
+            Some(&new.id),
+            "update",
+            changes,
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(new)

@@ -72,7 +72,11 @@ fn force_of(q: Option<&str>) -> AppResult<bool> {
 /// the customer's and its contacts'.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListParams, CustomerFilters),
     responses((status = 200, body = Page<CustomerView>), (status = 422, body = Problem)))]
-async fn list_customers(State(state): State<AppState>, me: ApiUser, RawQuery(q): RawQuery) -> AppResult<Json<Page<CustomerView>>> {
+async fn list_customers(
+    State(state): State<AppState>,
+    me: ApiUser,
+    RawQuery(q): RawQuery,
+) -> AppResult<Json<Page<CustomerView>>> {
     let mut p = pairs(q.as_deref())?;
     let deleted = flag(take(&mut p, "deleted"), "deleted")?;
     let req = store::LIST.parse(&p)?;
@@ -106,7 +110,11 @@ async fn create_customer(
 /// One customer.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
     responses((status = 200, body = CustomerView), (status = 404, body = Problem)))]
-async fn get_customer(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>) -> AppResult<Json<CustomerView>> {
+async fn get_customer(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<CustomerView>> {
     Ok(Json(store::get(&state.db, &me.user, &id).await?.into()))
 }
 
@@ -125,7 +133,17 @@ async fn update_customer(
 ) -> AppResult<Json<CustomerView>> {
     let force = force_of(q.as_deref())?;
     let expected = Some(required_version(&headers, patch.version)?);
-    let m = store::update(&state.db, state.clock.now(), &me.actor(), &me.user, &id, patch, expected, force).await?;
+    let m = store::update(
+        &state.db,
+        state.clock.now(),
+        &me.actor(),
+        &me.user,
+        &id,
+        patch,
+        expected,
+        force,
+    )
+    .await?;
     Ok(Json(m.into()))
 }
 
@@ -133,23 +151,48 @@ async fn update_customer(
 #[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers",
     params(("If-Match" = Option<String>, Header, description = "the version you read")),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn delete_customer(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>, headers: HeaderMap) -> AppResult<StatusCode> {
+async fn delete_customer(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<StatusCode> {
     let expected = expected_version(&headers, None)?;
-    store::delete(&state.db, state.clock.now(), &me.actor(), &me.user, &id, expected).await?;
+    store::delete(
+        &state.db,
+        state.clock.now(),
+        &me.actor(),
+        &me.user,
+        &id,
+        expected,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Bring a customer back from the recycle bin (its owner or an administrator).
 #[utoipa::path(post, path = "/api/v1/customers/{id}/restore", tag = "customers",
     responses((status = 200, body = CustomerView), (status = 403, body = Problem), (status = 404, body = Problem)))]
-async fn restore_customer(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>) -> AppResult<Json<CustomerView>> {
-    Ok(Json(store::restore(&state.db, state.clock.now(), &me.actor(), &me.user, &id).await?.into()))
+async fn restore_customer(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<CustomerView>> {
+    Ok(Json(
+        store::restore(&state.db, state.clock.now(), &me.actor(), &me.user, &id)
+            .await?
+            .into(),
+    ))
 }
 
 /// Everything that happened to a customer, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers",
     responses((status = 200, body = Vec<TimelineItem>), (status = 404, body = Problem)))]
-async fn customer_timeline(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>) -> AppResult<Json<Vec<TimelineItem>>> {
+async fn customer_timeline(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Vec<TimelineItem>>> {
     store::get(&state.db, &me.user, &id).await?;
     Ok(Json(timeline::for_customer(&state.db, &id).await?))
 }

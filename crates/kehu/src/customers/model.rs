@@ -292,7 +292,11 @@ impl Draft {
         if let Some(l) = &self.level
             && !levels.iter().any(|x| x == l)
         {
-            c.push("level", "not_an_option", &format!("must be one of: {}", levels.join(", ")));
+            c.push(
+                "level",
+                "not_an_option",
+                &format!("must be one of: {}", levels.join(", ")),
+            );
         }
         if let Some(p) = &self.phone {
             c.add(validate::phone("phone", p));
@@ -310,7 +314,11 @@ impl Draft {
             if let Err(e) = validate::date("birthday", b) {
                 c.add(Some(e));
             } else if self.kind == "company" {
-                c.push("birthday", "not_for_companies", "only people have a birthday");
+                c.push(
+                    "birthday",
+                    "not_for_companies",
+                    "only people have a birthday",
+                );
             }
         }
         let mut tags: Vec<String> = Vec::new();
@@ -320,7 +328,11 @@ impl Draft {
                 continue;
             }
             if t.chars().count() > 30 {
-                c.add(Some(FieldError::new("tags", "too_long", "a tag has at most 30 characters")));
+                c.add(Some(FieldError::new(
+                    "tags",
+                    "too_long",
+                    "a tag has at most 30 characters",
+                )));
                 break;
             }
             if !tags.iter().any(|x| x == t) {

@@ -10,12 +10,14 @@ use crate::platform::auth::CurrentUser;
 use crate::platform::custom::{self, Def};
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, FieldError};
-use crate::platform::list::{Field, FullText, Kind, ListRequest, ListSpec, Page, capped_count, time_key};
+use crate::platform::list::{
+    Field, FullText, Kind, ListRequest, ListSpec, Page, capped_count, time_key,
+};
 use crate::platform::normalize;
 use crate::platform::scope::DataScope;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Select, Set,
 };
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -47,7 +49,11 @@ pub static LIST: ListSpec<customer::Column> = ListSpec {
     default_sort: "-updated_at",
     id: customer::Column::Id,
     search: &[],
-    fulltext: Some(FullText { table: "customers", column: "search_text", fts_table: "customers_fts" }),
+    fulltext: Some(FullText {
+        table: "customers",
+        column: "search_text",
+        fts_table: "customers_fts",
+    }),
     custom: true,
 };
 
@@ -64,7 +70,11 @@ fn scoped(scope: &DataScope, deleted: bool) -> Select<customer::Entity> {
 }
 
 /// The condition of the `custom.<key>` filters, checked against the definitions.
-pub fn custom_condition(backend: sea_orm::DbBackend, defs: &[Def], req: &ListRequest<customer::Column>) -> AppResult<Condition> {
+pub fn custom_condition(
+    backend: sea_orm::DbBackend,
+    defs: &[Def],
+    req: &ListRequest<customer::Column>,
+) -> AppResult<Condition> {
     let mut cond = Condition::all();
     let mut errors = Vec::new();
     for f in &req.custom {
@@ -73,7 +83,11 @@ pub fn custom_condition(backend: sea_orm::DbBackend, defs: &[Def], req: &ListReq
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() { Ok(cond) } else { Err(AppError::Validation(errors)) }
+    if errors.is_empty() {
+        Ok(cond)
+    } else {
+        Err(AppError::Validation(errors))
+    }
 }
 
 pub async fn list(
@@ -86,8 +100,17 @@ pub async fn list(
     let defs = crate::custom_fields::store::defs(db, "customer").await?;
     let extra = custom_condition(backend, &defs, req)?;
     let scope = DataScope::for_user(db, user).await?;
-    let total = capped_count(db, scoped(&scope, deleted).filter(req.condition(backend)).filter(extra.clone())).await?;
-    let rows = req.apply(scoped(&scope, deleted).filter(extra), backend).all(db).await?;
+    let total = capped_count(
+        db,
+        scoped(&scope, deleted)
+            .filter(req.condition(backend))
+            .filter(extra.clone()),
+    )
+    .await?;
+    let rows = req
+        .apply(scoped(&scope, deleted).filter(extra), backend)
+        .all(db)
+        .await?;
     let sort = req.sort_name();
     Ok(req.page(
         rows,
@@ -107,7 +130,11 @@ pub async fn list(
 }
 
 /// A customer `user` may see (not in the recycle bin); 404 otherwise.
-pub async fn get<C: ConnectionTrait>(db: &C, user: &CurrentUser, id: &str) -> AppResult<customer::Model> {
+pub async fn get<C: ConnectionTrait>(
+    db: &C,
+    user: &CurrentUser,
+    id: &str,
+) -> AppResult<customer::Model> {
     let scope = DataScope::for_user(db, user).await?;
     scoped(&scope, false)
         .filter(customer::Column::Id.eq(id))
@@ -119,7 +146,14 @@ pub async fn get<C: ConnectionTrait>(db: &C, user: &CurrentUser, id: &str) -> Ap
 fn view_json(m: &customer::Model) -> Value {
     let mut v = serde_json::to_value(CustomerView::from(m.clone())).unwrap_or(Value::Null);
     if let Some(o) = v.as_object_mut() {
-        for k in ["id", "version", "created_at", "updated_at", "created_by", "deleted_at"] {
+        for k in [
+            "id",
+            "version",
+            "created_at",
+            "updated_at",
+            "created_by",
+            "deleted_at",
+        ] {
             o.remove(k);
         }
     }
@@ -128,7 +162,12 @@ fn view_json(m: &customer::Model) -> Value {
 
 /// Lower-cased text the search index covers: name, phone (also digits only),
 /// email, and the names, phones and emails of the customer's contacts.
-pub fn search_text(name: &str, phone: Option<&str>, email: Option<&str>, contacts: &[contact::Model]) -> String {
+pub fn search_text(
+    name: &str,
+    phone: Option<&str>,
+    email: Option<&str>,
+    contacts: &[contact::Model],
+) -> String {
     let mut parts: Vec<String> = vec![name.to_owned()];
     let add_phone = |p: &str, parts: &mut Vec<String>| {
         parts.push(p.to_owned());
@@ -154,14 +193,23 @@ pub fn search_text(name: &str, phone: Option<&str>, email: Option<&str>, contact
 
 /// Recomputes a customer's search text (after its contacts changed).
 pub async fn refresh_search<C: ConnectionTrait>(db: &C, customer_id: &str) -> AppResult<()> {
-    let Some(c) = customer::Entity::find_by_id(customer_id.to_owned()).one(db).await? else {
+    let Some(c) = customer::Entity::find_by_id(customer_id.to_owned())
+        .one(db)
+        .await?
+    else {
         return Ok(());
     };
-    let contacts = contact::Entity::find().filter(contact::Column::CustomerId.eq(customer_id)).all(db).await?;
+    let contacts = contact::Entity::find()
+        .filter(contact::Column::CustomerId.eq(customer_id))
+        .all(db)
+        .await?;
     let text = search_text(&c.name, c.phone.as_deref(), c.email.as_deref(), &contacts);
     if text != c.search_text {
         customer::Entity::update_many()
-            .col_expr(customer::Column::SearchText, sea_orm::sea_query::Expr::value(text))
+            .col_expr(
+                customer::Column::SearchText,
+                sea_orm::sea_query::Expr::value(text),
+            )
             .filter(customer::Column::Id.eq(customer_id))
             .exec(db)
             .await?;
@@ -172,9 +220,18 @@ pub async fn refresh_search<C: ConnectionTrait>(db: &C, customer_id: &str) -> Ap
 /// Customers that look like `draft` (same normalised name, phone or email),
 /// anywhere in the organisation: a rep must learn that a colleague already has
 /// the customer. Records outside the caller's scope show only name and owner.
-pub async fn duplicates<C: ConnectionTrait>(db: &C, user: &CurrentUser, draft: &Draft, except: Option<&str>) -> AppResult<Vec<Value>> {
+pub async fn duplicates<C: ConnectionTrait>(
+    db: &C,
+    user: &CurrentUser,
+    draft: &Draft,
+    except: Option<&str>,
+) -> AppResult<Vec<Value>> {
     let norm = normalize::name(&draft.name);
-    let digits = draft.phone.as_deref().map(normalize::phone_digits).filter(|d| d.len() >= 5);
+    let digits = draft
+        .phone
+        .as_deref()
+        .map(normalize::phone_digits)
+        .filter(|d| d.len() >= 5);
     let mut any = Condition::any().add(customer::Column::NameNorm.eq(norm.clone()));
     if let Some(d) = &digits {
         any = any.add(customer::Column::PhoneDigits.eq(d.clone()));
@@ -182,7 +239,9 @@ pub async fn duplicates<C: ConnectionTrait>(db: &C, user: &CurrentUser, draft: &
     if let Some(e) = &draft.email {
         any = any.add(customer::Column::Email.eq(e.clone()));
     }
-    let mut q = customer::Entity::find().filter(customer::Column::DeletedAt.is_null()).filter(any);
+    let mut q = customer::Entity::find()
+        .filter(customer::Column::DeletedAt.is_null())
+        .filter(any);
     if let Some(id) = except {
         q = q.filter(customer::Column::Id.ne(id));
     }
@@ -216,7 +275,11 @@ pub async fn duplicates<C: ConnectionTrait>(db: &C, user: &CurrentUser, draft: &
             if draft.email.is_some() && c.email == draft.email {
                 matched.push("email");
             }
-            let owner_name = c.owner_id.as_ref().and_then(|o| owners.iter().find(|u| &u.id == o)).map(|u| u.name.clone());
+            let owner_name = c
+                .owner_id
+                .as_ref()
+                .and_then(|o| owners.iter().find(|u| &u.id == o))
+                .map(|u| u.name.clone());
             let is_visible = visible.contains(&c.id);
             json!({
                 "id": if is_visible { Some(c.id.clone()) } else { None },
@@ -243,7 +306,12 @@ async fn check<C: ConnectionTrait>(
     let (levels, _) = crate::settings::store::customer_levels(db).await?;
     let mut errors = draft.check(&levels).0;
     let defs = crate::custom_fields::store::defs(db, "customer").await?;
-    let custom = match custom::validate(&defs, old_custom, custom_input.unwrap_or(&Value::Object(Map::new())), creating) {
+    let custom = match custom::validate(
+        &defs,
+        old_custom,
+        custom_input.unwrap_or(&Value::Object(Map::new())),
+        creating,
+    ) {
         Ok(c) => c,
         Err(e) => {
             errors.extend(e);
@@ -253,16 +321,26 @@ async fn check<C: ConnectionTrait>(
     if owner_changed {
         let scope = DataScope::for_user(db, user).await?;
         match &draft.owner_id {
-            Some(o) if !scope.includes_user(db, o).await? => {
-                errors.push(FieldError::new("owner_id", "not_found", "is not a user you can give customers to"))
-            }
+            Some(o) if !scope.includes_user(db, o).await? => errors.push(FieldError::new(
+                "owner_id",
+                "not_found",
+                "is not a user you can give customers to",
+            )),
             None if scope.kind() != crate::platform::auth::Scope::All => {
-                errors.push(FieldError::new("owner_id", "required", "only managers of all records can put customers in the pool"))
+                errors.push(FieldError::new(
+                    "owner_id",
+                    "required",
+                    "only managers of all records can put customers in the pool",
+                ))
             }
             _ => {}
         }
     }
-    if errors.is_empty() { Ok(custom) } else { Err(AppError::Validation(errors)) }
+    if errors.is_empty() {
+        Ok(custom)
+    } else {
+        Err(AppError::Validation(errors))
+    }
 }
 
 fn apply(am: &mut customer::ActiveModel, d: &Draft, custom: &Map<String, Value>, search: String) {
@@ -281,7 +359,10 @@ fn apply(am: &mut customer::ActiveModel, d: &Draft, custom: &Map<String, Value>,
     am.level = Set(d.level.clone());
     am.status = Set(d.status.clone());
     am.tags = Set(serde_json::to_string(&d.tags).unwrap_or_else(|_| "[]".into()));
-    am.birthday = Set(d.birthday.as_deref().and_then(|b| crate::platform::validate::date("birthday", b).ok()));
+    am.birthday = Set(d
+        .birthday
+        .as_deref()
+        .and_then(|b| crate::platform::validate::date("birthday", b).ok()));
     am.owner_id = Set(d.owner_id.clone());
     am.notes = Set(d.notes.clone());
     am.custom = Set(Value::Object(custom.clone()).to_string());
@@ -299,7 +380,16 @@ pub async fn create(
 ) -> AppResult<customer::Model> {
     let mut draft = Draft::from_new(&input, &user.id);
     let txn = write_txn(db).await?;
-    let custom = check(&txn, user, &mut draft, &Map::new(), input.custom.as_ref(), true, true).await?;
+    let custom = check(
+        &txn,
+        user,
+        &mut draft,
+        &Map::new(),
+        input.custom.as_ref(),
+        true,
+        true,
+    )
+    .await?;
     if !force {
         let dups = duplicates(&txn, user, &draft, None).await?;
         if !dups.is_empty() {
@@ -316,10 +406,24 @@ pub async fn create(
         deleted_by: Set(None),
         ..Default::default()
     };
-    let search = search_text(&draft.name, draft.phone.as_deref(), draft.email.as_deref(), &[]);
+    let search = search_text(
+        &draft.name,
+        draft.phone.as_deref(),
+        draft.email.as_deref(),
+        &[],
+    );
     apply(&mut am, &draft, &custom, search);
     let m = am.insert(&txn).await?;
-    audit::record(&txn, now, actor, "customer", Some(&m.id), "create", audit::created(&view_json(&m))).await?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        "customer",
+        Some(&m.id),
+        "create",
+        audit::created(&view_json(&m)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(m)
 }
@@ -346,17 +450,36 @@ pub async fn update(
     let mut draft = before.clone().patch(&patch);
     let old_custom: Map<String, Value> = serde_json::from_str(&old.custom).unwrap_or_default();
     let owner_changed = draft.owner_id != before.owner_id;
-    let custom = check(&txn, user, &mut draft, &old_custom, patch.custom.as_ref(), false, owner_changed).await?;
-    let identity_changed = normalize::name(&draft.name) != old.name_norm || draft.phone != before.phone || draft.email != before.email;
+    let custom = check(
+        &txn,
+        user,
+        &mut draft,
+        &old_custom,
+        patch.custom.as_ref(),
+        false,
+        owner_changed,
+    )
+    .await?;
+    let identity_changed = normalize::name(&draft.name) != old.name_norm
+        || draft.phone != before.phone
+        || draft.email != before.email;
     if identity_changed && !force {
         let dups = duplicates(&txn, user, &draft, Some(id)).await?;
         if !dups.is_empty() {
             return Err(AppError::Duplicate(dups));
         }
     }
-    let contacts = contact::Entity::find().filter(contact::Column::CustomerId.eq(id)).all(&txn).await?;
+    let contacts = contact::Entity::find()
+        .filter(contact::Column::CustomerId.eq(id))
+        .all(&txn)
+        .await?;
     let mut am = old.clone().into_active_model();
-    let search = search_text(&draft.name, draft.phone.as_deref(), draft.email.as_deref(), &contacts);
+    let search = search_text(
+        &draft.name,
+        draft.phone.as_deref(),
+        draft.email.as_deref(),
+        &contacts,
+    );
     apply(&mut am, &draft, &custom, search);
     am.version = Set(old.version + 1);
     am.updated_at = Set(now);
@@ -392,10 +515,22 @@ pub async fn delete(
         return Err(stale());
     }
     let r = customer::Entity::update_many()
-        .col_expr(customer::Column::DeletedAt, sea_orm::sea_query::Expr::value(now))
-        .col_expr(customer::Column::DeletedBy, sea_orm::sea_query::Expr::value(user.id.clone()))
-        .col_expr(customer::Column::Version, sea_orm::sea_query::Expr::value(old.version + 1))
-        .col_expr(customer::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(
+            customer::Column::DeletedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .col_expr(
+            customer::Column::DeletedBy,
+            sea_orm::sea_query::Expr::value(user.id.clone()),
+        )
+        .col_expr(
+            customer::Column::Version,
+            sea_orm::sea_query::Expr::value(old.version + 1),
+        )
+        .col_expr(
+            customer::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
         .filter(customer::Column::Id.eq(id))
         .filter(customer::Column::Version.eq(old.version))
         .exec(&txn)
@@ -411,10 +546,20 @@ pub async fn delete(
 }
 
 /// Brings a customer back from the recycle bin: its owner or an administrator.
-pub async fn restore(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor, user: &CurrentUser, id: &str) -> AppResult<customer::Model> {
+pub async fn restore(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    user: &CurrentUser,
+    id: &str,
+) -> AppResult<customer::Model> {
     let txn = write_txn(db).await?;
     let scope = DataScope::for_user(&txn, user).await?;
-    let old = scoped(&scope, true).filter(customer::Column::Id.eq(id)).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let old = scoped(&scope, true)
+        .filter(customer::Column::Id.eq(id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if !user.is_admin() && old.owner_id.as_deref() != Some(user.id.as_str()) {
         return Err(AppError::Forbidden);
     }
@@ -425,7 +570,10 @@ pub async fn restore(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor
     am.updated_at = Set(now);
     let new = am.update(&txn).await?;
     let mut changes = Map::new();
-    changes.insert("deleted_at".into(), json!([old.deleted_at.map(|t| time_key(&t)), null]));
+    changes.insert(
+        "deleted_at".into(),
+        json!([old.deleted_at.map(|t| time_key(&t)), null]),
+    );
     audit::record(&txn, now, actor, "customer", Some(id), "restore", changes).await?;
     txn.commit().await?;
     Ok(new)
@@ -433,23 +581,45 @@ pub async fn restore(db: &DatabaseConnection, now: OffsetDateTime, actor: &Actor
 
 /// Deletes for good what has been in the recycle bin since before `before`
 /// (customers with their contacts, and contacts deleted on their own).
-pub async fn purge(db: &DatabaseConnection, now: OffsetDateTime, before: OffsetDateTime) -> AppResult<u64> {
+pub async fn purge(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    before: OffsetDateTime,
+) -> AppResult<u64> {
     let txn = write_txn(db).await?;
-    let ids: Vec<String> = customer::Entity::find()
-        .filter(customer::Column::DeletedAt.lt(before))
-        .select_only()
+    let expired = sea_orm::sea_query::Query::select()
         .column(customer::Column::Id)
-        .into_tuple()
-        .all(&txn)
+        .from(customer::Entity)
+        .cond_where(customer::Column::DeletedAt.lt(before))
+        .to_owned();
+    contact::Entity::delete_many()
+        .filter(contact::Column::CustomerId.in_subquery(expired))
+        .exec(&txn)
         .await?;
-    contact::Entity::delete_many().filter(contact::Column::CustomerId.is_in(ids.clone())).exec(&txn).await?;
-    let n = customer::Entity::delete_many().filter(customer::Column::Id.is_in(ids.clone())).exec(&txn).await?.rows_affected;
-    let c = contact::Entity::delete_many().filter(contact::Column::DeletedAt.lt(before)).exec(&txn).await?.rows_affected;
+    let n = customer::Entity::delete_many()
+        .filter(customer::Column::DeletedAt.lt(before))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let c = contact::Entity::delete_many()
+        .filter(contact::Column::DeletedAt.lt(before))
+        .exec(&txn)
+        .await?
+        .rows_affected;
     if n + c > 0 {
         let mut changes = Map::new();
         changes.insert("customers".into(), json!([null, n]));
         changes.insert("contacts".into(), json!([null, c]));
-        audit::record(&txn, now, &Actor::default(), "recycle_bin", None, "purge", changes).await?;
+        audit::record(
+            &txn,
+            now,
+            &Actor::default(),
+            "recycle_bin",
+            None,
+            "purge",
+            changes,
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(n + c)

@@ -6,7 +6,9 @@
 
 use crate::entities::{audit_log, user};
 use crate::platform::error::AppResult;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -34,14 +36,20 @@ pub struct TimelineItem {
 }
 
 /// The timeline of a customer the caller may see (checked by the caller).
-pub async fn for_customer<C: ConnectionTrait>(db: &C, customer_id: &str) -> AppResult<Vec<TimelineItem>> {
+pub async fn for_customer<C: ConnectionTrait>(
+    db: &C,
+    customer_id: &str,
+) -> AppResult<Vec<TimelineItem>> {
     let mut items = audit_items(db, customer_id).await?;
     items.sort_by(|a, b| b.at.cmp(&a.at));
     items.truncate(LIMIT as usize);
     Ok(items)
 }
 
-async fn audit_items<C: ConnectionTrait>(db: &C, customer_id: &str) -> AppResult<Vec<TimelineItem>> {
+async fn audit_items<C: ConnectionTrait>(
+    db: &C,
+    customer_id: &str,
+) -> AppResult<Vec<TimelineItem>> {
     let contact_ids = crate::contacts::store::ids_of_customer(db, customer_id).await?;
     let rows = audit_log::Entity::find()
         .filter(
@@ -62,11 +70,18 @@ async fn audit_items<C: ConnectionTrait>(db: &C, customer_id: &str) -> AppResult
         .all(db)
         .await?;
     let actor_ids: Vec<String> = rows.iter().filter_map(|r| r.actor_id.clone()).collect();
-    let actors = user::Entity::find().filter(user::Column::Id.is_in(actor_ids)).all(db).await?;
+    let actors = user::Entity::find()
+        .filter(user::Column::Id.is_in(actor_ids))
+        .all(db)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|r| TimelineItem {
-            actor_name: r.actor_id.as_ref().and_then(|a| actors.iter().find(|u| &u.id == a)).map(|u| u.name.clone()),
+            actor_name: r
+                .actor_id
+                .as_ref()
+                .and_then(|a| actors.iter().find(|u| &u.id == a))
+                .map(|u| u.name.clone()),
             changes: serde_json::from_str(&r.changes).unwrap_or(Value::Null),
             at: r.at,
             source: "audit".into(),

@@ -35,11 +35,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJsonBytes<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
         if !is_json {
-            return Err(AppError::BadRequest("expected Content-Type: application/json".into()));
+            return Err(AppError::BadRequest(
+                "expected Content-Type: application/json".into(),
+            ));
         }
         let bytes = match axum::body::Bytes::from_request(req, state).await {
             Ok(b) => b,
-            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(AppError::PayloadTooLarge),
+            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(AppError::PayloadTooLarge);
+            }
             Err(rej) => return Err(AppError::BadRequest(rej.body_text())),
         };
         let v = parse_json(&bytes)?;

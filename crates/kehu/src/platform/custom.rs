@@ -66,7 +66,10 @@ impl FieldKind {
     }
 
     fn ranged(self) -> bool {
-        matches!(self, FieldKind::Number | FieldKind::Decimal | FieldKind::Date)
+        matches!(
+            self,
+            FieldKind::Number | FieldKind::Decimal | FieldKind::Date
+        )
     }
 }
 
@@ -105,8 +108,18 @@ impl Def {
         match v {
             Value::Null => String::new(),
             Value::String(s) => s.clone(),
-            Value::Bool(b) => if *b { "✓".into() } else { "✗".into() },
-            Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", "),
+            Value::Bool(b) => {
+                if *b {
+                    "✓".into()
+                } else {
+                    "✗".into()
+                }
+            }
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             other => other.to_string(),
         }
     }
@@ -134,9 +147,17 @@ fn check_value(def: &Def, v: &Value) -> Result<Option<Value>, FieldError> {
     let out = match def.kind {
         FieldKind::Text | FieldKind::LongText => {
             let s = v.as_str().ok_or_else(|| wrong("text"))?.trim().to_owned();
-            let max = if def.kind == FieldKind::Text { 1000 } else { 10_000 };
+            let max = if def.kind == FieldKind::Text {
+                1000
+            } else {
+                10_000
+            };
             if s.chars().count() > max {
-                return Err(err(k, "too_long", format!("must be at most {max} characters")));
+                return Err(err(
+                    k,
+                    "too_long",
+                    format!("must be at most {max} characters"),
+                ));
             }
             Value::String(s)
         }
@@ -156,13 +177,21 @@ fn check_value(def: &Def, v: &Value) -> Result<Option<Value>, FieldError> {
         FieldKind::Date => {
             let s = v.as_str().ok_or_else(|| wrong("a date"))?.trim();
             let fmt = time::macros::format_description!("[year]-[month]-[day]");
-            time::Date::parse(s, fmt).map_err(|_| err(k, "invalid_date", "must be a date (YYYY-MM-DD)"))?;
+            time::Date::parse(s, fmt)
+                .map_err(|_| err(k, "invalid_date", "must be a date (YYYY-MM-DD)"))?;
             Value::String(s.to_owned())
         }
         FieldKind::Select => {
-            let s = v.as_str().ok_or_else(|| wrong("one of the options"))?.trim();
+            let s = v
+                .as_str()
+                .ok_or_else(|| wrong("one of the options"))?
+                .trim();
             if !def.options.iter().any(|o| o == s) {
-                return Err(err(k, "not_an_option", format!("must be one of: {}", def.options.join(", "))));
+                return Err(err(
+                    k,
+                    "not_an_option",
+                    format!("must be one of: {}", def.options.join(", ")),
+                ));
             }
             Value::String(s.to_owned())
         }
@@ -172,7 +201,11 @@ fn check_value(def: &Def, v: &Value) -> Result<Option<Value>, FieldError> {
             for x in arr {
                 let s = x.as_str().ok_or_else(|| wrong("a list of options"))?.trim();
                 if !def.options.iter().any(|o| o == s) {
-                    return Err(err(k, "not_an_option", format!("must be among: {}", def.options.join(", "))));
+                    return Err(err(
+                        k,
+                        "not_an_option",
+                        format!("must be among: {}", def.options.join(", ")),
+                    ));
                 }
                 if !out.iter().any(|o| o.as_str() == Some(s)) {
                     out.push(Value::String(s.to_owned()));
@@ -192,7 +225,11 @@ fn check_value(def: &Def, v: &Value) -> Result<Option<Value>, FieldError> {
         FieldKind::Url => {
             let s = v.as_str().ok_or_else(|| wrong("a web address"))?.trim();
             if s.len() > 500 || !crate::platform::validate::is_web_url(s) {
-                return Err(err(k, "invalid_url", "must be a web address (http:// or https://)"));
+                return Err(err(
+                    k,
+                    "invalid_url",
+                    "must be a web address (http:// or https://)",
+                ));
             }
             Value::String(s.to_owned())
         }
@@ -203,15 +240,28 @@ fn check_value(def: &Def, v: &Value) -> Result<Option<Value>, FieldError> {
 /// Validates `input` (a JSON object of custom values) against `defs`, on top of
 /// `existing` values; `null` or empty removes a value. `creating` also checks that
 /// required fields are present. Returns the new object or the field errors.
-pub fn validate(defs: &[Def], existing: &Map<String, Value>, input: &Value, creating: bool) -> Result<Map<String, Value>, Vec<FieldError>> {
+pub fn validate(
+    defs: &[Def],
+    existing: &Map<String, Value>,
+    input: &Value,
+    creating: bool,
+) -> Result<Map<String, Value>, Vec<FieldError>> {
     let Some(obj) = input.as_object() else {
-        return Err(vec![FieldError::new("custom", "invalid_type", "must be an object")]);
+        return Err(vec![FieldError::new(
+            "custom",
+            "invalid_type",
+            "must be an object",
+        )]);
     };
     let mut out = existing.clone();
     let mut errors = Vec::new();
     for (k, v) in obj {
         let Some(def) = defs.iter().find(|d| &d.key == k) else {
-            errors.push(err(k, "unknown_field", "is not a custom field of this record"));
+            errors.push(err(
+                k,
+                "unknown_field",
+                "is not a custom field of this record",
+            ));
             continue;
         };
         match check_value(def, v) {
@@ -227,27 +277,48 @@ pub fn validate(defs: &[Def], existing: &Map<String, Value>, input: &Value, crea
     }
     if creating {
         for d in defs.iter().filter(|d| d.required) {
-            if !out.contains_key(&d.key) && !errors.iter().any(|e| e.field == format!("custom.{}", d.key)) {
+            if !out.contains_key(&d.key)
+                && !errors
+                    .iter()
+                    .any(|e| e.field == format!("custom.{}", d.key))
+            {
                 errors.push(err(&d.key, "required", "is required"));
             }
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 /// The SQL condition of one `custom.<key>` filter on the JSON text column `column`
 /// (written as `table.column`).
-pub fn condition(backend: DbBackend, column: &'static str, defs: &[Def], f: &CustomFilter) -> Result<SimpleExpr, FieldError> {
+pub fn condition(
+    backend: DbBackend,
+    column: &'static str,
+    defs: &[Def],
+    f: &CustomFilter,
+) -> Result<SimpleExpr, FieldError> {
     let name = match f.op {
         CustomOp::Eq => format!("custom.{}", f.key),
         CustomOp::Gte => format!("custom.{}_from", f.key),
         CustomOp::Lte => format!("custom.{}_to", f.key),
     };
     let Some(def) = defs.iter().find(|d| d.key == f.key) else {
-        return Err(FieldError::new(&name, "unknown_field", format!("cannot filter by {name}")));
+        return Err(FieldError::new(
+            &name,
+            "unknown_field",
+            format!("cannot filter by {name}"),
+        ));
     };
     if f.op != CustomOp::Eq && !def.kind.ranged() {
-        return Err(FieldError::new(&name, "unknown_field", format!("{} has no range", f.key)));
+        return Err(FieldError::new(
+            &name,
+            "unknown_field",
+            format!("{} has no range", f.key),
+        ));
     }
     let cmp = match f.op {
         CustomOp::Eq => "=",
@@ -273,26 +344,52 @@ pub fn condition(backend: DbBackend, column: &'static str, defs: &[Def], f: &Cus
             [f.key.clone(), s.clone()],
         ),
         (FieldKind::Number | FieldKind::Decimal, v) => {
-            let n = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+            let n = v
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_string());
             if sqlite {
-                Expr::cust_with_values(format!("CAST(json_extract({column}, ?) AS REAL) {cmp} CAST(? AS REAL)"), [path, n])
+                Expr::cust_with_values(
+                    format!("CAST(json_extract({column}, ?) AS REAL) {cmp} CAST(? AS REAL)"),
+                    [path, n],
+                )
             } else {
-                Expr::cust_with_values(format!("CAST(CAST({column} AS jsonb) ->> ? AS numeric) {cmp} CAST(? AS numeric)"), [f.key.clone(), n])
+                Expr::cust_with_values(
+                    format!(
+                        "CAST(CAST({column} AS jsonb) ->> ? AS numeric) {cmp} CAST(? AS numeric)"
+                    ),
+                    [f.key.clone(), n],
+                )
             }
         }
         (FieldKind::Checkbox, Value::Bool(b)) => {
             if sqlite {
-                Expr::cust_with_values(format!("json_extract({column}, ?) = ?"), [sea_orm::Value::from(path), sea_orm::Value::from(i64::from(*b))])
+                Expr::cust_with_values(
+                    format!("json_extract({column}, ?) = ?"),
+                    [
+                        sea_orm::Value::from(path),
+                        sea_orm::Value::from(i64::from(*b)),
+                    ],
+                )
             } else {
-                Expr::cust_with_values(format!("(CAST({column} AS jsonb) ->> ?) = ?"), [f.key.clone(), b.to_string()])
+                Expr::cust_with_values(
+                    format!("(CAST({column} AS jsonb) ->> ?) = ?"),
+                    [f.key.clone(), b.to_string()],
+                )
             }
         }
         (_, v) => {
-            let s = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+            let s = v
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_string());
             if sqlite {
                 Expr::cust_with_values(format!("json_extract({column}, ?) {cmp} ?"), [path, s])
             } else {
-                Expr::cust_with_values(format!("(CAST({column} AS jsonb) ->> ?) {cmp} ?"), [f.key.clone(), s])
+                Expr::cust_with_values(
+                    format!("(CAST({column} AS jsonb) ->> ?) {cmp} ?"),
+                    [f.key.clone(), s],
+                )
             }
         }
     };
@@ -317,7 +414,12 @@ mod tests {
             d("budget", FieldKind::Decimal, false, &[]),
             d("seats", FieldKind::Number, true, &[]),
             d("tier", FieldKind::Select, false, &["gold", "silver"]),
-            d("channels", FieldKind::MultiSelect, false, &["email", "wechat"]),
+            d(
+                "channels",
+                FieldKind::MultiSelect,
+                false,
+                &["email", "wechat"],
+            ),
             d("vip", FieldKind::Checkbox, false, &[]),
             d("site", FieldKind::Url, false, &[]),
             d("since", FieldKind::Date, false, &[]),
@@ -342,13 +444,32 @@ mod tests {
     #[test]
     fn bad_values_name_the_field() {
         let codes = |input: Value| -> Vec<(String, String)> {
-            validate(&defs(), &Map::new(), &input, true).unwrap_err().into_iter().map(|e| (e.field, e.code)).collect()
+            validate(&defs(), &Map::new(), &input, true)
+                .unwrap_err()
+                .into_iter()
+                .map(|e| (e.field, e.code))
+                .collect()
         };
-        assert!(codes(json!({"seats": 1, "color": "red"})).contains(&("custom.color".into(), "unknown_field".into())));
-        assert!(codes(json!({"seats": "many"})).contains(&("custom.seats".into(), "invalid_type".into())));
-        assert!(codes(json!({"seats": 1, "tier": "bronze"})).contains(&("custom.tier".into(), "not_an_option".into())));
-        assert!(codes(json!({"seats": 1, "site": "javascript:alert(1)"})).contains(&("custom.site".into(), "invalid_url".into())));
-        assert!(codes(json!({"seats": 1, "since": "2026-02-30"})).contains(&("custom.since".into(), "invalid_date".into())));
+        assert!(
+            codes(json!({"seats": 1, "color": "red"}))
+                .contains(&("custom.color".into(), "unknown_field".into()))
+        );
+        assert!(
+            codes(json!({"seats": "many"}))
+                .contains(&("custom.seats".into(), "invalid_type".into()))
+        );
+        assert!(
+            codes(json!({"seats": 1, "tier": "bronze"}))
+                .contains(&("custom.tier".into(), "not_an_option".into()))
+        );
+        assert!(
+            codes(json!({"seats": 1, "site": "javascript:alert(1)"}))
+                .contains(&("custom.site".into(), "invalid_url".into()))
+        );
+        assert!(
+            codes(json!({"seats": 1, "since": "2026-02-30"}))
+                .contains(&("custom.since".into(), "invalid_date".into()))
+        );
         assert!(codes(json!({})).contains(&("custom.seats".into(), "required".into())));
         assert!(codes(json!([1])).contains(&("custom".into(), "invalid_type".into())));
     }
@@ -358,7 +479,13 @@ mod tests {
         let mut existing = Map::new();
         existing.insert("seats".into(), json!(3));
         existing.insert("tier".into(), json!("gold"));
-        let out = validate(&defs(), &existing, &json!({"tier": null, "vip": false}), false).unwrap();
+        let out = validate(
+            &defs(),
+            &existing,
+            &json!({"tier": null, "vip": false}),
+            false,
+        )
+        .unwrap();
         assert_eq!(out.get("seats"), Some(&json!(3)));
         assert!(!out.contains_key("tier"));
         assert_eq!(out["vip"], json!(false));

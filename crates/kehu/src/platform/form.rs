@@ -95,3 +95,182 @@ pub fn opt(s: &str) -> Option<String> {
         Some(t.to_owned())
     }
 }
+
+/// One input of a generated form: the one way forms render a field (see
+/// `templates/_field.html`), for built-in and custom fields alike.
+#[derive(Clone, Debug, Default)]
+pub struct FormField {
+    /// The form name (`name`, `custom.tier`, …).
+    pub name: String,
+    pub label: String,
+    /// `text`, `email`, `tel`, `url`, `date`, `number`, `textarea`, `select`, `multiselect`, `checkbox`.
+    pub input: &'static str,
+    pub value: String,
+    /// Chosen values of a multi-select.
+    pub values: Vec<String>,
+    /// `(value, label)` choices of a select; an empty value is "none".
+    pub options: Vec<(String, String)>,
+    pub required: bool,
+    pub max: usize,
+    pub error: Option<&'static str>,
+    pub hint: Option<String>,
+    /// Spans the whole form width.
+    pub wide: bool,
+}
+
+impl FormField {
+    pub fn new(name: &str, label: &str, input: &'static str, value: &str) -> FormField {
+        FormField {
+            name: name.into(),
+            label: label.into(),
+            input,
+            value: value.into(),
+            max: 200,
+            ..Default::default()
+        }
+    }
+
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    pub fn max(mut self, max: usize) -> Self {
+        self.max = max;
+        self
+    }
+
+    pub fn wide(mut self) -> Self {
+        self.wide = true;
+        self
+    }
+
+    pub fn options(mut self, options: Vec<(String, String)>) -> Self {
+        self.options = options;
+        self
+    }
+
+    pub fn hint(mut self, hint: &str) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn is_chosen(&self, v: &str) -> bool {
+        if self.input == "multiselect" {
+            self.values.iter().any(|x| x == v)
+        } else {
+            self.value == v
+        }
+    }
+
+    /// Attaches the translated error of this field, if any.
+    pub fn with_errors(mut self, errors: &FormErrors) -> Self {
+        self.error = errors.get(&self.name);
+        self
+    }
+}
+
+/// A urlencoded body as name/value pairs (for forms with repeated or dynamic fields).
+pub type Pairs = Vec<(String, String)>;
+
+/// The first value of `name`, trimmed ("" when absent).
+pub fn value(pairs: &Pairs, name: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Every value of `name`.
+pub fn values(pairs: &Pairs, name: &str) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// The custom values of a form (`custom.<key>` inputs) as the JSON the stores take:
+/// every active field is sent, empty ones as `null`.
+pub fn custom_values(pairs: &Pairs, defs: &[crate::platform::custom::Def]) -> serde_json::Value {
+    use crate::platform::custom::FieldKind;
+    use serde_json::Value;
+    let mut out = serde_json::Map::new();
+    for d in defs {
+        let name = format!("custom.{}", d.key);
+        let v = match d.kind {
+            FieldKind::MultiSelect => Value::from(values(pairs, &name)),
+            FieldKind::Checkbox => Value::Bool(!value(pairs, &name).is_empty()),
+            _ => {
+                let s = value(pairs, &name);
+                if s.is_empty() {
+                    Value::Null
+                } else {
+                    Value::String(s)
+                }
+            }
+        };
+        out.insert(d.key.clone(), v);
+    }
+    Value::Object(out)
+}
+
+/// Form inputs for custom fields, filled from stored values (or the re-posted form).
+pub fn custom_inputs(
+    defs: &[crate::platform::custom::Def],
+    lang: Lang,
+    stored: &serde_json::Value,
+    errors: &FormErrors,
+) -> Vec<FormField> {
+    use crate::platform::custom::FieldKind;
+    defs.iter()
+        .map(|d| {
+            let v = stored
+                .get(&d.key)
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
+            let input = match d.kind {
+                FieldKind::Text => "text",
+                FieldKind::LongText => "textarea",
+                FieldKind::Number | FieldKind::Decimal => "number",
+                FieldKind::Date => "date",
+                FieldKind::Select => "select",
+                FieldKind::MultiSelect => "multiselect",
+                FieldKind::Checkbox => "checkbox",
+                FieldKind::Url => "url",
+            };
+            let mut f = FormField::new(&format!("custom.{}", d.key), d.label(lang), input, "");
+            f.value = match &v {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Bool(b) => {
+                    if *b {
+                        "on".into()
+                    } else {
+                        String::new()
+                    }
+                }
+                other => other.to_string(),
+            };
+            f.values = v
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            f.options = d.options.iter().map(|o| (o.clone(), o.clone())).collect();
+            f.required = d.required;
+            f.max = if d.kind == FieldKind::LongText {
+                10_000
+            } else {
+                1000
+            };
+            f.wide = d.kind == FieldKind::LongText;
+            f.with_errors(errors)
+        })
+        .collect()
+}

@@ -24,7 +24,8 @@ fn respond(status: StatusCode, location: Option<&str>, body: String, replayed: b
         res.headers_mut().insert(header::LOCATION, l);
     }
     if replayed {
-        res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     res
 }
@@ -58,10 +59,18 @@ where
     };
     let Some(key) = key else {
         let c = create().await?;
-        return Ok(respond(StatusCode::CREATED, Some(&c.location), c.body.to_string(), false));
+        return Ok(respond(
+            StatusCode::CREATED,
+            Some(&c.location),
+            c.body.to_string(),
+            false,
+        ));
     };
     let hash = sha256_hex(&String::from_utf8_lossy(request));
-    if let Some(prev) = idempotency_key::Entity::find_by_id((user_id.to_owned(), key.clone())).one(db).await? {
+    if let Some(prev) = idempotency_key::Entity::find_by_id((user_id.to_owned(), key.clone()))
+        .one(db)
+        .await?
+    {
         if prev.request_hash != hash {
             return Err(AppError::field(
                 "Idempotency-Key",

@@ -9,7 +9,8 @@ use crate::platform::error::{AppError, AppResult, FieldError};
 use base64::Engine;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, PaginatorTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -288,10 +289,22 @@ impl<C: ColumnTrait> ListSpec<C> {
                     } else {
                         (rest, CustomOp::Eq)
                     };
-                    if key.is_empty() || !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-                        errors.push(FieldError::new(name, "unknown_field", format!("cannot filter by {name}")));
+                    if key.is_empty()
+                        || !key
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    {
+                        errors.push(FieldError::new(
+                            name,
+                            "unknown_field",
+                            format!("cannot filter by {name}"),
+                        ));
                     } else {
-                        req.custom.push(CustomFilter { key: key.to_owned(), op, value: v.clone() });
+                        req.custom.push(CustomFilter {
+                            key: key.to_owned(),
+                            op,
+                            value: v.clone(),
+                        });
                     }
                 }
                 name => {
@@ -314,7 +327,8 @@ impl<C: ColumnTrait> ListSpec<C> {
                             self.filters
                                 .iter()
                                 .position(|f| {
-                                    f.name == base && matches!(f.kind, Kind::Time | Kind::Int | Kind::Date)
+                                    f.name == base
+                                        && matches!(f.kind, Kind::Time | Kind::Int | Kind::Date)
                                 })
                                 .map(|i| (i, op))
                         });
@@ -411,7 +425,9 @@ impl<C: ColumnTrait> ListRequest<C> {
                 };
                 let needle = serde_json::Value::String(tag).to_string();
                 let pattern = format!("%{}%", escape_like(&needle));
-                cond = cond.add(Expr::col(f.col.as_column_ref()).like(LikeExpr::new(pattern).escape('\\')));
+                cond = cond.add(
+                    Expr::col(f.col.as_column_ref()).like(LikeExpr::new(pattern).escape('\\')),
+                );
                 continue;
             }
             cond = cond.add(match cmp {
@@ -457,7 +473,11 @@ impl<C: ColumnTrait> ListRequest<C> {
     }
 
     /// Applies filters, `q`, the cursor, the sort and `limit + 1` (to know whether more follow).
-    pub fn apply<E: EntityTrait<Column = C>>(&self, select: Select<E>, backend: DbBackend) -> Select<E> {
+    pub fn apply<E: EntityTrait<Column = C>>(
+        &self,
+        select: Select<E>,
+        backend: DbBackend,
+    ) -> Select<E> {
         let sort = &self.spec.sorts[self.sort];
         let mut select = select.filter(self.condition(backend));
         if let Some((v, id)) = &self.cursor
@@ -557,7 +577,11 @@ pub fn flag(value: Option<String>, name: &str) -> AppResult<bool> {
     match value.as_deref() {
         None | Some("") | Some("false") | Some("0") => Ok(false),
         Some("true") | Some("1") => Ok(true),
-        Some(_) => Err(AppError::field(name, "invalid_bool", "must be true or false")),
+        Some(_) => Err(AppError::field(
+            name,
+            "invalid_bool",
+            "must be true or false",
+        )),
     }
 }
 

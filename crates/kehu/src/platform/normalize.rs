@@ -33,7 +33,10 @@ pub fn name(s: &str) -> String {
         .filter(|c| c.is_alphanumeric())
         .collect();
     loop {
-        let Some(suffix) = SUFFIXES.iter().find(|x| n.ends_with(*x) && n.len() > x.len()) else {
+        let Some(suffix) = SUFFIXES
+            .iter()
+            .find(|x| n.ends_with(*x) && n.len() > x.len())
+        else {
             break;
         };
         n.truncate(n.len() - suffix.len());
@@ -55,8 +58,13 @@ pub fn phone_digits(s: &str) -> String {
 
 /// Whether a phone number uses only the characters phone numbers have.
 pub fn phone_chars_ok(s: &str) -> bool {
-    s.nfkc()
-        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.' | '/' | '#' | '*' | 'x' | 'X'))
+    s.nfkc().all(|c| {
+        c.is_ascii_digit()
+            || matches!(
+                c,
+                ' ' | '+' | '-' | '(' | ')' | '.' | '/' | '#' | '*' | 'x' | 'X'
+            )
+    })
 }
 
 #[cfg(test)]

@@ -73,9 +73,16 @@ impl DataScope {
 
     /// Whether `user_id` is an active user whose records this scope covers
     /// (the owners this user may give a record to).
-    pub async fn includes_user<C: ConnectionTrait>(&self, db: &C, user_id: &str) -> AppResult<bool> {
+    pub async fn includes_user<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        user_id: &str,
+    ) -> AppResult<bool> {
         Ok(self
-            .filter(user::Entity::find_by_id(user_id.to_owned()), user::Column::Id)
+            .filter(
+                user::Entity::find_by_id(user_id.to_owned()),
+                user::Column::Id,
+            )
             .filter(user::Column::Active.eq(true))
             .one(db)
             .await?

@@ -97,16 +97,28 @@ pub fn normalize_email(value: &str) -> String {
 
 /// An `http`/`https` address with a host.
 pub fn is_web_url(s: &str) -> bool {
-    url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| h.contains('.') || h == "localhost"))
+    url::Url::parse(s).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && u.host_str()
+                .is_some_and(|h| h.contains('.') || h == "localhost")
+    })
 }
 
 /// A website as people type it (`example.cn`, `https://example.cn/x`): checked and
 /// given a scheme when it has none.
 pub fn website(field: &str, value: &str) -> Result<String, FieldError> {
     let v = value.trim();
-    let full = if v.contains("://") { v.to_owned() } else { format!("https://{v}") };
+    let full = if v.contains("://") {
+        v.to_owned()
+    } else {
+        format!("https://{v}")
+    };
     if v.chars().count() > 300 || !is_web_url(&full) {
-        return Err(FieldError::new(field, "invalid_url", "is not a web address"));
+        return Err(FieldError::new(
+            field,
+            "invalid_url",
+            "is not a web address",
+        ));
     }
     Ok(full)
 }
@@ -115,13 +127,25 @@ pub fn website(field: &str, value: &str) -> Result<String, FieldError> {
 pub fn phone(field: &str, value: &str) -> Option<FieldError> {
     let v = value.trim();
     if v.chars().count() > 40 {
-        return Some(FieldError::new(field, "too_long", "must be at most 40 characters"));
+        return Some(FieldError::new(
+            field,
+            "too_long",
+            "must be at most 40 characters",
+        ));
     }
     if !crate::platform::normalize::phone_chars_ok(v) {
-        return Some(FieldError::new(field, "invalid_phone", "may contain only digits, spaces and + - ( ) . / # *"));
+        return Some(FieldError::new(
+            field,
+            "invalid_phone",
+            "may contain only digits, spaces and + - ( ) . / # *",
+        ));
     }
     if crate::platform::normalize::phone_digits(v).len() < 4 {
-        return Some(FieldError::new(field, "invalid_phone", "needs at least 4 digits"));
+        return Some(FieldError::new(
+            field,
+            "invalid_phone",
+            "needs at least 4 digits",
+        ));
     }
     None
 }
@@ -129,7 +153,8 @@ pub fn phone(field: &str, value: &str) -> Option<FieldError> {
 /// A calendar date `YYYY-MM-DD`.
 pub fn date(field: &str, value: &str) -> Result<time::Date, FieldError> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(value.trim(), fmt).map_err(|_| FieldError::new(field, "invalid_date", "must be a date (YYYY-MM-DD)"))
+    time::Date::parse(value.trim(), fmt)
+        .map_err(|_| FieldError::new(field, "invalid_date", "must be a date (YYYY-MM-DD)"))
 }
 
 /// One of a fixed set of codes.
@@ -137,7 +162,11 @@ pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> Option<FieldError> 
     if allowed.contains(&value) {
         None
     } else {
-        Some(FieldError::new(field, "not_an_option", format!("must be one of: {}", allowed.join(", "))))
+        Some(FieldError::new(
+            field,
+            "not_an_option",
+            format!("must be one of: {}", allowed.join(", ")),
+        ))
     }
 }
 

@@ -401,6 +401,17 @@ impl PageCtx {
         self.lang.t(key)
     }
 
+    /// The translation of `prefix.key` when the catalogue has it, else `key` itself
+    /// (for codes such as statuses and field names).
+    pub fn label(&self, prefix: &str, key: &str) -> String {
+        let full = format!("{prefix}.{key}");
+        if self.lang.has(&full) {
+            self.lang.t(&full).to_owned()
+        } else {
+            key.to_owned()
+        }
+    }
+
     pub fn lang_code(&self) -> &'static str {
         self.lang.code()
     }
@@ -437,10 +448,13 @@ impl PageCtx {
             return Vec::new();
         };
         let mut items = vec![("/", "nav.home")];
+        items.push(("/customers", "nav.customers"));
+        items.push(("/contacts", "nav.contacts"));
         items.push(("/users", "nav.users"));
         items.push(("/teams", "nav.teams"));
         if user.is_admin() {
             items.push(("/audit", "nav.audit"));
+            items.push(("/settings", "nav.settings"));
         }
         items
             .into_iter()

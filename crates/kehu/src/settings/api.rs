@@ -31,16 +31,33 @@ pub struct Levels {
 #[utoipa::path(get, path = "/api/v1/settings/customer-levels", tag = "settings", responses((status = 200, body = Levels)))]
 async fn get_levels(State(state): State<AppState>, _me: ApiUser) -> AppResult<Json<Levels>> {
     let (levels, version) = store::customer_levels(&state.db).await?;
-    Ok(Json(Levels { levels, version: Some(version) }))
+    Ok(Json(Levels {
+        levels,
+        version: Some(version),
+    }))
 }
 
 /// Replace the customer levels (administrators only).
 #[utoipa::path(put, path = "/api/v1/settings/customer-levels", tag = "settings", request_body = Levels,
     responses((status = 200, body = Levels), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn put_levels(State(state): State<AppState>, me: ApiUser, headers: HeaderMap, ApiJson(body): ApiJson<Levels>) -> AppResult<Json<Levels>> {
+async fn put_levels(
+    State(state): State<AppState>,
+    me: ApiUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Levels>,
+) -> AppResult<Json<Levels>> {
     me.user.require_admin()?;
     let expected = required_version(&headers, body.version)?;
-    let (levels, version) =
-        store::set_customer_levels(&state.db, state.clock.now(), &me.actor(), body.levels, Some(expected)).await?;
-    Ok(Json(Levels { levels, version: Some(version) }))
+    let (levels, version) = store::set_customer_levels(
+        &state.db,
+        state.clock.now(),
+        &me.actor(),
+        body.levels,
+        Some(expected),
+    )
+    .await?;
+    Ok(Json(Levels {
+        levels,
+        version: Some(version),
+    }))
 }

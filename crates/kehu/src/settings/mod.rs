@@ -3,4 +3,5 @@
 //! Depends on: platform, custom_fields.
 
 pub mod api;
+pub mod pages;
 pub mod store;

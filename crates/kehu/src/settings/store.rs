@@ -6,7 +6,10 @@ use crate::platform::audit::{self, Actor};
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::validate::Checks;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -15,9 +18,14 @@ const DEFAULT_LEVELS: &[&str] = &["A", "B", "C"];
 
 /// The customer levels administrators defined (`A`, `B`, `C` until they do), and the setting's version.
 pub async fn customer_levels<C: ConnectionTrait>(db: &C) -> AppResult<(Vec<String>, i64)> {
-    let row = setting::Entity::find_by_id(CUSTOMER_LEVELS.to_owned()).one(db).await?;
+    let row = setting::Entity::find_by_id(CUSTOMER_LEVELS.to_owned())
+        .one(db)
+        .await?;
     Ok(match row {
-        Some(r) => (serde_json::from_str(&r.value).unwrap_or_default(), r.version),
+        Some(r) => (
+            serde_json::from_str(&r.value).unwrap_or_default(),
+            r.version,
+        ),
         None => (DEFAULT_LEVELS.iter().map(|s| s.to_string()).collect(), 0),
     })
 }
@@ -30,13 +38,21 @@ pub async fn set_customer_levels(
     levels: Vec<String>,
     expected: Option<i64>,
 ) -> AppResult<(Vec<String>, i64)> {
-    let levels: Vec<String> = levels.iter().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect();
+    let levels: Vec<String> = levels
+        .iter()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
     let mut c = Checks::default();
     if levels.is_empty() {
         c.push("levels", "required", "at least one level");
     }
     if levels.len() > 50 || levels.iter().any(|l| l.chars().count() > 30) {
-        c.push("levels", "too_long", "at most 50 levels of at most 30 characters");
+        c.push(
+            "levels",
+            "too_long",
+            "at most 50 levels of at most 30 characters",
+        );
     }
     let mut sorted = levels.clone();
     sorted.sort();
@@ -62,9 +78,18 @@ pub async fn set_customer_levels(
         .await?;
     } else {
         let r = setting::Entity::update_many()
-            .col_expr(setting::Column::Value, sea_orm::sea_query::Expr::value(value))
-            .col_expr(setting::Column::Version, sea_orm::sea_query::Expr::value(version + 1))
-            .col_expr(setting::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+            .col_expr(
+                setting::Column::Value,
+                sea_orm::sea_query::Expr::value(value),
+            )
+            .col_expr(
+                setting::Column::Version,
+                sea_orm::sea_query::Expr::value(version + 1),
+            )
+            .col_expr(
+                setting::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
             .filter(setting::Column::Key.eq(CUSTOMER_LEVELS))
             .filter(setting::Column::Version.eq(version))
             .exec(&txn)
@@ -75,7 +100,16 @@ pub async fn set_customer_levels(
     }
     let mut changes = serde_json::Map::new();
     changes.insert("levels".into(), json!([old, levels]));
-    audit::record(&txn, now, actor, "setting", Some(CUSTOMER_LEVELS), "update", changes).await?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        "setting",
+        Some(CUSTOMER_LEVELS),
+        "update",
+        changes,
+    )
+    .await?;
     txn.commit().await.map_err(AppError::from)?;
     Ok((levels, version + 1))
 }

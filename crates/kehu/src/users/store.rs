@@ -56,7 +56,10 @@ pub async fn list(
         .filter(req.condition(db.get_database_backend()))
         .count(db)
         .await?;
-    let rows = req.apply(user::Entity::find(), db.get_database_backend()).all(db).await?;
+    let rows = req
+        .apply(user::Entity::find(), db.get_database_backend())
+        .all(db)
+        .await?;
     let sort = req.sort_name();
     Ok(req.page(
         rows,

@@ -17,7 +17,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_views, save_view)).routes(routes!(delete_view))
+    OpenApiRouter::new()
+        .routes(routes!(list_views, save_view))
+        .routes(routes!(delete_view))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,7 +34,12 @@ pub struct ViewView {
 
 impl From<saved_view::Model> for ViewView {
     fn from(m: saved_view::Model) -> Self {
-        ViewView { id: m.id, entity: m.entity, name: m.name, query: m.query }
+        ViewView {
+            id: m.id,
+            entity: m.entity,
+            name: m.name,
+            query: m.query,
+        }
     }
 }
 
@@ -52,23 +59,51 @@ pub struct NewView {
 
 /// Your saved views of a list.
 #[utoipa::path(get, path = "/api/v1/views", tag = "views", params(EntityParam), responses((status = 200, body = Page<ViewView>)))]
-async fn list_views(State(state): State<AppState>, me: ApiUser, Query(p): Query<EntityParam>) -> AppResult<Json<Page<ViewView>>> {
+async fn list_views(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Query(p): Query<EntityParam>,
+) -> AppResult<Json<Page<ViewView>>> {
     let rows = store::list(&state.db, &me.user.id, &p.entity).await?;
     let total = rows.len() as u64;
-    Ok(Json(Page { data: rows.into_iter().map(Into::into).collect(), next_cursor: None, total: Some(total), total_is_estimate: false }))
+    Ok(Json(Page {
+        data: rows.into_iter().map(Into::into).collect(),
+        next_cursor: None,
+        total: Some(total),
+        total_is_estimate: false,
+    }))
 }
 
 /// Save a view (a view with the same name is replaced).
 #[utoipa::path(post, path = "/api/v1/views", tag = "views", request_body = NewView,
     responses((status = 201, body = ViewView), (status = 422, body = Problem)))]
-async fn save_view(State(state): State<AppState>, me: ApiUser, ApiJson(v): ApiJson<NewView>) -> AppResult<Response> {
-    let m = store::save(&state.db, state.clock.now(), &me.user.id, &v.entity, &v.name, &v.query).await?;
-    Ok(created(format!("/api/v1/views/{}", m.id), ViewView::from(m)))
+async fn save_view(
+    State(state): State<AppState>,
+    me: ApiUser,
+    ApiJson(v): ApiJson<NewView>,
+) -> AppResult<Response> {
+    let m = store::save(
+        &state.db,
+        state.clock.now(),
+        &me.user.id,
+        &v.entity,
+        &v.name,
+        &v.query,
+    )
+    .await?;
+    Ok(created(
+        format!("/api/v1/views/{}", m.id),
+        ViewView::from(m),
+    ))
 }
 
 /// Delete one of your views.
 #[utoipa::path(delete, path = "/api/v1/views/{id}", tag = "views", responses((status = 204), (status = 404, body = Problem)))]
-async fn delete_view(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>) -> AppResult<StatusCode> {
+async fn delete_view(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
     store::delete(&state.db, &me.user.id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

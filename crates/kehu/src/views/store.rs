@@ -4,13 +4,19 @@
 use crate::entities::saved_view;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::validate::{Checks, one_of, required_text};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use time::OffsetDateTime;
 
 /// The lists that can have saved views.
 pub const ENTITIES: &[&str] = &["customer", "contact"];
 
-pub async fn list(db: &DatabaseConnection, user_id: &str, entity: &str) -> AppResult<Vec<saved_view::Model>> {
+pub async fn list(
+    db: &DatabaseConnection,
+    user_id: &str,
+    entity: &str,
+) -> AppResult<Vec<saved_view::Model>> {
     Ok(saved_view::Entity::find()
         .filter(saved_view::Column::UserId.eq(user_id))
         .filter(saved_view::Column::Entity.eq(entity))
@@ -20,7 +26,14 @@ pub async fn list(db: &DatabaseConnection, user_id: &str, entity: &str) -> AppRe
 }
 
 /// Saves (or replaces, by name) a view. `query` is the list's query string.
-pub async fn save(db: &DatabaseConnection, now: OffsetDateTime, user_id: &str, entity: &str, name: &str, query: &str) -> AppResult<saved_view::Model> {
+pub async fn save(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    user_id: &str,
+    entity: &str,
+    name: &str,
+    query: &str,
+) -> AppResult<saved_view::Model> {
     let name = name.trim();
     let mut c = Checks::default();
     c.add(one_of("entity", entity, ENTITIES));
@@ -28,7 +41,11 @@ pub async fn save(db: &DatabaseConnection, now: OffsetDateTime, user_id: &str, e
     if query.len() > 4000 {
         c.push("query", "too_long", "must be at most 4000 characters");
     } else if serde_urlencoded::from_str::<Vec<(String, String)>>(query).is_err() {
-        c.push("query", "invalid", "must be a query string such as status=active&level=A");
+        c.push(
+            "query",
+            "invalid",
+            "must be a query string such as status=active&level=A",
+        );
     }
     c.finish()?;
     let query: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(query)

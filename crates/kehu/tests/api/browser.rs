@@ -102,6 +102,15 @@ async fn start_driver() -> Option<(Driver, WebDriver, PathBuf)> {
     Some((guard, driver, profile))
 }
 
+/// Waits (up to 15 s) for an element of the page a click led to.
+async fn wait_for(driver: &WebDriver, by: By) -> WebDriverResult<WebElement> {
+    driver
+        .query(by)
+        .wait(Duration::from_secs(15), Duration::from_millis(100))
+        .first()
+        .await
+}
+
 #[tokio::test]
 async fn sign_in_switch_language_sign_out() {
     let Some((_guard, driver, profile)) = start_driver().await else {
@@ -134,7 +143,7 @@ async fn sign_in_switch_language_sign_out() {
             .send_keys(PASSWORD)
             .await?;
         driver.find(By::Id("sign-in")).await?.click().await?;
-        driver.find(By::Id("users-table")).await?;
+        wait_for(&driver, By::Id("users-table")).await?;
         assert!(driver.current_url().await?.path().ends_with("/users"));
         let nav = driver.find(By::Css("nav.nav")).await?.text().await?;
         assert!(
@@ -154,7 +163,7 @@ async fn sign_in_switch_language_sign_out() {
             .await?
             .click()
             .await?;
-        driver.find(By::Css("html[lang='zh-CN']")).await?;
+        wait_for(&driver, By::Css("html[lang='zh-CN']")).await?;
         let nav = driver.find(By::Css("nav.nav")).await?.text().await?;
         assert!(
             nav.contains("用户") && nav.contains("团队") && nav.contains("审计日志"),
@@ -172,7 +181,7 @@ async fn sign_in_switch_language_sign_out() {
 
         // Sign out: back at the login page; the app is closed again.
         driver.find(By::Id("sign-out")).await?.click().await?;
-        driver.find(By::Id("sign-in")).await?;
+        wait_for(&driver, By::Id("sign-in")).await?;
         assert!(driver.current_url().await?.path().ends_with("/login"));
         driver.goto(app.url("/")).await?;
         assert!(driver.current_url().await?.as_str().contains("/login"));

@@ -248,6 +248,13 @@ impl Api {
             .expect("PATCH")
     }
 
+    /// A request with the token, for headers the helpers do not set.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+    }
+
     /// PATCH with `If-Match` set to the record's current version (read first).
     pub async fn patch_current(&self, path: &str, body: &Value) -> Response {
         let current: Value = self.get(path).await.json().await.expect("current record");

@@ -8,6 +8,8 @@ mod auth;
 mod basics;
 mod browser;
 mod cli;
+mod contacts;
+mod customers;
 mod helpers;
 mod pages;
 mod scope;

@@ -1,0 +1,371 @@
+//! Contact pages: the list, and the form to add, change or delete a contact.
+
+use super::model::{ContactPatch, ContactView, NewContact, ROLES};
+use super::store;
+use crate::app::AppState;
+use crate::entities::customer;
+use crate::platform::error::{AppError, PageResult};
+use crate::platform::form::{
+    FormErrors, FormField, HtmlForm, Pairs, custom_inputs, custom_values, value,
+};
+use crate::platform::list::pairs;
+use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use serde_json::Value;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/contacts", get(list).post(create))
+        .route("/contacts/new", get(new_form))
+        .route("/contacts/{id}", post(update))
+        .route("/contacts/{id}/edit", get(edit_form))
+        .route("/contacts/{id}/delete", post(delete))
+        .route("/contacts/{id}/restore", post(restore))
+}
+
+struct Row {
+    c: ContactView,
+    customer: String,
+}
+
+#[derive(Template)]
+#[template(path = "contacts/list.html")]
+struct ListPage {
+    ctx: PageCtx,
+    rows: Vec<Row>,
+    q: String,
+    total: u64,
+    next_href: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    s: Signed,
+    RawQuery(raw): RawQuery,
+) -> PageResult<Response> {
+    let mut p = pairs(raw.as_deref())?;
+    p.retain(|(_, v)| !v.trim().is_empty());
+    let req = store::LIST.parse(&p)?;
+    let page = store::list(&state.db, &s.user, &req, false).await?;
+    let ids: Vec<String> = page.data.iter().map(|c| c.customer_id.clone()).collect();
+    let customers = customer::Entity::find()
+        .filter(customer::Column::Id.is_in(ids))
+        .all(&state.db)
+        .await?;
+    let next_href = page.next_cursor.as_ref().map(|c| {
+        let mut q: Vec<(String, String)> =
+            p.iter().filter(|(k, _)| k != "cursor").cloned().collect();
+        q.push(("cursor".into(), c.clone()));
+        format!(
+            "/contacts?{}",
+            serde_urlencoded::to_string(&q).unwrap_or_default()
+        )
+    });
+    let total = page.total.unwrap_or(0);
+    let rows = page
+        .data
+        .into_iter()
+        .map(|c| Row {
+            customer: customers
+                .iter()
+                .find(|x| x.id == c.customer_id)
+                .map(|x| x.name.clone())
+                .unwrap_or_default(),
+            c,
+        })
+        .collect();
+    Ok(render(&ListPage {
+        ctx: s.ctx,
+        rows,
+        q: value(&p, "q"),
+        total,
+        next_href,
+    })?)
+}
+
+#[derive(Template)]
+#[template(path = "contacts/form.html")]
+struct FormPage {
+    ctx: PageCtx,
+    id: Option<String>,
+    version: Option<i64>,
+    customer_id: String,
+    customer_name: String,
+    fields: Vec<FormField>,
+    custom: Vec<FormField>,
+    errors: FormErrors,
+}
+
+fn fields(ctx: &PageCtx, form: &Pairs, errors: &FormErrors) -> Vec<FormField> {
+    let v = |k: &str| value(form, k);
+    let t = |k: &str| ctx.t(&format!("contacts.field.{k}"));
+    let roles = ROLES
+        .iter()
+        .map(|r| (r.to_string(), ctx.label("contacts.role", r)))
+        .collect();
+    vec![
+        FormField::new("name", t("name"), "text", &v("name"))
+            .required()
+            .max(100),
+        FormField::new("title", t("title"), "text", &v("title")).max(100),
+        FormField::new("department", t("department"), "text", &v("department")).max(100),
+        FormField::new("role", t("role"), "select", &v("role"))
+            .options(roles)
+            .required(),
+        FormField::new("mobile", t("mobile"), "tel", &v("mobile")).max(40),
+        FormField::new("phone", t("phone"), "tel", &v("phone")).max(40),
+        FormField::new("email", t("email"), "email", &v("email")).max(254),
+        FormField::new("wechat", t("wechat"), "text", &v("wechat")).max(100),
+        FormField::new("birthday", t("birthday"), "date", &v("birthday")),
+        FormField::new("is_primary", t("is_primary"), "checkbox", &v("is_primary")),
+        FormField::new("notes", t("notes"), "textarea", &v("notes"))
+            .max(10_000)
+            .wide(),
+    ]
+    .into_iter()
+    .map(|f| f.with_errors(errors))
+    .collect()
+}
+
+fn as_form(c: &ContactView) -> Pairs {
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    vec![
+        ("name".into(), c.name.clone()),
+        ("title".into(), o(&c.title)),
+        ("department".into(), o(&c.department)),
+        ("role".into(), c.role.clone()),
+        ("mobile".into(), o(&c.mobile)),
+        ("phone".into(), o(&c.phone)),
+        ("email".into(), o(&c.email)),
+        ("wechat".into(), o(&c.wechat)),
+        ("birthday".into(), o(&c.birthday)),
+        (
+            "is_primary".into(),
+            if c.is_primary {
+                "on".into()
+            } else {
+                String::new()
+            },
+        ),
+        ("notes".into(), o(&c.notes)),
+    ]
+}
+
+fn opt(form: &Pairs, k: &str) -> Option<String> {
+    Some(value(form, k)).filter(|v| !v.is_empty())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn form_page(
+    state: &AppState,
+    s: Signed,
+    id: Option<String>,
+    version: Option<i64>,
+    customer_id: String,
+    form: &Pairs,
+    stored_custom: &Value,
+    errors: FormErrors,
+) -> PageResult<Response> {
+    let customer = crate::customers::store::get(&state.db, &s.user, &customer_id).await?;
+    let defs = crate::custom_fields::store::defs(&state.db, "contact").await?;
+    let fields = fields(&s.ctx, form, &errors);
+    let custom = custom_inputs(&defs, s.ctx.lang, stored_custom, &errors);
+    Ok(render(&FormPage {
+        ctx: s.ctx,
+        id,
+        version,
+        customer_id,
+        customer_name: customer.name,
+        fields,
+        custom,
+        errors,
+    })?)
+}
+
+#[derive(Deserialize)]
+struct NewQuery {
+    customer_id: String,
+}
+
+async fn new_form(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(q): Query<NewQuery>,
+) -> PageResult<Response> {
+    let form: Pairs = vec![("role".into(), "other".into())];
+    let errors = FormErrors::new(s.ctx.lang);
+    form_page(
+        &state,
+        s,
+        None,
+        None,
+        q.customer_id,
+        &form,
+        &Value::Null,
+        errors,
+    )
+    .await
+}
+
+async fn create(
+    State(state): State<AppState>,
+    s: Signed,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    let defs = crate::custom_fields::store::defs(&state.db, "contact").await?;
+    let custom = custom_values(&form, &defs);
+    let customer_id = value(&form, "customer_id");
+    let input = NewContact {
+        customer_id: Some(customer_id.clone()),
+        name: value(&form, "name"),
+        title: opt(&form, "title"),
+        department: opt(&form, "department"),
+        phone: opt(&form, "phone"),
+        mobile: opt(&form, "mobile"),
+        email: opt(&form, "email"),
+        wechat: opt(&form, "wechat"),
+        birthday: opt(&form, "birthday"),
+        role: opt(&form, "role"),
+        is_primary: !value(&form, "is_primary").is_empty(),
+        notes: opt(&form, "notes"),
+        custom: Some(custom.clone()),
+    };
+    match store::create(&state.db, state.clock.now(), &s.actor(), &s.user, input).await {
+        Ok(_) => Ok(redirect_with_flash(
+            &state,
+            &format!("/customers/{customer_id}"),
+            "contact_saved",
+        )),
+        Err(e) => {
+            let errors = FormErrors::from_error(s.ctx.lang, e)?;
+            form_page(&state, s, None, None, customer_id, &form, &custom, errors).await
+        }
+    }
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    let c = ContactView::from(store::get(&state.db, &s.user, &id).await?);
+    let errors = FormErrors::new(s.ctx.lang);
+    let form = as_form(&c);
+    form_page(
+        &state,
+        s,
+        Some(id),
+        Some(c.version),
+        c.customer_id.clone(),
+        &form,
+        &c.custom,
+        errors,
+    )
+    .await
+}
+
+async fn update(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    let old = store::get(&state.db, &s.user, &id).await?;
+    let defs = crate::custom_fields::store::defs(&state.db, "contact").await?;
+    let custom = custom_values(&form, &defs);
+    let version = value(&form, "version").parse::<i64>().ok();
+    let patch = ContactPatch {
+        name: Some(value(&form, "name")),
+        role: Some(value(&form, "role")),
+        is_primary: Some(!value(&form, "is_primary").is_empty()),
+        title: Some(opt(&form, "title")),
+        department: Some(opt(&form, "department")),
+        phone: Some(opt(&form, "phone")),
+        mobile: Some(opt(&form, "mobile")),
+        email: Some(opt(&form, "email")),
+        wechat: Some(opt(&form, "wechat")),
+        birthday: Some(opt(&form, "birthday")),
+        notes: Some(opt(&form, "notes")),
+        custom: Some(custom.clone()),
+        version,
+    };
+    let result = match version {
+        Some(v) => {
+            store::update(
+                &state.db,
+                state.clock.now(),
+                &s.actor(),
+                &s.user,
+                &id,
+                patch,
+                Some(v),
+            )
+            .await
+        }
+        None => Err(AppError::PreconditionRequired),
+    };
+    match result {
+        Ok(c) => Ok(redirect_with_flash(
+            &state,
+            &format!("/customers/{}", c.customer_id),
+            "contact_saved",
+        )),
+        Err(e) => {
+            let errors = FormErrors::from_error(s.ctx.lang, e)?;
+            form_page(
+                &state,
+                s,
+                Some(id),
+                version,
+                old.customer_id,
+                &form,
+                &custom,
+                errors,
+            )
+            .await
+        }
+    }
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    let old = store::get(&state.db, &s.user, &id).await?;
+    let version = value(&form, "version").parse::<i64>().ok();
+    store::delete(
+        &state.db,
+        state.clock.now(),
+        &s.actor(),
+        &s.user,
+        &id,
+        version,
+    )
+    .await?;
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/customers/{}", old.customer_id),
+        "contact_deleted",
+    ))
+}
+
+async fn restore(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    let c = store::restore(&state.db, state.clock.now(), &s.actor(), &s.user, &id).await?;
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/customers/{}", c.customer_id),
+        "restored",
+    ))
+}

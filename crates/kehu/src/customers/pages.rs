@@ -1,0 +1,815 @@
+//! Customer pages: the list (filters, search, columns, saved views), the detail
+//! page (profile, contacts, timeline), the form (with duplicate warning), and
+//! the recycle bin.
+
+use super::model::{CustomerPatch, CustomerView, KINDS, NewCustomer, STATUSES};
+use super::store;
+use super::timeline::{self, TimelineItem};
+use crate::app::AppState;
+use crate::contacts::model::ContactView;
+use crate::entities::{saved_view, user};
+use crate::platform::auth::CurrentUser;
+use crate::platform::custom::Def;
+use crate::platform::error::{AppError, PageResult};
+use crate::platform::form::{
+    FormErrors, FormField, HtmlForm, Pairs, custom_inputs, custom_values, value,
+};
+use crate::platform::list::{Page, pairs};
+use crate::platform::scope::DataScope;
+use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::Value;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/customers", get(list).post(create))
+        .route("/customers/new", get(new_form))
+        .route("/customers/views", post(save_view))
+        .route("/customers/views/{id}/delete", post(delete_view))
+        .route("/customers/{id}", get(detail).post(update))
+        .route("/customers/{id}/edit", get(edit_form))
+        .route("/customers/{id}/delete", post(delete))
+        .route("/customers/{id}/restore", post(restore))
+        .route("/recycle-bin", get(recycle_bin))
+}
+
+/// Columns a user can choose for the list (besides the name).
+const COLUMNS: &[&str] = &[
+    "kind",
+    "status",
+    "level",
+    "industry",
+    "size",
+    "region",
+    "source",
+    "phone",
+    "email",
+    "website",
+    "tags",
+    "owner",
+    "created_at",
+    "updated_at",
+];
+const DEFAULT_COLUMNS: &[&str] = &["status", "level", "region", "phone", "owner", "updated_at"];
+
+pub fn day(t: &time::OffsetDateTime) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    t.format(fmt).unwrap_or_default()
+}
+
+pub fn minute(t: &time::OffsetDateTime) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    t.format(fmt).unwrap_or_default()
+}
+
+/// The users whose customers this user may see (owner filter and owner choices).
+async fn users_in_scope(state: &AppState, me: &CurrentUser) -> PageResult<Vec<user::Model>> {
+    let scope = DataScope::for_user(&state.db, me).await?;
+    Ok(scope
+        .filter(user::Entity::find(), user::Column::Id)
+        .filter(user::Column::Active.eq(true))
+        .order_by_asc(user::Column::Name)
+        .all(&state.db)
+        .await?)
+}
+
+fn owner_name(users: &[user::Model], id: &Option<String>, ctx: &PageCtx) -> String {
+    match id {
+        None => ctx.t("customers.pool").to_owned(),
+        Some(id) => users
+            .iter()
+            .find(|u| &u.id == id)
+            .map(|u| u.name.clone())
+            .unwrap_or_default(),
+    }
+}
+
+fn cell(ctx: &PageCtx, c: &CustomerView, col: &str, users: &[user::Model], defs: &[Def]) -> String {
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    match col {
+        "kind" => ctx.label("customers.kind", &c.kind),
+        "status" => ctx.label("customers.status", &c.status),
+        "level" => o(&c.level),
+        "industry" => o(&c.industry),
+        "size" => o(&c.size),
+        "region" => o(&c.region),
+        "source" => o(&c.source),
+        "phone" => o(&c.phone),
+        "email" => o(&c.email),
+        "website" => o(&c.website),
+        "address" => o(&c.address),
+        "birthday" => o(&c.birthday),
+        "tags" => c.tags.join("、"),
+        "owner" => owner_name(users, &c.owner_id, ctx),
+        "created_at" => day(&c.created_at),
+        "updated_at" => day(&c.updated_at),
+        other => match other
+            .strip_prefix("custom.")
+            .and_then(|k| defs.iter().find(|d| d.key == k))
+        {
+            Some(d) => c
+                .custom
+                .get(&d.key)
+                .map(|v| d.display(v))
+                .unwrap_or_default(),
+            None => String::new(),
+        },
+    }
+}
+
+struct Row {
+    id: String,
+    name: String,
+    cells: Vec<String>,
+}
+
+/// A selectable column: key, label, chosen.
+struct Column {
+    key: String,
+    label: String,
+    chosen: bool,
+}
+
+#[derive(Template)]
+#[template(path = "customers/list.html")]
+struct ListPage {
+    ctx: PageCtx,
+    rows: Vec<Row>,
+    columns: Vec<Column>,
+    total: u64,
+    total_is_estimate: bool,
+    filters: Vec<FormField>,
+    q: String,
+    views: Vec<saved_view::Model>,
+    query: String,
+    next_href: Option<String>,
+}
+
+impl ListPage {
+    fn chosen(&self) -> Vec<&Column> {
+        self.columns.iter().filter(|c| c.chosen).collect()
+    }
+}
+
+fn options(ctx: &PageCtx, prefix: &str, codes: &[&str]) -> Vec<(String, String)> {
+    codes
+        .iter()
+        .map(|c| (c.to_string(), ctx.label(prefix, c)))
+        .collect()
+}
+
+async fn list(
+    State(state): State<AppState>,
+    s: Signed,
+    RawQuery(raw): RawQuery,
+) -> PageResult<Response> {
+    let mut p = pairs(raw.as_deref())?;
+    p.retain(|(_, v)| !v.trim().is_empty());
+    let chosen: Vec<String> = p
+        .iter()
+        .filter(|(k, _)| k == "cols")
+        .map(|(_, v)| v.clone())
+        .collect();
+    p.retain(|(k, _)| k != "cols");
+    let query_without_cursor: Vec<(String, String)> = {
+        let mut q = p.clone();
+        q.retain(|(k, _)| k != "cursor");
+        q.extend(chosen.iter().map(|c| ("cols".to_owned(), c.clone())));
+        q
+    };
+    let req = store::LIST.parse(&p)?;
+    let page = store::list(&state.db, &s.user, &req, false).await?;
+    let defs = crate::custom_fields::store::defs(&state.db, "customer").await?;
+    let users = users_in_scope(&state, &s.user).await?;
+    let (levels, _) = crate::settings::store::customer_levels(&state.db).await?;
+    let ctx = &s.ctx;
+    let chosen: Vec<String> = if chosen.is_empty() {
+        DEFAULT_COLUMNS.iter().map(|c| c.to_string()).collect()
+    } else {
+        chosen
+    };
+    let mut columns: Vec<Column> = COLUMNS
+        .iter()
+        .map(|c| Column {
+            key: c.to_string(),
+            label: ctx.t(&format!("customers.field.{c}")).to_owned(),
+            chosen: false,
+        })
+        .collect();
+    columns.extend(defs.iter().map(|d| Column {
+        key: format!("custom.{}", d.key),
+        label: d.label(ctx.lang).to_owned(),
+        chosen: false,
+    }));
+    for c in &mut columns {
+        c.chosen = chosen.contains(&c.key);
+    }
+    let rows = page
+        .data
+        .iter()
+        .map(|c| Row {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            cells: columns
+                .iter()
+                .filter(|col| col.chosen)
+                .map(|col| cell(ctx, c, &col.key, &users, &defs))
+                .collect(),
+        })
+        .collect();
+    let get = |k: &str| value(&p, k);
+    let mut filters = vec![
+        FormField::new(
+            "status",
+            ctx.t("customers.field.status"),
+            "select",
+            &get("status"),
+        )
+        .options(options(ctx, "customers.status", STATUSES)),
+        FormField::new(
+            "level",
+            ctx.t("customers.field.level"),
+            "select",
+            &get("level"),
+        )
+        .options(levels.iter().map(|l| (l.clone(), l.clone())).collect()),
+        FormField::new(
+            "kind",
+            ctx.t("customers.field.kind"),
+            "select",
+            &get("kind"),
+        )
+        .options(options(ctx, "customers.kind", KINDS)),
+        FormField::new(
+            "owner_id",
+            ctx.t("customers.field.owner"),
+            "select",
+            &get("owner_id"),
+        )
+        .options(
+            users
+                .iter()
+                .map(|u| (u.id.clone(), u.name.clone()))
+                .collect(),
+        ),
+        FormField::new(
+            "region",
+            ctx.t("customers.field.region"),
+            "text",
+            &get("region"),
+        ),
+        FormField::new("tag", ctx.t("customers.field.tags"), "text", &get("tag")),
+    ];
+    for d in defs.iter().filter(|d| d.kind.has_options()) {
+        let name = format!("custom.{}", d.key);
+        filters.push(
+            FormField::new(&name, d.label(ctx.lang), "select", &get(&name))
+                .options(d.options.iter().map(|o| (o.clone(), o.clone())).collect()),
+        );
+    }
+    let next_href = page.next_cursor.as_ref().map(|c| {
+        let mut q = query_without_cursor.clone();
+        q.push(("cursor".into(), c.clone()));
+        format!(
+            "/customers?{}",
+            serde_urlencoded::to_string(&q).unwrap_or_default()
+        )
+    });
+    let views = crate::views::store::list(&state.db, &s.user.id, "customer").await?;
+    let query = serde_urlencoded::to_string(&query_without_cursor).unwrap_or_default();
+    let q = get("q");
+    Ok(render(&ListPage {
+        ctx: s.ctx,
+        rows,
+        columns,
+        total: page.total.unwrap_or(0),
+        total_is_estimate: page.total_is_estimate,
+        filters,
+        q,
+        views,
+        query,
+        next_href,
+    })?)
+}
+
+async fn save_view(
+    State(state): State<AppState>,
+    s: Signed,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    let query = value(&form, "query");
+    match crate::views::store::save(
+        &state.db,
+        state.clock.now(),
+        &s.user.id,
+        "customer",
+        &value(&form, "name"),
+        &query,
+    )
+    .await
+    {
+        Ok(_) => Ok(redirect_with_flash(
+            &state,
+            &format!("/customers?{query}"),
+            "view_saved",
+        )),
+        Err(AppError::Validation(_)) => Ok(redirect_with_flash(
+            &state,
+            &format!("/customers?{query}"),
+            "view_name_needed",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn delete_view(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    crate::views::store::delete(&state.db, &s.user.id, &id).await?;
+    Ok(redirect_with_flash(&state, "/customers", "view_deleted"))
+}
+
+#[derive(Template)]
+#[template(path = "customers/form.html")]
+struct FormPage {
+    ctx: PageCtx,
+    /// None when creating.
+    id: Option<String>,
+    version: Option<i64>,
+    fields: Vec<FormField>,
+    custom: Vec<FormField>,
+    errors: FormErrors,
+    duplicates: Vec<Value>,
+}
+
+/// The customer form's built-in fields, filled from `form` (a posted form or a stored record).
+fn fields(
+    ctx: &PageCtx,
+    form: &Pairs,
+    errors: &FormErrors,
+    levels: &[String],
+    owners: &[user::Model],
+) -> Vec<FormField> {
+    let v = |k: &str| value(form, k);
+    let t = |k: &str| ctx.t(&format!("customers.field.{k}"));
+    let mut owner_opts: Vec<(String, String)> = owners
+        .iter()
+        .map(|u| (u.id.clone(), u.name.clone()))
+        .collect();
+    if ctx
+        .user
+        .as_ref()
+        .is_some_and(|u| u.scope == crate::platform::auth::Scope::All)
+    {
+        owner_opts.insert(0, (String::new(), ctx.t("customers.pool").to_owned()));
+    }
+    let owner = FormField {
+        required: true,
+        ..FormField::new("owner_id", t("owner"), "select", &v("owner_id")).options(owner_opts)
+    };
+    vec![
+        FormField::new("name", t("name"), "text", &v("name")).required(),
+        FormField::new("kind", t("kind"), "select", &v("kind"))
+            .options(options(ctx, "customers.kind", KINDS))
+            .required(),
+        FormField::new("status", t("status"), "select", &v("status"))
+            .options(options(ctx, "customers.status", STATUSES))
+            .required(),
+        FormField::new("level", t("level"), "select", &v("level"))
+            .options(levels.iter().map(|l| (l.clone(), l.clone())).collect()),
+        owner,
+        FormField::new("industry", t("industry"), "text", &v("industry")).max(100),
+        FormField::new("size", t("size"), "text", &v("size")).max(100),
+        FormField::new("region", t("region"), "text", &v("region")).max(100),
+        FormField::new("source", t("source"), "text", &v("source")).max(100),
+        FormField::new("phone", t("phone"), "tel", &v("phone")).max(40),
+        FormField::new("email", t("email"), "email", &v("email")).max(254),
+        FormField::new("website", t("website"), "text", &v("website")).max(300),
+        FormField::new("birthday", t("birthday"), "date", &v("birthday"))
+            .hint(ctx.t("customers.birthday_hint")),
+        FormField::new("tags", t("tags"), "text", &v("tags"))
+            .max(700)
+            .hint(ctx.t("customers.tags_hint")),
+        FormField::new("address", t("address"), "text", &v("address"))
+            .max(300)
+            .wide(),
+        FormField::new("notes", t("notes"), "textarea", &v("notes"))
+            .max(10_000)
+            .wide(),
+    ]
+    .into_iter()
+    .map(|f| f.with_errors(errors))
+    .collect()
+}
+
+/// A stored customer as form pairs.
+fn as_form(c: &CustomerView) -> Pairs {
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    vec![
+        ("name".into(), c.name.clone()),
+        ("kind".into(), c.kind.clone()),
+        ("status".into(), c.status.clone()),
+        ("level".into(), o(&c.level)),
+        ("owner_id".into(), o(&c.owner_id)),
+        ("industry".into(), o(&c.industry)),
+        ("size".into(), o(&c.size)),
+        ("region".into(), o(&c.region)),
+        ("source".into(), o(&c.source)),
+        ("phone".into(), o(&c.phone)),
+        ("email".into(), o(&c.email)),
+        ("website".into(), o(&c.website)),
+        ("birthday".into(), o(&c.birthday)),
+        ("tags".into(), c.tags.join(", ")),
+        ("address".into(), o(&c.address)),
+        ("notes".into(), o(&c.notes)),
+    ]
+}
+
+fn split_tags(s: &str) -> Vec<String> {
+    s.split([',', '，', '、', ';', '；'])
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+fn opt(form: &Pairs, k: &str) -> Option<String> {
+    Some(value(form, k)).filter(|v| !v.is_empty())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn form_page(
+    state: &AppState,
+    s: Signed,
+    id: Option<String>,
+    version: Option<i64>,
+    form: &Pairs,
+    stored_custom: &Value,
+    errors: FormErrors,
+    duplicates: Vec<Value>,
+) -> PageResult<Response> {
+    let (levels, _) = crate::settings::store::customer_levels(&state.db).await?;
+    let owners = users_in_scope(state, &s.user).await?;
+    let defs = crate::custom_fields::store::defs(&state.db, "customer").await?;
+    let fields = fields(&s.ctx, form, &errors, &levels, &owners);
+    let custom = custom_inputs(&defs, s.ctx.lang, stored_custom, &errors);
+    Ok(render(&FormPage {
+        ctx: s.ctx,
+        id,
+        version,
+        fields,
+        custom,
+        errors,
+        duplicates,
+    })?)
+}
+
+async fn new_form(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
+    let form: Pairs = vec![
+        ("kind".into(), "company".into()),
+        ("status".into(), "potential".into()),
+        ("owner_id".into(), s.user.id.clone()),
+    ];
+    let errors = FormErrors::new(s.ctx.lang);
+    form_page(
+        &state,
+        s,
+        None,
+        None,
+        &form,
+        &Value::Null,
+        errors,
+        Vec::new(),
+    )
+    .await
+}
+
+/// Re-shows a posted form after an error: field errors, a stale version, or possible duplicates.
+async fn form_error(
+    state: &AppState,
+    s: Signed,
+    id: Option<String>,
+    version: Option<i64>,
+    form: Pairs,
+    custom: Value,
+    e: AppError,
+) -> PageResult<Response> {
+    let (errors, duplicates) = match e {
+        AppError::Duplicate(m) => (FormErrors::new(s.ctx.lang), m),
+        other => (FormErrors::from_error(s.ctx.lang, other)?, Vec::new()),
+    };
+    form_page(state, s, id, version, &form, &custom, errors, duplicates).await
+}
+
+async fn create(
+    State(state): State<AppState>,
+    s: Signed,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    let defs = crate::custom_fields::store::defs(&state.db, "customer").await?;
+    let custom = custom_values(&form, &defs);
+    let input = NewCustomer {
+        name: value(&form, "name"),
+        kind: opt(&form, "kind"),
+        status: opt(&form, "status"),
+        level: opt(&form, "level"),
+        industry: opt(&form, "industry"),
+        size: opt(&form, "size"),
+        region: opt(&form, "region"),
+        source: opt(&form, "source"),
+        phone: opt(&form, "phone"),
+        email: opt(&form, "email"),
+        website: opt(&form, "website"),
+        birthday: opt(&form, "birthday"),
+        tags: Some(split_tags(&value(&form, "tags"))),
+        address: opt(&form, "address"),
+        notes: opt(&form, "notes"),
+        owner_id: Some(opt(&form, "owner_id")),
+        custom: Some(custom.clone()),
+    };
+    let force = !value(&form, "force").is_empty();
+    match store::create(
+        &state.db,
+        state.clock.now(),
+        &s.actor(),
+        &s.user,
+        input,
+        force,
+    )
+    .await
+    {
+        Ok(c) => Ok(redirect_with_flash(
+            &state,
+            &format!("/customers/{}", c.id),
+            "customer_created",
+        )),
+        Err(e) => form_error(&state, s, None, None, form, custom, e).await,
+    }
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    let c = CustomerView::from(store::get(&state.db, &s.user, &id).await?);
+    let errors = FormErrors::new(s.ctx.lang);
+    let form = as_form(&c);
+    form_page(
+        &state,
+        s,
+        Some(id),
+        Some(c.version),
+        &form,
+        &c.custom,
+        errors,
+        Vec::new(),
+    )
+    .await
+}
+
+async fn update(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    let defs = crate::custom_fields::store::defs(&state.db, "customer").await?;
+    let custom = custom_values(&form, &defs);
+    let version = value(&form, "version").parse::<i64>().ok();
+    let patch = CustomerPatch {
+        name: Some(value(&form, "name")),
+        kind: Some(value(&form, "kind")),
+        status: Some(value(&form, "status")),
+        level: Some(opt(&form, "level")),
+        industry: Some(opt(&form, "industry")),
+        size: Some(opt(&form, "size")),
+        region: Some(opt(&form, "region")),
+        source: Some(opt(&form, "source")),
+        phone: Some(opt(&form, "phone")),
+        email: Some(opt(&form, "email")),
+        website: Some(opt(&form, "website")),
+        birthday: Some(opt(&form, "birthday")),
+        tags: Some(split_tags(&value(&form, "tags"))),
+        address: Some(opt(&form, "address")),
+        notes: Some(opt(&form, "notes")),
+        owner_id: Some(opt(&form, "owner_id")),
+        custom: Some(custom.clone()),
+        version,
+    };
+    let force = !value(&form, "force").is_empty();
+    let result = match version {
+        Some(v) => {
+            store::update(
+                &state.db,
+                state.clock.now(),
+                &s.actor(),
+                &s.user,
+                &id,
+                patch,
+                Some(v),
+                force,
+            )
+            .await
+        }
+        None => Err(AppError::PreconditionRequired),
+    };
+    match result {
+        Ok(c) => Ok(redirect_with_flash(
+            &state,
+            &format!("/customers/{}", c.id),
+            "saved",
+        )),
+        Err(e) => form_error(&state, s, Some(id), version, form, custom, e).await,
+    }
+}
+
+/// A timeline entry ready for display.
+struct Event {
+    at: String,
+    actor: String,
+    what: String,
+    changes: Vec<(String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "customers/detail.html")]
+struct DetailPage {
+    ctx: PageCtx,
+    c: CustomerView,
+    owner: String,
+    facts: Vec<(String, String)>,
+    custom: Vec<(String, String)>,
+    contacts: Vec<ContactView>,
+    events: Vec<Event>,
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "—".into(),
+        Value::String(s) if s.is_empty() => "—".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(show).collect::<Vec<_>>().join("、"),
+        other => other.to_string(),
+    }
+}
+
+fn events(ctx: &PageCtx, items: Vec<TimelineItem>) -> Vec<Event> {
+    items
+        .into_iter()
+        .map(|i| Event {
+            at: minute(&i.at),
+            actor: i
+                .actor_name
+                .clone()
+                .unwrap_or_else(|| ctx.t("audit.system").to_owned()),
+            what: format!(
+                "{} · {}",
+                ctx.label("audit.action", &i.action),
+                ctx.label("timeline.entity", &i.entity_type)
+            ),
+            changes: i
+                .changes
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| {
+                            (
+                                ctx.label("customers.field", k),
+                                v.get(0).map(show).unwrap_or_default(),
+                                v.get(1).map(show).unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    let c = CustomerView::from(store::get(&state.db, &s.user, &id).await?);
+    let users = user::Entity::find().all(&state.db).await?;
+    let defs = crate::custom_fields::store::defs(&state.db, "customer").await?;
+    let ctx = &s.ctx;
+    let owner = owner_name(&users, &c.owner_id, ctx);
+    let facts = [
+        "kind", "status", "level", "industry", "size", "region", "source", "phone", "email",
+        "website", "address", "birthday", "tags",
+    ]
+    .iter()
+    .map(|k| {
+        let v = cell(ctx, &c, k, &users, &defs);
+        (
+            ctx.t(&format!("customers.field.{k}")).to_owned(),
+            if v.is_empty() { "—".to_owned() } else { v },
+        )
+    })
+    .collect();
+    let custom = defs
+        .iter()
+        .map(|d| {
+            (
+                d.label(ctx.lang).to_owned(),
+                c.custom
+                    .get(&d.key)
+                    .map(|v| d.display(v))
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "—".into()),
+            )
+        })
+        .collect();
+    let contacts = crate::contacts::store::of_customer(&state.db, &id)
+        .await?
+        .into_iter()
+        .map(ContactView::from)
+        .collect();
+    let events = events(ctx, timeline::for_customer(&state.db, &id).await?);
+    Ok(render(&DetailPage {
+        ctx: s.ctx,
+        c,
+        owner,
+        facts,
+        custom,
+        contacts,
+        events,
+    })?)
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    let version = value(&form, "version").parse::<i64>().ok();
+    store::delete(
+        &state.db,
+        state.clock.now(),
+        &s.actor(),
+        &s.user,
+        &id,
+        version,
+    )
+    .await?;
+    Ok(redirect_with_flash(
+        &state,
+        "/customers",
+        "customer_deleted",
+    ))
+}
+
+async fn restore(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    store::restore(&state.db, state.clock.now(), &s.actor(), &s.user, &id).await?;
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/customers/{id}"),
+        "restored",
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "customers/recycle_bin.html")]
+struct BinPage {
+    ctx: PageCtx,
+    customers: Page<CustomerView>,
+    contacts: Page<ContactView>,
+}
+
+impl BinPage {
+    fn when(&self, t: &Option<time::OffsetDateTime>) -> String {
+        t.as_ref().map(minute).unwrap_or_default()
+    }
+}
+
+async fn recycle_bin(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
+    let creq = store::LIST.parse(&[
+        ("sort".into(), "-updated_at".into()),
+        ("limit".into(), "200".into()),
+    ])?;
+    let customers = store::list(&state.db, &s.user, &creq, true).await?;
+    let kreq = crate::contacts::store::LIST.parse(&[
+        ("sort".into(), "-updated_at".into()),
+        ("limit".into(), "200".into()),
+    ])?;
+    let contacts = crate::contacts::store::list(&state.db, &s.user, &kreq, true).await?;
+    Ok(render(&BinPage {
+        ctx: s.ctx,
+        customers,
+        contacts,
+    })?)
+}
