@@ -1,5 +1,6 @@
 //! Custom fields: administrator-defined fields kept in an entity's `custom`
-//! JSON column (so adding one needs no migration). This module validates input
+//! JSON column (so adding one needs no migration).
+//! (Custom SQL uses `?` placeholders on SQLite and `$n` on PostgreSQL.) This module validates input
 //! against the definitions and turns `custom.<key>` list filters into SQL for
 //! both databases. The definitions themselves are managed by `custom_fields`.
 
@@ -340,7 +341,7 @@ pub fn condition(
             [path, s.clone()],
         ),
         (FieldKind::MultiSelect, Value::String(s)) => Expr::cust_with_values(
-            format!("(CAST({column} AS jsonb) -> ?) @> jsonb_build_array(CAST(? AS text))"),
+            format!("(CAST({column} AS jsonb) -> $1) @> jsonb_build_array(CAST($2 AS text))"),
             [f.key.clone(), s.clone()],
         ),
         (FieldKind::Number | FieldKind::Decimal, v) => {
@@ -356,7 +357,7 @@ pub fn condition(
             } else {
                 Expr::cust_with_values(
                     format!(
-                        "CAST(CAST({column} AS jsonb) ->> ? AS numeric) {cmp} CAST(? AS numeric)"
+                        "CAST(CAST({column} AS jsonb) ->> $1 AS numeric) {cmp} CAST($2 AS numeric)"
                     ),
                     [f.key.clone(), n],
                 )
@@ -373,7 +374,7 @@ pub fn condition(
                 )
             } else {
                 Expr::cust_with_values(
-                    format!("(CAST({column} AS jsonb) ->> ?) = ?"),
+                    format!("(CAST({column} AS jsonb) ->> $1) = $2"),
                     [f.key.clone(), b.to_string()],
                 )
             }
@@ -387,7 +388,7 @@ pub fn condition(
                 Expr::cust_with_values(format!("json_extract({column}, ?) {cmp} ?"), [path, s])
             } else {
                 Expr::cust_with_values(
-                    format!("(CAST({column} AS jsonb) ->> ?) {cmp} ?"),
+                    format!("(CAST({column} AS jsonb) ->> $1) {cmp} $2"),
                     [f.key.clone(), s],
                 )
             }

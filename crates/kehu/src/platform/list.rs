@@ -453,7 +453,7 @@ impl<C: ColumnTrait> ListRequest<C> {
                         )
                     }
                     DbBackend::Postgres => {
-                        Expr::cust_with_values(format!("{col} ILIKE ? ESCAPE '\\'"), [pattern])
+                        Expr::cust_with_values(format!("{col} ILIKE $1 ESCAPE '\\'"), [pattern])
                     }
                     _ => Expr::cust_with_values(format!("{col} LIKE ? ESCAPE '\\'"), [pattern]),
                 };
