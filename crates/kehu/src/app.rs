@@ -191,6 +191,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_routes)
         .merge(pages)
         .route("/healthz", get(healthz))
+        .route("/ping", get(|| async { "pong" }))
         .route("/metrics", get(metrics))
         .route("/static/{*path}", get(static_file))
         .layer(middleware::from_fn_with_state(state.clone(), identify))

@@ -52,8 +52,12 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
-    /// Seed demo data into an empty database.
-    Demo,
+    /// Seed demo data: the demo organisation into an empty database, and customers.
+    Demo {
+        /// Add this many customers (default: 300 into a new demo database, none otherwise).
+        #[arg(long)]
+        customers: Option<u64>,
+    },
     /// Copy a SQLite database to a file while Kehu keeps running.
     Backup {
         /// The file to write; it must not exist yet.
@@ -193,25 +197,59 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open(&url).await?;
             user_command(&db, cmd).await
         }
-        Command::Demo => {
+        Command::Demo { customers } => {
             let db = open(&url).await?;
-            seed_demo(&db).await
+            seed_demo(&db, customers).await
         }
         Command::Backup { to } => backup(&url, to).await,
     }
 }
 
-async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<()> {
+async fn seed_demo(db: &DatabaseConnection, customers: Option<u64>) -> anyhow::Result<()> {
     let now = crate::platform::clock::Clock::default().now();
-    match crate::demo::seed(db, now).await.map_err(explain)? {
+    let fresh = crate::demo::seed(db, now).await.map_err(explain)?;
+    match &fresh {
         Some(s) => {
             println!("demo data: {} teams, {} users", s.teams, s.users);
             println!("sign in as {} with password {}", s.admin_email, s.password);
             println!("(every demo user, e.g. zhang.wei@kehu.demo, has the same password)");
         }
-        None => {
-            println!("the database already has users; demo data goes only into an empty database")
+        None if customers.is_none() => {
+            println!(
+                "the database already has users; demo data goes only into an empty database (or use --customers N)"
+            )
         }
+        None => {}
+    }
+    let n = customers.unwrap_or(if fresh.is_some() {
+        crate::demo::DEFAULT_CUSTOMERS
+    } else {
+        0
+    });
+    if n > 0 {
+        let owners = crate::demo::demo_owners(db).await.map_err(explain)?;
+        if owners.is_empty() {
+            bail!("no active sales reps or managers to own demo customers");
+        }
+        let bar = indicatif::ProgressBar::new(n);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} customers ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        if n < 10_000 {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let started = std::time::Instant::now();
+        let added = crate::demo::seed_customers(db, now, n, &owners, Some(&bar))
+            .await
+            .map_err(explain)?;
+        bar.finish_and_clear();
+        println!(
+            "demo data: {added} customers in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }
@@ -225,7 +263,7 @@ async fn serve(url: String, bind: String, demo: bool, settings: Settings) -> any
     .await?;
     let addr = app.local_addr().map_err(explain)?;
     if demo {
-        seed_demo(&app.state.db).await?;
+        seed_demo(&app.state.db, None).await?;
     } else if crate::users::store::count(&app.state.db)
         .await
         .map_err(explain)?

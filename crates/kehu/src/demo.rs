@@ -22,6 +22,23 @@ pub struct Seeded {
     pub teams: usize,
 }
 
+/// How many customers a fresh demo database gets.
+pub const DEFAULT_CUSTOMERS: u64 = 300;
+
+/// The users demo customers are spread over: active sales reps and managers.
+pub async fn demo_owners(db: &DatabaseConnection) -> AppResult<Vec<String>> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    Ok(user::Entity::find()
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::Role.is_in(["sales", "manager"]))
+        .order_by_asc(user::Column::Email)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| u.id)
+        .collect())
+}
+
 /// Seeds the demo organisation if the database has no users yet; `None` if it had some.
 pub async fn seed(db: &DatabaseConnection, now: OffsetDateTime) -> AppResult<Option<Seeded>> {
     if user::Entity::find().count(db).await? > 0 {
@@ -124,4 +141,435 @@ pub async fn seed(db: &DatabaseConnection, now: OffsetDateTime) -> AppResult<Opt
         users: ids.len(),
         teams: 4,
     }))
+}
+
+/// A small, fast pseudo-random generator (xorshift64*) for demo data.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+const CITIES: &[(&str, &str)] = &[
+    ("深圳市", "华南"),
+    ("广州市", "华南"),
+    ("东莞市", "华南"),
+    ("上海市", "华东"),
+    ("杭州市", "华东"),
+    ("苏州市", "华东"),
+    ("南京市", "华东"),
+    ("宁波市", "华东"),
+    ("北京市", "华北"),
+    ("天津市", "华北"),
+    ("成都市", "西南"),
+    ("重庆市", "西南"),
+    ("武汉市", "华中"),
+    ("长沙市", "华中"),
+    ("西安市", "西北"),
+    ("青岛市", "华东"),
+    ("厦门市", "华南"),
+    ("合肥市", "华东"),
+];
+const WORDS: &[&str] = &[
+    "腾飞", "华创", "金桥", "星河", "云图", "恒达", "新锐", "博远", "鼎盛", "瑞丰", "宏图", "天成",
+    "中科", "蓝海", "锦程", "安泰", "明珠", "凯达", "汇通", "远航", "正信", "嘉禾", "润泽", "启明",
+    "智联", "同创", "东方", "长城", "和信", "永泰",
+];
+const TRADES: &[(&str, &str)] = &[
+    ("科技", "信息技术"),
+    ("电子", "电子制造"),
+    ("贸易", "批发零售"),
+    ("机械", "装备制造"),
+    ("医疗器械", "医疗健康"),
+    ("生物", "医疗健康"),
+    ("建设", "建筑工程"),
+    ("物流", "交通物流"),
+    ("食品", "食品饮料"),
+    ("教育科技", "教育培训"),
+    ("新能源", "能源"),
+    ("软件", "信息技术"),
+    ("纺织", "纺织服装"),
+    ("化工", "化工"),
+    ("文化传媒", "文化传媒"),
+];
+const SUFFIXES: &[&str] = &["有限公司", "股份有限公司", "集团有限公司", "有限责任公司"];
+const EN_FIRST: &[&str] = &[
+    "North",
+    "Blue",
+    "Silver",
+    "Pacific",
+    "Golden",
+    "Summit",
+    "Bright",
+    "Evergreen",
+    "Harbor",
+    "Apex",
+    "Crest",
+    "Lotus",
+];
+const EN_SECOND: &[&str] = &[
+    "wind", "stone", "bridge", "field", "gate", "point", "wave", "light", "peak", "line",
+];
+const EN_TRADES: &[(&str, &str)] = &[
+    ("Trading", "批发零售"),
+    ("Technologies", "信息技术"),
+    ("Logistics", "交通物流"),
+    ("Medical", "医疗健康"),
+    ("Foods", "食品饮料"),
+    ("Industries", "装备制造"),
+];
+const EN_SUFFIXES: &[&str] = &["Co., Ltd.", "Ltd.", "Inc.", "Limited"];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "林", "罗", "高",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
+    "建华", "晓东", "海燕", "志强", "丽华",
+];
+const TITLES: &[&str] = &[
+    "总经理",
+    "采购经理",
+    "技术总监",
+    "财务经理",
+    "行政主管",
+    "运营总监",
+    "项目经理",
+    "董事长助理",
+];
+const SOURCES: &[&str] = &[
+    "展会",
+    "官网",
+    "转介绍",
+    "电话营销",
+    "合作伙伴",
+    "广告",
+    "社交媒体",
+];
+const SIZES: &[&str] = &["1-49", "50-199", "200-999", "1000+"];
+const TAGS: &[&str] = &[
+    "重点",
+    "新客",
+    "老客户",
+    "政府",
+    "外企",
+    "上市公司",
+    "高潜力",
+    "需回访",
+];
+const STATUSES: &[(&str, usize)] = &[
+    ("potential", 45),
+    ("active", 30),
+    ("vip", 8),
+    ("dormant", 12),
+    ("churned", 5),
+];
+
+fn weighted<'a>(g: &mut Gen, items: &'a [(&'a str, usize)]) -> &'a str {
+    let total: usize = items.iter().map(|(_, w)| w).sum();
+    let mut n = g.below(total);
+    for (v, w) in items {
+        if n < *w {
+            return v;
+        }
+        n -= w;
+    }
+    items[0].0
+}
+
+fn person_name(g: &mut Gen) -> String {
+    format!("{}{}", g.pick(SURNAMES), g.pick(GIVEN))
+}
+
+fn mobile(g: &mut Gen) -> String {
+    let prefix = ["138", "139", "136", "158", "186", "177", "135", "150"];
+    format!(
+        "{} {:04} {:04}",
+        g.pick(&prefix),
+        g.below(10_000),
+        g.below(10_000)
+    )
+}
+
+/// Adds `n` realistic customers (Chinese and English companies, some people),
+/// owned round-robin by `owners`; the first ones get contacts. Rows go in with
+/// multi-row inserts in large transactions, so a million takes about a minute
+/// on SQLite. Returns how many were added.
+pub async fn seed_customers(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    n: u64,
+    owners: &[String],
+    progress: Option<&indicatif::ProgressBar>,
+) -> AppResult<u64> {
+    use sea_orm::ConnectionTrait;
+    // Large SQLite loads drop the customer indexes and the search trigger first
+    // and build them once at the end: much faster than row-by-row upkeep.
+    let bulk = n >= 50_000 && db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+    let saved = if bulk {
+        drop_customer_indexes(db).await?
+    } else {
+        Vec::new()
+    };
+    let result = insert_customers(db, now, n, owners, progress).await;
+    if bulk {
+        for sql in &saved {
+            db.execute_unprepared(sql).await?;
+        }
+        db.execute_unprepared("INSERT INTO customers_fts(customers_fts) VALUES ('rebuild')")
+            .await?;
+        db.execute_unprepared("PRAGMA optimize").await?;
+    }
+    result
+}
+
+/// Drops the indexes and the insert trigger of `customers` (SQLite), returning the SQL that recreates them.
+async fn drop_customer_indexes(db: &DatabaseConnection) -> AppResult<Vec<String>> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'customers' AND sql IS NOT NULL \
+             AND ((type = 'index') OR (type = 'trigger' AND name = 'customers_fts_ai'))",
+        ))
+        .await?;
+    let mut saved = Vec::new();
+    for r in rows {
+        let kind: String = r.try_get("", "type")?;
+        let name: String = r.try_get("", "name")?;
+        let sql: String = r.try_get("", "sql")?;
+        db.execute_unprepared(&format!(
+            "DROP {} \"{}\"",
+            kind.to_uppercase(),
+            name.replace('"', "\"\"")
+        ))
+        .await?;
+        saved.push(sql);
+    }
+    Ok(saved)
+}
+
+async fn insert_customers(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    n: u64,
+    owners: &[String],
+    progress: Option<&indicatif::ProgressBar>,
+) -> AppResult<u64> {
+    use crate::entities::{contact, customer};
+    use crate::platform::normalize;
+    use sea_orm::{ConnectionTrait, QueryTrait, Set, TransactionTrait};
+    let mut g = Gen(0x9E37_79B9_7F4A_7C15 ^ n ^ now.unix_timestamp() as u64);
+    let levels = ["A", "B", "C"];
+    let batch = 2000u64;
+    let per_txn = 100_000u64;
+    let mut done = 0u64;
+    while done < n {
+        let txn = db.begin().await?;
+        let end = (done + per_txn).min(n);
+        while done < end {
+            let size = batch.min(end - done);
+            let mut rows = Vec::with_capacity(size as usize);
+            let mut contacts = Vec::new();
+            for i in 0..size {
+                let seq = done + i;
+                let id = uuid::Uuid::now_v7().to_string();
+                let (city, region) = *g.pick(CITIES);
+                let roll = g.below(100);
+                let (name, kind, industry) = if roll < 70 {
+                    let (trade, industry) = *g.pick(TRADES);
+                    (
+                        format!(
+                            "{city}{}{}{trade}{}",
+                            g.pick(WORDS),
+                            g.pick(WORDS),
+                            g.pick(SUFFIXES)
+                        ),
+                        "company",
+                        Some(industry),
+                    )
+                } else if roll < 90 {
+                    let (trade, industry) = *g.pick(EN_TRADES);
+                    (
+                        format!(
+                            "{}{} {trade} {}",
+                            g.pick(EN_FIRST),
+                            g.pick(EN_SECOND),
+                            g.pick(EN_SUFFIXES)
+                        ),
+                        "company",
+                        Some(industry),
+                    )
+                } else {
+                    (person_name(&mut g), "person", None)
+                };
+                let phone = if kind == "person" {
+                    mobile(&mut g)
+                } else {
+                    format!(
+                        "0{}-{:04}-{:04}",
+                        10 + g.below(890),
+                        g.below(10_000),
+                        g.below(10_000)
+                    )
+                };
+                let email = format!("contact{seq}@example-{}.cn", g.below(100_000));
+                let tags: Vec<&str> = (0..g.below(3))
+                    .map(|_| *g.pick(TAGS))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let created = now - time::Duration::minutes(g.below(2 * 365 * 24 * 60) as i64);
+                let updated = created + time::Duration::minutes(g.below(60 * 24 * 90) as i64);
+                let updated = if updated > now { now } else { updated };
+                let owner = owners.get(seq as usize % owners.len().max(1)).cloned();
+                let mut cs: Vec<contact::Model> = Vec::new();
+                if seq < 2000 && kind == "company" {
+                    for k in 0..(1 + g.below(3)) {
+                        cs.push(contact::Model {
+                            id: uuid::Uuid::now_v7().to_string(),
+                            name: person_name(&mut g),
+                            customer_id: id.clone(),
+                            title: Some(g.pick(TITLES).to_string()),
+                            department: None,
+                            phone: None,
+                            mobile: Some(mobile(&mut g)),
+                            email: Some(format!("p{seq}x{k}@example.cn")),
+                            wechat: None,
+                            birthday: None,
+                            role: ["decision_maker", "influencer", "user", "other"][k % 4]
+                                .to_owned(),
+                            is_primary: k == 0,
+                            notes: None,
+                            custom: "{}".into(),
+                            version: 1,
+                            created_at: created,
+                            updated_at: created,
+                            created_by: owner.clone(),
+                            deleted_at: None,
+                            deleted_by: None,
+                        });
+                    }
+                }
+                let search =
+                    crate::customers::store::search_text(&name, Some(&phone), Some(&email), &cs);
+                contacts.extend(cs);
+                rows.push(customer::ActiveModel {
+                    id: Set(id),
+                    name_norm: Set(normalize::name(&name)),
+                    name: Set(name),
+                    kind: Set(kind.into()),
+                    industry: Set(industry.map(str::to_owned)),
+                    size: Set((kind == "company").then(|| g.pick(SIZES).to_string())),
+                    region: Set(Some(region.into())),
+                    address: Set(Some(format!(
+                        "{city}{}路{}号",
+                        g.pick(WORDS),
+                        1 + g.below(999)
+                    ))),
+                    phone_digits: Set(Some(normalize::phone_digits(&phone))),
+                    phone: Set(Some(phone)),
+                    email: Set(Some(email)),
+                    website: Set(None),
+                    source: Set(Some(g.pick(SOURCES).to_string())),
+                    level: Set(Some(g.pick(&levels).to_string())),
+                    status: Set(weighted(&mut g, STATUSES).into()),
+                    tags: Set(serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into())),
+                    birthday: Set(None),
+                    owner_id: Set(owner.clone()),
+                    notes: Set(None),
+                    custom: Set("{}".into()),
+                    search_text: Set(search),
+                    version: Set(1),
+                    created_at: Set(created),
+                    updated_at: Set(updated),
+                    created_by: Set(owner),
+                    deleted_at: Set(None),
+                    deleted_by: Set(None),
+                });
+            }
+            // Values are written into the statement (escaped by sea-query): SQLite
+            // limits bound variables per statement, and one big statement is fastest.
+            let backend = txn.get_database_backend();
+            let sql = inline_sql(backend, customer::Entity::insert_many(rows).into_query());
+            txn.execute_unprepared(&sql).await?;
+            if !contacts.is_empty() {
+                let models: Vec<contact::ActiveModel> =
+                    contacts.into_iter().map(Into::into).collect();
+                let sql = inline_sql(backend, contact::Entity::insert_many(models).into_query());
+                txn.execute_unprepared(&sql).await?;
+            }
+            done += size;
+            if let Some(p) = progress {
+                p.set_position(done);
+            }
+        }
+        txn.commit().await?;
+    }
+    Ok(done)
+}
+
+fn inline_sql(backend: sea_orm::DbBackend, stmt: sea_orm::sea_query::InsertStatement) -> String {
+    use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+    match backend {
+        sea_orm::DbBackend::Postgres => stmt.to_string(PostgresQueryBuilder),
+        _ => sqlite_times(&stmt.to_string(SqliteQueryBuilder)),
+    }
+}
+
+/// Rewrites the UTC time literals sea-query writes (`'2026-01-02 03:04:05 +00:00'`)
+/// the way sqlx stores times on SQLite (RFC 3339, `'2026-01-02T03:04:05Z'`), so
+/// bulk-loaded and normally written rows compare alike.
+fn sqlite_times(sql: &str) -> String {
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]] [offset_hour sign:mandatory]:[offset_minute]"
+    );
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(end) = rest.find(" +00:00'") {
+        let Some(start) = rest[..end].rfind('\'') else {
+            break;
+        };
+        let literal = &rest[start + 1..end + 7];
+        match time::OffsetDateTime::parse(literal, fmt)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            }) {
+            Some(t) => {
+                out.push_str(&rest[..start + 1]);
+                out.push_str(&t);
+            }
+            None => out.push_str(&rest[..end + 7]),
+        }
+        rest = &rest[end + 7..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sqlite_times_match_what_sqlx_writes() {
+        let sql = "VALUES ('a', '2026-01-02 03:04:05 +00:00', 'it''s +00:00', '2026-01-02 03:04:05.5 +00:00')";
+        assert_eq!(
+            super::sqlite_times(sql),
+            "VALUES ('a', '2026-01-02T03:04:05Z', 'it''s +00:00', '2026-01-02T03:04:05.5Z')"
+        );
+    }
 }

@@ -19,6 +19,8 @@ pub const LIMIT: u64 = 200;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TimelineItem {
+    /// The id of the source entry (time-ordered).
+    pub id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// Where the item comes from: `audit` (more as modules land: `activity`, `deal`, …).
@@ -41,7 +43,7 @@ pub async fn for_customer<C: ConnectionTrait>(
     customer_id: &str,
 ) -> AppResult<Vec<TimelineItem>> {
     let mut items = audit_items(db, customer_id).await?;
-    items.sort_by(|a, b| b.at.cmp(&a.at));
+    items.sort_by(|a, b| (b.at, &b.id).cmp(&(a.at, &a.id)));
     items.truncate(LIMIT as usize);
     Ok(items)
 }
@@ -66,6 +68,7 @@ async fn audit_items<C: ConnectionTrait>(
                 ),
         )
         .order_by_desc(audit_log::Column::At)
+        .order_by_desc(audit_log::Column::Id)
         .limit(LIMIT)
         .all(db)
         .await?;
@@ -83,6 +86,7 @@ async fn audit_items<C: ConnectionTrait>(
                 .and_then(|a| actors.iter().find(|u| &u.id == a))
                 .map(|u| u.name.clone()),
             changes: serde_json::from_str(&r.changes).unwrap_or(Value::Null),
+            id: r.id,
             at: r.at,
             source: "audit".into(),
             entity_type: r.entity_type,

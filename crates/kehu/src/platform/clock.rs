@@ -11,12 +11,14 @@ pub struct Clock {
 }
 
 impl Clock {
-    /// The current time in UTC, truncated to microseconds (what both databases keep).
+    /// The current time in UTC, in whole seconds. SQLite keeps times as RFC 3339
+    /// text and compares them as text, which is only right when every value has
+    /// the same shape; records of the same second are ordered by their
+    /// time-ordered (UUIDv7) ids.
     pub fn now(&self) -> OffsetDateTime {
         let now = OffsetDateTime::now_utc()
             + Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed));
-        let micros = now.microsecond();
-        now.replace_microsecond(micros).unwrap_or(now)
+        now.replace_nanosecond(0).unwrap_or(now)
     }
 
     /// Moves this clock forward (tests only, but harmless elsewhere).

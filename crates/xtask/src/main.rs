@@ -1,0 +1,382 @@
+//! Developer commands. `cargo run --release -p xtask -- bench` measures Kehu
+//! over HTTP on loopback against a 1M-customer SQLite demo database.
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(name = "xtask")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Load (or reuse) the demo database and measure get / list / search over HTTP.
+    Bench {
+        /// The SQLite file to use; created with `kehu demo --customers N` if missing.
+        #[arg(long, default_value = "target/bench/kehu.db")]
+        db: PathBuf,
+        /// Customers in a new benchmark database.
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: u64,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Seconds per scenario.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+}
+
+/// The `kehu` binary next to this one (both built with `--release`).
+fn kehu_binary() -> Result<PathBuf> {
+    let me = std::env::current_exe()?;
+    let dir = me
+        .parent()
+        .ok_or_else(|| anyhow!("no directory for {}", me.display()))?;
+    let path = dir.join("kehu");
+    if !path.exists() {
+        bail!(
+            "{} not found: run `cargo build --release -p kehu` first",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+fn url_of(db: &Path) -> Result<String> {
+    let abs = std::path::absolute(db)?;
+    Ok(format!("sqlite://{}?mode=rwc", abs.display()))
+}
+
+fn run(kehu: &Path, url: &str, args: &[&str], stdin: Option<&str>) -> Result<String> {
+    let mut child = Command::new(kehu)
+        .arg("--database-url")
+        .arg(url)
+        .args(args)
+        .env("KEHU_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("run {}", kehu.display()))?;
+    if let (Some(input), Some(mut s)) = (stdin, child.stdin.take()) {
+        use std::io::Write;
+        s.write_all(input.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!("kehu {} failed", args.join(" "));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+struct Figures {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+    errors: usize,
+}
+
+/// Runs `concurrency` workers for `seconds`, each sending `next(i)` requests in a loop.
+async fn load(
+    client: &reqwest::Client,
+    token: &str,
+    concurrency: usize,
+    seconds: u64,
+    urls: Arc<Vec<String>>,
+) -> Result<Figures> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let client = client.clone();
+        let token = token.to_owned();
+        let urls = urls.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0usize;
+            let mut i = w * 7919;
+            while Instant::now() < deadline {
+                let url = &urls[i % urls.len()];
+                i += 1;
+                let t = Instant::now();
+                match client.get(url).bearer_auth(&token).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        lat.push(t.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let started = Instant::now();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await?;
+        all.extend(lat);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64().max(seconds as f64);
+    all.sort();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Ok(Figures {
+        rps: all.len() as f64 / elapsed,
+        p50: pct(0.50),
+        p99: pct(0.99),
+        max: all.last().copied().unwrap_or_default(),
+        errors,
+    })
+}
+
+async fn bench(db: PathBuf, customers: u64, concurrency: usize, seconds: u64) -> Result<()> {
+    let kehu = kehu_binary()?;
+    let url = url_of(&db)?;
+    if !db.exists() {
+        if let Some(dir) = db.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        println!(
+            "building a {customers}-customer demo database at {} ...",
+            db.display()
+        );
+        let t = Instant::now();
+        let out = run(
+            &kehu,
+            &url,
+            &["demo", "--customers", &customers.to_string()],
+            None,
+        )?;
+        print!("{out}");
+        println!("built in {:.1} s", t.elapsed().as_secs_f64());
+    }
+    let password = "bench-password-1";
+    run(
+        &kehu,
+        &url,
+        &[
+            "user",
+            "set-password",
+            "--email",
+            "admin@kehu.demo",
+            "--password-stdin",
+        ],
+        Some(password),
+    )?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let child = Command::new(&kehu)
+        .args([
+            "--database-url",
+            &url,
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("KEHU_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()?;
+    let server = Server(child);
+    let pid = server.0.id();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    let started = Instant::now();
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("kehu did not start");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let token: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/tokens"))
+        .json(
+            &serde_json::json!({"email": "admin@kehu.demo", "password": password, "name": "bench"}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = token["token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no token: {token}"))?
+        .to_owned();
+    let page: serde_json::Value = client
+        .get(format!("{base}/api/v1/customers?limit=500&sort=name"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let ids: Vec<String> = page["data"]
+        .as_array()
+        .ok_or_else(|| anyhow!("no customers: {page}"))?
+        .iter()
+        .filter_map(|c| c["id"].as_str().map(str::to_owned))
+        .collect();
+    let total = page["total"].as_u64().unwrap_or(0);
+    let owners: Vec<String> = page["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["owner_id"].as_str().map(str::to_owned))
+        .collect();
+    let regions = ["华东", "华南", "华北", "西南", "华中"];
+    let statuses = ["active", "potential", "dormant"];
+    let words = [
+        "腾飞科技",
+        "星河电子",
+        "云图软件",
+        "华创",
+        "明珠贸易",
+        "恒达",
+        "Northwind",
+        "Logistics",
+        "8888",
+        "example-4242",
+    ];
+    let scenarios: Vec<(&str, Vec<String>, Option<(f64, f64)>)> = vec![
+        ("hello (/ping)", vec![format!("{base}/ping")], None),
+        (
+            "get one customer",
+            ids.iter()
+                .map(|id| format!("{base}/api/v1/customers/{id}"))
+                .collect(),
+            Some((5.0, 5000.0)),
+        ),
+        (
+            "filtered list of 50",
+            (0..60)
+                .map(|i| {
+                    format!(
+                        "{base}/api/v1/customers?status={}&region={}&owner_id={}&limit=50",
+                        statuses[i % 3],
+                        regions[i % 5],
+                        owners
+                            .get(i % owners.len().max(1))
+                            .cloned()
+                            .unwrap_or_default()
+                    )
+                })
+                .collect(),
+            Some((25.0, 0.0)),
+        ),
+        (
+            "search q",
+            words
+                .iter()
+                .map(|w| format!("{base}/api/v1/customers?q={w}&limit=50"))
+                .collect(),
+            Some((30.0, 0.0)),
+        ),
+    ];
+    println!();
+    println!(
+        "Kehu benchmark: {total}+ customers (SQLite), {concurrency} connections, {seconds} s per scenario, load generator on the same machine"
+    );
+    println!(
+        "{:<22} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8}  target",
+        "scenario", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "ratio"
+    );
+    let mut hello_rps = 0.0;
+    let mut missed = Vec::new();
+    for (name, urls, target) in scenarios {
+        let f = load(&client, &token, concurrency, seconds, Arc::new(urls)).await?;
+        if hello_rps == 0.0 {
+            hello_rps = f.rps;
+        }
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let verdict = match target {
+            None => "baseline".to_owned(),
+            Some((p99, rps)) => {
+                let ok = ms(f.p99) <= p99 && f.rps >= rps && f.errors == 0;
+                if !ok {
+                    missed.push(name);
+                }
+                let rps_part = if rps > 0.0 {
+                    format!(", >= {rps:.0} req/s")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "p99 <= {p99} ms{rps_part}: {}",
+                    if ok { "met" } else { "MISSED" }
+                )
+            }
+        };
+        println!(
+            "{:<22} {:>10.0} {:>10.2} {:>10.2} {:>10.2} {:>8} {:>7.2}x  {}",
+            name,
+            f.rps,
+            ms(f.p50),
+            ms(f.p99),
+            ms(f.max),
+            f.errors,
+            f.rps / hello_rps.max(1.0),
+            verdict
+        );
+    }
+    let rss = rss_kib(pid, "VmRSS:") / 1024;
+    let peak = rss_kib(pid, "VmHWM:") / 1024;
+    let rss_ok = peak <= 300;
+    println!(
+        "server memory: RSS {rss} MB, peak {peak} MB (target <= 300 MB: {})",
+        if rss_ok { "met" } else { "MISSED" }
+    );
+    if !rss_ok {
+        missed.push("memory");
+    }
+    if !missed.is_empty() {
+        println!("targets missed: {}", missed.join(", "));
+    }
+    drop(server);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Bench {
+            db,
+            customers,
+            concurrency,
+            seconds,
+        } => bench(db, customers, concurrency, seconds).await,
+    }
+}
