@@ -331,7 +331,7 @@ pub async fn seed_customers(
         }
         db.execute_unprepared("INSERT INTO customers_fts(customers_fts) VALUES ('rebuild')")
             .await?;
-        db.execute_unprepared("PRAGMA optimize").await?;
+        db.execute_unprepared("ANALYZE").await?;
     }
     result
 }

@@ -84,13 +84,19 @@ pub async fn list(
         return Err(AppError::Validation(errors));
     }
     let scope = DataScope::for_user(db, user).await?;
-    let total = capped_count(
-        db,
-        scoped(&scope, deleted)
-            .filter(req.condition(backend))
-            .filter(extra.clone()),
-    )
-    .await?;
+    let total = if req.first_page() {
+        Some(
+            capped_count(
+                db,
+                scoped(&scope, deleted)
+                    .filter(req.condition(backend))
+                    .filter(extra.clone()),
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
     let rows = req
         .apply(scoped(&scope, deleted).filter(extra), backend)
         .all(db)
@@ -98,7 +104,7 @@ pub async fn list(
     let sort = req.sort_name();
     Ok(req.page(
         rows,
-        Some(total),
+        total,
         |m| {
             let v = match sort {
                 "updated_at" => time_key(&m.updated_at),

@@ -100,13 +100,19 @@ pub async fn list(
     let defs = crate::custom_fields::store::defs(db, "customer").await?;
     let extra = custom_condition(backend, &defs, req)?;
     let scope = DataScope::for_user(db, user).await?;
-    let total = capped_count(
-        db,
-        scoped(&scope, deleted)
-            .filter(req.condition(backend))
-            .filter(extra.clone()),
-    )
-    .await?;
+    let total = if req.first_page() {
+        Some(
+            capped_count(
+                db,
+                scoped(&scope, deleted)
+                    .filter(req.condition(backend))
+                    .filter(extra.clone()),
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
     let rows = req
         .apply(scoped(&scope, deleted).filter(extra), backend)
         .all(db)
@@ -114,7 +120,7 @@ pub async fn list(
     let sort = req.sort_name();
     Ok(req.page(
         rows,
-        Some(total),
+        total,
         |m| {
             let v = match sort {
                 "created_at" => time_key(&m.created_at),

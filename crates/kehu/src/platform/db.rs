@@ -32,6 +32,8 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
+                    // 8 MB of page cache per connection (the default is 2 MB).
+                    .pragma("cache_size", "-8000")
                     .create_if_missing(true)
             });
     } else {

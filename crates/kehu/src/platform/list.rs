@@ -148,7 +148,7 @@ pub struct Page<T> {
 }
 
 /// Lists count at most this many rows; beyond it `total_is_estimate` is set.
-pub const COUNT_CAP: u64 = 10_000;
+pub const COUNT_CAP: u64 = 1_000;
 
 fn parse_value(kind: Kind, field: &str, raw: &str) -> Result<Value, FieldError> {
     match kind {
@@ -531,6 +531,12 @@ impl<C: ColumnTrait> ListRequest<C> {
             total: total.map(|t| std::cmp::Ord::min(t, COUNT_CAP)),
             total_is_estimate,
         }
+    }
+
+    /// Whether this is the first page: only it carries a `total` (counting again
+    /// for every following page would cost as much as the page itself).
+    pub fn first_page(&self) -> bool {
+        self.cursor.is_none()
     }
 
     pub fn sort_name(&self) -> &'static str {
