@@ -530,7 +530,11 @@ async fn create(
         tags: Some(split_tags(&value(&form, "tags"))),
         address: opt(&form, "address"),
         notes: opt(&form, "notes"),
-        owner_id: Some(opt(&form, "owner_id")),
+        // Without an owner field the creator owns it; an empty one means the pool.
+        owner_id: form
+            .iter()
+            .any(|(k, _)| k == "owner_id")
+            .then(|| opt(&form, "owner_id")),
         custom: Some(custom.clone()),
     };
     let force = !value(&form, "force").is_empty();
@@ -599,7 +603,10 @@ async fn update(
         tags: Some(split_tags(&value(&form, "tags"))),
         address: Some(opt(&form, "address")),
         notes: Some(opt(&form, "notes")),
-        owner_id: Some(opt(&form, "owner_id")),
+        owner_id: form
+            .iter()
+            .any(|(k, _)| k == "owner_id")
+            .then(|| opt(&form, "owner_id")),
         custom: Some(custom.clone()),
         version,
     };

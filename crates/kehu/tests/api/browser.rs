@@ -194,3 +194,111 @@ async fn sign_in_switch_language_sign_out() {
     result.expect("browser steps");
     assert!(shots.join("03-teams-zh.png").metadata().unwrap().len() > 1000);
 }
+
+#[tokio::test]
+async fn customer_pages_in_a_real_browser() {
+    let Some((_guard, driver, profile)) = start_driver().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let now = app.state.clock.now();
+    let seeded = kehu::demo::seed(&app.state.db, now).await.unwrap().unwrap();
+    let owners = kehu::demo::demo_owners(&app.state.db).await.unwrap();
+    kehu::demo::seed_customers(&app.state.db, now, 80, &owners, None)
+        .await
+        .unwrap();
+    let shots = screenshot_dir();
+    let result = async {
+        driver.goto(app.url("/login")).await?;
+        driver
+            .find(By::Id("email"))
+            .await?
+            .send_keys(&seeded.admin_email)
+            .await?;
+        driver
+            .find(By::Id("password"))
+            .await?
+            .send_keys(&seeded.password)
+            .await?;
+        driver.find(By::Id("sign-in")).await?.click().await?;
+        wait_for(&driver, By::Id("sign-out")).await?;
+        driver
+            .find(By::Css("button[data-lang='zh-CN']"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Css("html[lang='zh-CN']")).await?;
+        driver.goto(app.url("/customers")).await?;
+        let rows = driver
+            .find_all(By::Css("#customers-table tbody tr"))
+            .await?;
+        assert_eq!(rows.len(), 50, "a page of 50");
+        driver
+            .screenshot(&shots.join("10-customers-zh.png"))
+            .await?;
+
+        // Search, then open a customer.
+        let search = driver.find(By::Css("input[name='q']")).await?;
+        search.send_keys("有限公司").await?;
+        driver
+            .find(By::Css("#customer-filters button[type='submit']"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Css("#customers-table tbody tr td a")).await?;
+        driver
+            .find(By::Css("#customers-table tbody tr td a"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("timeline")).await?;
+        driver
+            .screenshot(&shots.join("11-customer-detail-zh.png"))
+            .await?;
+
+        // Create one through the form.
+        driver.goto(app.url("/customers/new")).await?;
+        driver
+            .find(By::Css("input[name='name']"))
+            .await?
+            .send_keys("杭州西湖龙井茶业有限公司")
+            .await?;
+        driver
+            .find(By::Css("input[name='phone']"))
+            .await?
+            .send_keys("0571-8888 6666")
+            .await?;
+        driver
+            .find(By::Css("input[name='tags']"))
+            .await?
+            .send_keys("茶叶, 重点")
+            .await?;
+        driver
+            .screenshot(&shots.join("12-customer-form-zh.png"))
+            .await?;
+        driver.find(By::Id("save")).await?.click().await?;
+        wait_for(&driver, By::Id("edit-customer")).await?;
+        let title = driver.find(By::Css("h1")).await?.text().await?;
+        assert_eq!(title, "杭州西湖龙井茶业有限公司");
+
+        driver.goto(app.url("/settings")).await?;
+        driver.screenshot(&shots.join("13-settings-zh.png")).await?;
+        driver
+            .find(By::Css("button[data-lang='en']"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Css("html[lang='en']")).await?;
+        driver
+            .goto(app.url("/customers?cols=status&cols=level&cols=industry&cols=tags&cols=owner"))
+            .await?;
+        driver
+            .screenshot(&shots.join("14-customers-en.png"))
+            .await?;
+        Ok::<(), WebDriverError>(())
+    }
+    .await;
+    driver.quit().await.ok();
+    std::fs::remove_dir_all(profile).ok();
+    result.expect("browser steps");
+}

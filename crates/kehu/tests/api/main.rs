@@ -9,6 +9,7 @@ mod basics;
 mod browser;
 mod cli;
 mod contacts;
+mod customer_pages;
 mod customers;
 mod helpers;
 mod pages;
