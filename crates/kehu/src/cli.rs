@@ -388,6 +388,12 @@ async fn backup(url: &str, to: PathBuf) -> anyhow::Result<()> {
     db.execute_unprepared(&sql)
         .await
         .with_context(|| format!("backup to {} failed", to.display()))?;
+    // VACUUM may renumber rows, so the copy's search index is rebuilt from its rows.
+    let copy = db::connect(&format!("sqlite://{target}")).await?;
+    copy.execute_unprepared("INSERT INTO customers_fts(customers_fts) VALUES ('rebuild')")
+        .await
+        .context("rebuilding the search index of the copy failed")?;
+    copy.close().await.ok();
     println!("backed up {} to {}", db::redact(url), to.display());
     Ok(())
 }

@@ -98,6 +98,9 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// A name, the URLs to cycle through, and the target (p99 ms, minimum req/s).
+type Scenario<'a> = (&'a str, Vec<String>, Option<(f64, f64)>);
+
 struct Figures {
     rps: f64,
     p50: Duration,
@@ -271,7 +274,7 @@ async fn bench(db: PathBuf, customers: u64, concurrency: usize, seconds: u64) ->
         "8888",
         "example-4242",
     ];
-    let scenarios: Vec<(&str, Vec<String>, Option<(f64, f64)>)> = vec![
+    let scenarios: Vec<Scenario> = vec![
         ("hello (/ping)", vec![format!("{base}/ping")], None),
         (
             "get one customer",

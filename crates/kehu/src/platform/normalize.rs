@@ -32,13 +32,10 @@ pub fn name(s: &str) -> String {
         .flat_map(char::to_lowercase)
         .filter(|c| c.is_alphanumeric())
         .collect();
-    loop {
-        let Some(suffix) = SUFFIXES
-            .iter()
-            .find(|x| n.ends_with(*x) && n.len() > x.len())
-        else {
-            break;
-        };
+    while let Some(suffix) = SUFFIXES
+        .iter()
+        .find(|x| n.ends_with(*x) && n.len() > x.len())
+    {
         n.truncate(n.len() - suffix.len());
     }
     n

@@ -175,6 +175,17 @@ async fn demo_migrate_and_backup() {
                 .unwrap()
                 .is_some()
         );
+        // The copy's search index works (the demo has companies named …有限公司).
+        use sea_orm::ConnectionTrait;
+        let hits = copy
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "SELECT COUNT(*) AS n FROM customers_fts WHERE customers_fts MATCH '\"有限公司\"'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(hits.try_get::<i64>("", "n").unwrap() > 0);
         let again = kehu(&db, &["backup", "--to", file.to_str().unwrap()]);
         assert!(!again.status.success());
         assert!(text(&again).1.contains("already exists"));
