@@ -253,7 +253,6 @@ async fn bench(db: PathBuf, customers: u64, concurrency: usize, seconds: u64) ->
         .iter()
         .filter_map(|c| c["id"].as_str().map(str::to_owned))
         .collect();
-    let total = page["total"].as_u64().unwrap_or(0);
     let owners: Vec<String> = page["data"]
         .as_array()
         .into_iter()
