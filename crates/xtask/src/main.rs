@@ -310,7 +310,8 @@ async fn bench(db: PathBuf, customers: u64, concurrency: usize, seconds: u64) ->
     ];
     println!();
     println!(
-        "Kehu benchmark: {total}+ customers (SQLite), {concurrency} connections, {seconds} s per scenario, load generator on the same machine"
+        "Kehu benchmark: {} (SQLite), {concurrency} connections, {seconds} s per scenario, load generator on the same machine",
+        db.display()
     );
     println!(
         "{:<22} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8}  target",
