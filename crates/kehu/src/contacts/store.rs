@@ -9,7 +9,7 @@ use crate::platform::auth::CurrentUser;
 use crate::platform::custom;
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, FieldError};
-use crate::platform::list::{Field, Kind, ListRequest, ListSpec, Page, capped_count, time_key};
+use crate::platform::list::{Field, Kind, ListRequest, ListSpec, Page, time_key};
 use crate::platform::scope::DataScope;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
@@ -70,37 +70,15 @@ pub async fn list(
     req: &ListRequest<contact::Column>,
     deleted: bool,
 ) -> AppResult<Page<ContactView>> {
-    let backend = db.get_database_backend();
     let defs = crate::custom_fields::store::defs(db, "contact").await?;
-    let mut extra = sea_orm::Condition::all();
-    let mut errors = Vec::new();
-    for f in &req.custom {
-        match custom::condition(backend, "contacts.custom", &defs, f) {
-            Ok(e) => extra = extra.add(e),
-            Err(e) => errors.push(e),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+    let extra = custom::conditions(
+        db.get_database_backend(),
+        "contacts.custom",
+        &defs,
+        &req.custom,
+    )?;
     let scope = DataScope::for_user(db, user).await?;
-    let total = if req.first_page() {
-        Some(
-            capped_count(
-                db,
-                scoped(&scope, deleted)
-                    .filter(req.condition(backend))
-                    .filter(extra.clone()),
-            )
-            .await?,
-        )
-    } else {
-        None
-    };
-    let rows = req
-        .apply(scoped(&scope, deleted).filter(extra), backend)
-        .all(db)
-        .await?;
+    let (rows, total) = req.fetch(db, scoped(&scope, deleted), extra).await?;
     let sort = req.sort_name();
     Ok(req.page(
         rows,

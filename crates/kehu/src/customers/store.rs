@@ -7,12 +7,10 @@ use crate::entities::{contact, customer, user};
 use crate::platform::api::stale;
 use crate::platform::audit::{self, Actor};
 use crate::platform::auth::CurrentUser;
-use crate::platform::custom::{self, Def};
+use crate::platform::custom;
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, FieldError};
-use crate::platform::list::{
-    Field, FullText, Kind, ListRequest, ListSpec, Page, capped_count, time_key,
-};
+use crate::platform::list::{Field, FullText, Kind, ListRequest, ListSpec, Page, time_key};
 use crate::platform::normalize;
 use crate::platform::scope::DataScope;
 use sea_orm::{
@@ -69,54 +67,16 @@ fn scoped(scope: &DataScope, deleted: bool) -> Select<customer::Entity> {
     }
 }
 
-/// The condition of the `custom.<key>` filters, checked against the definitions.
-pub fn custom_condition(
-    backend: sea_orm::DbBackend,
-    defs: &[Def],
-    req: &ListRequest<customer::Column>,
-) -> AppResult<Condition> {
-    let mut cond = Condition::all();
-    let mut errors = Vec::new();
-    for f in &req.custom {
-        match custom::condition(backend, CUSTOM_COLUMN, defs, f) {
-            Ok(e) => cond = cond.add(e),
-            Err(e) => errors.push(e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(cond)
-    } else {
-        Err(AppError::Validation(errors))
-    }
-}
-
 pub async fn list(
     db: &DatabaseConnection,
     user: &CurrentUser,
     req: &ListRequest<customer::Column>,
     deleted: bool,
 ) -> AppResult<Page<CustomerView>> {
-    let backend = db.get_database_backend();
     let defs = crate::custom_fields::store::defs(db, "customer").await?;
-    let extra = custom_condition(backend, &defs, req)?;
+    let extra = custom::conditions(db.get_database_backend(), CUSTOM_COLUMN, &defs, &req.custom)?;
     let scope = DataScope::for_user(db, user).await?;
-    let total = if req.first_page() {
-        Some(
-            capped_count(
-                db,
-                scoped(&scope, deleted)
-                    .filter(req.condition(backend))
-                    .filter(extra.clone()),
-            )
-            .await?,
-        )
-    } else {
-        None
-    };
-    let rows = req
-        .apply(scoped(&scope, deleted).filter(extra), backend)
-        .all(db)
-        .await?;
+    let (rows, total) = req.fetch(db, scoped(&scope, deleted), extra).await?;
     let sort = req.sort_name();
     Ok(req.page(
         rows,

@@ -397,6 +397,28 @@ pub fn condition(
     Ok(expr)
 }
 
+/// All `custom.<key>` filters of a list as one condition; every bad one is a field error.
+pub fn conditions(
+    backend: DbBackend,
+    column: &'static str,
+    defs: &[Def],
+    filters: &[CustomFilter],
+) -> Result<sea_orm::Condition, crate::platform::error::AppError> {
+    let mut cond = sea_orm::Condition::all();
+    let mut errors = Vec::new();
+    for f in filters {
+        match condition(backend, column, defs, f) {
+            Ok(e) => cond = cond.add(e),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(cond)
+    } else {
+        Err(crate::platform::error::AppError::Validation(errors))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

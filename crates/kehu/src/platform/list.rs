@@ -533,6 +533,38 @@ impl<C: ColumnTrait> ListRequest<C> {
         }
     }
 
+    /// Runs the list: `base` (already narrowed to what the caller may see) with the
+    /// filters, `q`, `extra` conditions, cursor, sort and limit; the first page is
+    /// also counted (up to `COUNT_CAP`). Hand the rows to `page`.
+    pub async fn fetch<E, D>(
+        &self,
+        db: &D,
+        base: Select<E>,
+        extra: Condition,
+    ) -> AppResult<(Vec<E::Model>, Option<u64>)>
+    where
+        E: EntityTrait<Column = C>,
+        E::Model: Send + Sync,
+        D: ConnectionTrait,
+    {
+        let backend = db.get_database_backend();
+        let total = if self.first_page() {
+            Some(
+                capped_count(
+                    db,
+                    base.clone()
+                        .filter(self.condition(backend))
+                        .filter(extra.clone()),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        let rows = self.apply(base.filter(extra), backend).all(db).await?;
+        Ok((rows, total))
+    }
+
     /// Whether this is the first page: only it carries a `total` (counting again
     /// for every following page would cost as much as the page itself).
     pub fn first_page(&self) -> bool {
