@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod common;
 mod m0001_foundation;
 mod m0002_customers;
+mod m0003_customer_list_indexes;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_foundation::Migration),
             Box::new(m0002_customers::Migration),
+            Box::new(m0003_customer_list_indexes::Migration),
         ]
     }
 }
