@@ -39,6 +39,7 @@ struct Row {
 struct ListPage {
     ctx: PageCtx,
     rows: Vec<Row>,
+    filters: Vec<FormField>,
     q: String,
     total: u64,
     next_href: Option<String>,
@@ -80,9 +81,41 @@ async fn list(
             c,
         })
         .collect();
+    let ctx = &s.ctx;
+    let roles = ROLES
+        .iter()
+        .map(|r| (r.to_string(), ctx.label("contacts.role", r)))
+        .collect();
+    let yes_no = vec![
+        ("true".to_owned(), ctx.t("contacts.primary").to_owned()),
+        ("false".to_owned(), ctx.t("contacts.not_primary").to_owned()),
+    ];
+    let filters = vec![
+        FormField::new(
+            "role",
+            ctx.t("contacts.field.role"),
+            "select",
+            &value(&p, "role"),
+        )
+        .options(roles),
+        FormField::new(
+            "is_primary",
+            ctx.t("contacts.field.is_primary"),
+            "select",
+            &value(&p, "is_primary"),
+        )
+        .options(yes_no),
+        FormField::new(
+            "department",
+            ctx.t("contacts.field.department"),
+            "text",
+            &value(&p, "department"),
+        ),
+    ];
     Ok(render(&ListPage {
         ctx: s.ctx,
         rows,
+        filters,
         q: value(&p, "q"),
         total,
         next_href,

@@ -340,3 +340,56 @@ async fn admins_manage_levels_and_custom_fields_in_settings() {
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_contact_list_filters_and_searches() {
+    let app = spawn_app().await;
+    app.admin().await;
+    app.user("rep@example.com", "张伟", Role::Sales, None).await;
+    let rep = app.api(&app.token("rep@example.com").await);
+    let c: Value = rep
+        .post("/api/v1/customers", &json!({"name": "青岛海风啤酒"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = c["id"].as_str().unwrap();
+    rep.post(
+        &format!("/api/v1/customers/{id}/contacts"),
+        &json!({"name": "周杰", "role": "decision_maker", "is_primary": true}),
+    )
+    .await;
+    rep.post(
+        &format!("/api/v1/customers/{id}/contacts"),
+        &json!({"name": "吴芳", "role": "user", "mobile": "13912345678"}),
+    )
+    .await;
+    let (client, _) = app.sign_in("rep@example.com").await;
+    let html = client
+        .get(app.url("/contacts?role=decision_maker"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("周杰") && !html.contains("吴芳"));
+    let html = client
+        .get(app.url("/contacts?is_primary=false"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("周杰") && html.contains("吴芳"));
+    let html = client
+        .get(app.url("/contacts?q=2345678"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("吴芳") && html.contains("青岛海风啤酒"));
+}
