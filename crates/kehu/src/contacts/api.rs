@@ -33,6 +33,11 @@ struct ContactFilters {
     is_primary: Option<bool>,
     email: Option<String>,
     department: Option<String>,
+    name: Option<String>,
+    title: Option<String>,
+    phone: Option<String>,
+    mobile: Option<String>,
+    wechat: Option<String>,
     birthday_from: Option<String>,
     birthday_to: Option<String>,
     /// `true`: the recycle bin.

@@ -40,6 +40,12 @@ struct CustomerFilters {
     region: Option<String>,
     source: Option<String>,
     email: Option<String>,
+    /// Exact name (use `q` to search).
+    name: Option<String>,
+    /// Exact phone as stored (use `q` to find any 4+ digits).
+    phone: Option<String>,
+    website: Option<String>,
+    address: Option<String>,
     /// Customers carrying this tag.
     tag: Option<String>,
     owner_id: Option<String>,

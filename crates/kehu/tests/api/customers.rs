@@ -668,6 +668,7 @@ async fn levels_tags_and_filters() {
     .await;
     for (query, want) in [
         ("level=VIP", vec!["华东大客户"]),
+        ("name=华南小客户", vec!["华南小客户"]),
         ("region=华南", vec!["华南小客户"]),
         ("tag=重点", vec!["华东大客户"]),
         ("status=active&region=华东", vec!["华东大客户"]),
