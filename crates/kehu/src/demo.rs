@@ -329,8 +329,10 @@ pub async fn seed_customers(
         for sql in &saved {
             db.execute_unprepared(sql).await?;
         }
-        db.execute_unprepared("INSERT INTO customers_fts(customers_fts) VALUES ('rebuild')")
-            .await?;
+        for fts in ["customers_fts", "customers_bigrams"] {
+            db.execute_unprepared(&format!("INSERT INTO {fts}({fts}) VALUES ('rebuild')"))
+                .await?;
+        }
         db.execute_unprepared("ANALYZE").await?;
     }
     result
@@ -343,7 +345,7 @@ async fn drop_customer_indexes(db: &DatabaseConnection) -> AppResult<Vec<String>
         .query_all_raw(Statement::from_string(
             sea_orm::DbBackend::Sqlite,
             "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'customers' AND sql IS NOT NULL \
-             AND ((type = 'index') OR (type = 'trigger' AND name = 'customers_fts_ai'))",
+             AND ((type = 'index') OR (type = 'trigger' AND name IN ('customers_fts_ai', 'customers_bigrams_ai')))",
         ))
         .await?;
     let mut saved = Vec::new();
@@ -492,6 +494,7 @@ async fn insert_customers(
                     owner_id: Set(owner.clone()),
                     notes: Set(None),
                     custom: Set("{}".into()),
+                    search_bigrams: Set(normalize::cjk_bigrams(&search)),
                     search_text: Set(search),
                     version: Set(1),
                     created_at: Set(created),

@@ -40,6 +40,12 @@ impl MigrationTrait for Migration {
                 .col(long_text_null("notes"))
                 .col(ColumnDef::new("custom").text().not_null().default("{}"))
                 .col(ColumnDef::new("search_text").text().not_null().default(""))
+                .col(
+                    ColumnDef::new("search_bigrams")
+                        .text()
+                        .not_null()
+                        .default(""),
+                )
                 .col(version())
                 .col(ts("created_at"))
                 .col(ts("updated_at"))
@@ -220,6 +226,16 @@ impl MigrationTrait for Migration {
                     "CREATE TRIGGER customers_fts_au AFTER UPDATE OF search_text ON customers BEGIN \
                        INSERT INTO customers_fts(customers_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); \
                        INSERT INTO customers_fts(rowid, search_text) VALUES (new.rowid, new.search_text); END",
+                    // Two-character Chinese terms, which trigrams cannot find: the
+                    // Chinese runs of search_text as overlapping character pairs.
+                    "CREATE VIRTUAL TABLE customers_bigrams USING fts5(search_bigrams, content='customers', content_rowid='rowid', tokenize='unicode61')",
+                    "CREATE TRIGGER customers_bigrams_ai AFTER INSERT ON customers BEGIN \
+                       INSERT INTO customers_bigrams(rowid, search_bigrams) VALUES (new.rowid, new.search_bigrams); END",
+                    "CREATE TRIGGER customers_bigrams_ad AFTER DELETE ON customers BEGIN \
+                       INSERT INTO customers_bigrams(customers_bigrams, rowid, search_bigrams) VALUES ('delete', old.rowid, old.search_bigrams); END",
+                    "CREATE TRIGGER customers_bigrams_au AFTER UPDATE OF search_bigrams ON customers BEGIN \
+                       INSERT INTO customers_bigrams(customers_bigrams, rowid, search_bigrams) VALUES ('delete', old.rowid, old.search_bigrams); \
+                       INSERT INTO customers_bigrams(rowid, search_bigrams) VALUES (new.rowid, new.search_bigrams); END",
                 ] {
                     db.execute_unprepared(sql).await?;
                 }
@@ -240,6 +256,8 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
         if db.get_database_backend() == DbBackend::Sqlite {
+            db.execute_unprepared("DROP TABLE IF EXISTS customers_bigrams")
+                .await?;
             db.execute_unprepared("DROP TABLE IF EXISTS customers_fts")
                 .await?;
         }

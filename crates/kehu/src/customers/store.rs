@@ -55,6 +55,7 @@ pub static LIST: ListSpec<customer::Column> = ListSpec {
         table: "customers",
         column: "search_text",
         fts_table: "customers_fts",
+        bigram_table: "customers_bigrams",
     }),
     custom: true,
 };
@@ -176,6 +177,10 @@ pub async fn refresh_search<C: ConnectionTrait>(db: &C, customer_id: &str) -> Ap
     let text = search_text(&c.name, c.phone.as_deref(), c.email.as_deref(), &contacts);
     if text != c.search_text {
         customer::Entity::update_many()
+            .col_expr(
+                customer::Column::SearchBigrams,
+                sea_orm::sea_query::Expr::value(normalize::cjk_bigrams(&text)),
+            )
             .col_expr(
                 customer::Column::SearchText,
                 sea_orm::sea_query::Expr::value(text),
@@ -336,6 +341,7 @@ fn apply(am: &mut customer::ActiveModel, d: &Draft, custom: &Map<String, Value>,
     am.owner_id = Set(d.owner_id.clone());
     am.notes = Set(d.notes.clone());
     am.custom = Set(Value::Object(custom.clone()).to_string());
+    am.search_bigrams = Set(normalize::cjk_bigrams(&search));
     am.search_text = Set(search);
 }
 

@@ -32,6 +32,9 @@ pub struct Model {
     pub custom: String,
     #[sea_orm(column_type = "Text")]
     pub search_text: String,
+    /// Overlapping pairs of the Chinese runs of `search_text` (SQLite two-character search).
+    #[sea_orm(column_type = "Text")]
+    pub search_bigrams: String,
     pub version: i64,
     pub created_at: TimeDateTimeWithTimeZone,
     pub updated_at: TimeDateTimeWithTimeZone,

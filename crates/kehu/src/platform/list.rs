@@ -100,6 +100,8 @@ pub struct FullText {
     pub column: &'static str,
     /// The SQLite FTS5 table indexing `column` by rowid.
     pub fts_table: &'static str,
+    /// The SQLite FTS5 word table of the CJK pairs of `column`, for two-character Chinese terms.
+    pub bigram_table: &'static str,
 }
 
 /// A `custom.<key>` filter as sent: the key, `=`/`_from`/`_to`, the raw value.
@@ -442,6 +444,18 @@ impl<C: ColumnTrait> ListRequest<C> {
             if let Some(ft) = &self.spec.fulltext {
                 let col = format!("{}.{}", ft.table, ft.column);
                 let expr = match backend {
+                    DbBackend::Sqlite
+                        if lower.chars().count() == 2
+                            && lower.chars().all(crate::platform::normalize::is_cjk) =>
+                    {
+                        Expr::cust_with_values(
+                            format!(
+                                "{}.rowid IN (SELECT rowid FROM {} WHERE {} MATCH ?)",
+                                ft.table, ft.bigram_table, ft.bigram_table
+                            ),
+                            [format!("\"{lower}\"")],
+                        )
+                    }
                     DbBackend::Sqlite if lower.chars().count() >= 3 => {
                         let phrase = format!("\"{}\"", lower.replace('"', "\"\""));
                         Expr::cust_with_values(

@@ -41,6 +41,37 @@ pub fn name(s: &str) -> String {
     n
 }
 
+/// Whether `c` is a CJK ideograph (the characters Chinese names are written in).
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
+}
+
+/// Every overlapping pair of characters in the CJK runs of `text`, space
+/// separated ("深圳市腾飞" → "深圳 圳市 市腾 腾飞"): what a word index needs to find
+/// two-character Chinese terms, which trigram indexes cannot.
+pub fn cjk_bigrams(text: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut run: Vec<char> = Vec::new();
+    let flush = |run: &mut Vec<char>, out: &mut Vec<String>| {
+        for w in run.windows(2) {
+            let pair: String = w.iter().collect();
+            if !out.contains(&pair) {
+                out.push(pair);
+            }
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if is_cjk(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+        }
+    }
+    flush(&mut run, &mut out);
+    out.join(" ")
+}
+
 /// The digits of a phone number, without a leading +86 / 0086 country code.
 pub fn phone_digits(s: &str) -> String {
     let d: String = s.nfkc().filter(char::is_ascii_digit).collect();
@@ -77,6 +108,15 @@ mod tests {
         assert_eq!(name("Acme Corporation"), name("ACME"));
         assert_ne!(name("腾飞科技"), name("腾云科技"));
         assert_eq!(name("公司"), "公司", "a name is never reduced to nothing");
+    }
+
+    #[test]
+    fn bigrams_cover_chinese_runs_only() {
+        assert_eq!(
+            cjk_bigrams("深圳市腾飞 acme 华创"),
+            "深圳 圳市 市腾 腾飞 华创"
+        );
+        assert_eq!(cjk_bigrams("a 张 b"), "");
     }
 
     #[test]
