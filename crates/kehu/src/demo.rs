@@ -436,7 +436,7 @@ async fn insert_customers(
                     .collect();
                 let created = now - time::Duration::minutes(g.below(2 * 365 * 24 * 60) as i64);
                 let updated = created + time::Duration::minutes(g.below(60 * 24 * 90) as i64);
-                let updated = if updated > now { now } else { updated };
+                let updated = if updated > now { created } else { updated };
                 let owner = owners.get(seq as usize % owners.len().max(1)).cloned();
                 let mut cs: Vec<contact::Model> = Vec::new();
                 if seq < 2000 && kind == "company" {

@@ -1,6 +1,8 @@
 //! Wider indexes for customer lists: the usual filters (status, region, level,
 //! kind) ride along in the index, so a filtered page or a capped count reads
-//! index entries and fetches only the rows it returns. They replace the
+//! index entries and fetches only the rows it returns; `id` follows `updated_at`
+//! so the list order (`updated_at`, then `id`) needs no sort even when many rows
+//! share a time (an import, say). They replace the
 //! narrower `ix_customers_updated` and `ix_customers_owner`.
 
 use crate::common::*;
@@ -18,6 +20,7 @@ impl MigrationTrait for Migration {
             &[
                 "deleted_at",
                 "updated_at",
+                "id",
                 "status",
                 "region",
                 "level",
@@ -33,6 +36,7 @@ impl MigrationTrait for Migration {
                 "owner_id",
                 "deleted_at",
                 "updated_at",
+                "id",
                 "status",
                 "region",
                 "level",
