@@ -410,6 +410,14 @@ fn decode_cursor(raw: &str) -> Option<(String, Value, String)> {
 impl<C: ColumnTrait> ListRequest<C> {
     /// The filters and `q` as one condition (without the cursor), for lists and counts.
     pub fn condition(&self, backend: DbBackend) -> Condition {
+        self.condition_for(backend, false)
+    }
+
+    /// `ordered`: the condition of a sorted page. Full-text matches are then
+    /// checked while walking the sort index (`+rowid IN …` keeps SQLite from
+    /// fetching and sorting every match first); a count lets the matches drive.
+    fn condition_for(&self, backend: DbBackend, ordered: bool) -> Condition {
+        let plus = if ordered { "+" } else { "" };
         let mut cond = Condition::all();
         for (i, op) in &self.filters {
             let f = &self.spec.filters[*i];
@@ -450,7 +458,7 @@ impl<C: ColumnTrait> ListRequest<C> {
                     {
                         Expr::cust_with_values(
                             format!(
-                                "{}.rowid IN (SELECT rowid FROM {} WHERE {} MATCH ?)",
+                                "{plus}{}.rowid IN (SELECT rowid FROM {} WHERE {} MATCH ?)",
                                 ft.table, ft.bigram_table, ft.bigram_table
                             ),
                             [format!("\"{lower}\"")],
@@ -460,7 +468,7 @@ impl<C: ColumnTrait> ListRequest<C> {
                         let phrase = format!("\"{}\"", lower.replace('"', "\"\""));
                         Expr::cust_with_values(
                             format!(
-                                "{}.rowid IN (SELECT rowid FROM {} WHERE {} MATCH ?)",
+                                "{plus}{}.rowid IN (SELECT rowid FROM {} WHERE {} MATCH ?)",
                                 ft.table, ft.fts_table, ft.fts_table
                             ),
                             [phrase],
@@ -493,7 +501,7 @@ impl<C: ColumnTrait> ListRequest<C> {
         backend: DbBackend,
     ) -> Select<E> {
         let sort = &self.spec.sorts[self.sort];
-        let mut select = select.filter(self.condition(backend));
+        let mut select = select.filter(self.condition_for(backend, true));
         if let Some((v, id)) = &self.cursor
             && let Some(val) = to_sql_value(sort.kind, v, false)
         {
