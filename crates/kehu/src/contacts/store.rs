@@ -358,7 +358,15 @@ pub async fn delete(
     am.is_primary = Set(false);
     am.version = Set(old.version + 1);
     am.updated_at = Set(now);
-    am.update(&txn).await?;
+    contact::Entity::update(am)
+        .validate()?
+        .filter(contact::Column::Version.eq(old.version))
+        .exec(&txn)
+        .await
+        .map_err(|e| match e {
+            DbErr::RecordNotUpdated => stale(),
+            other => other.into(),
+        })?;
     crate::customers::store::refresh_search(&txn, &old.customer_id).await?;
     let mut changes = Map::new();
     changes.insert("deleted_at".into(), json!([null, time_key(&now)]));

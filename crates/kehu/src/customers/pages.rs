@@ -186,6 +186,8 @@ async fn list(
     let page = store::list(&state.db, &s.user, &req, false).await?;
     let defs = crate::custom_fields::store::defs(&state.db, "customer").await?;
     let users = users_in_scope(&state, &s.user).await?;
+    // Names for the owner column, deactivated owners included.
+    let everyone = user::Entity::find().all(&state.db).await?;
     let (levels, _) = crate::settings::store::customer_levels(&state.db).await?;
     let ctx = &s.ctx;
     let chosen: Vec<String> = if chosen.is_empty() {
@@ -218,7 +220,7 @@ async fn list(
             cells: columns
                 .iter()
                 .filter(|col| col.chosen)
-                .map(|col| cell(ctx, c, &col.key, &users, &defs))
+                .map(|col| cell(ctx, c, &col.key, &everyone, &defs))
                 .collect(),
         })
         .collect();
@@ -359,19 +361,18 @@ fn fields(
 ) -> Vec<FormField> {
     let v = |k: &str| value(form, k);
     let t = |k: &str| ctx.t(&format!("customers.field.{k}"));
-    let mut owner_opts: Vec<(String, String)> = owners
+    let owner_opts: Vec<(String, String)> = owners
         .iter()
         .map(|u| (u.id.clone(), u.name.clone()))
         .collect();
-    if ctx
+    // Only users who see all records may put a customer in the pool (no owner).
+    let may_pool = ctx
         .user
         .as_ref()
-        .is_some_and(|u| u.scope == crate::platform::auth::Scope::All)
-    {
-        owner_opts.insert(0, (String::new(), ctx.t("customers.pool").to_owned()));
-    }
+        .is_some_and(|u| u.scope == crate::platform::auth::Scope::All);
     let owner = FormField {
-        required: true,
+        required: !may_pool,
+        empty_label: may_pool.then(|| ctx.t("customers.pool").to_owned()),
         ..FormField::new("owner_id", t("owner"), "select", &v("owner_id")).options(owner_opts)
     };
     vec![

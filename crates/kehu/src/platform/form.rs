@@ -111,6 +111,8 @@ pub struct FormField {
     /// `(value, label)` choices of a select; an empty value is "none".
     pub options: Vec<(String, String)>,
     pub required: bool,
+    /// The text of a select's empty choice (default "—").
+    pub empty_label: Option<String>,
     pub max: usize,
     pub error: Option<&'static str>,
     pub hint: Option<String>,

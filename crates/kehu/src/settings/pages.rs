@@ -104,6 +104,16 @@ fn field_inputs(
     out.into_iter().map(|f| f.with_errors(errors)).collect()
 }
 
+/// The "order" input: empty is 0; anything but a whole number is a field error.
+fn parse_position(form: &Pairs) -> Result<i64, AppError> {
+    let v = value(form, "position");
+    if v.is_empty() {
+        return Ok(0);
+    }
+    v.parse()
+        .map_err(|_| AppError::field("position", "invalid_number", "must be a whole number"))
+}
+
 fn lines(s: &str) -> Vec<String> {
     s.lines()
         .map(|l| l.trim().to_owned())
@@ -183,8 +193,9 @@ async fn create_field(
 ) -> PageResult<Response> {
     s.user.require_admin()?;
     let kind = FieldKind::parse(&value(&form, "kind"));
-    let result = match kind {
-        Some(kind) => {
+    let result = match (kind, parse_position(&form)) {
+        (_, Err(e)) => Err(e),
+        (Some(kind), Ok(position)) => {
             let input = NewCustomField {
                 entity: value(&form, "entity"),
                 key: value(&form, "key"),
@@ -193,11 +204,11 @@ async fn create_field(
                 kind,
                 required: !value(&form, "required").is_empty(),
                 options: lines(&value(&form, "options")),
-                position: value(&form, "position").parse().unwrap_or(0),
+                position,
             };
             fields_store::create(&state.db, state.clock.now(), &s.actor(), input).await
         }
-        None => Err(AppError::field("kind", "not_an_option", "unknown kind")),
+        (None, Ok(_)) => Err(AppError::field("kind", "not_an_option", "unknown kind")),
     };
     match result {
         Ok(_) => Ok(redirect_with_flash(&state, "/settings", "field_created")),
@@ -283,12 +294,14 @@ async fn update_field(
         label_zh: Some(value(&form, "label_zh")),
         required: Some(!value(&form, "required").is_empty()),
         options: has_options.then(|| lines(&value(&form, "options"))),
-        position: value(&form, "position").parse().ok(),
+        position: parse_position(&form).ok(),
         active: Some(!value(&form, "active").is_empty()),
         version,
     };
-    let result = match version {
-        Some(v) => {
+    let result = match (version, parse_position(&form)) {
+        (_, Err(e)) => Err(e),
+        (None, _) => Err(AppError::PreconditionRequired),
+        (Some(v), Ok(_)) => {
             fields_store::update(
                 &state.db,
                 state.clock.now(),
@@ -299,7 +312,6 @@ async fn update_field(
             )
             .await
         }
-        None => Err(AppError::PreconditionRequired),
     };
     match result {
         Ok(_) => Ok(redirect_with_flash(&state, "/settings", "saved")),

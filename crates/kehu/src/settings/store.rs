@@ -75,7 +75,11 @@ pub async fn set_customer_levels(
             updated_at: Set(now),
         }
         .insert(&txn)
-        .await?;
+        .await
+        .map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => stale(),
+            _ => e.into(),
+        })?;
     } else {
         let r = setting::Entity::update_many()
             .col_expr(

@@ -264,6 +264,18 @@ async fn admins_manage_levels_and_custom_fields_in_settings() {
     let app = spawn_app().await;
     app.admin().await;
     let (client, _) = app.sign_in("admin@example.com").await;
+    let form = client
+        .get(app.url("/customers/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        form.contains("<option value=\"\">Public pool</option>"),
+        "admins may leave the owner empty"
+    );
     let html = client
         .get(app.url("/settings"))
         .send()
@@ -318,6 +330,27 @@ async fn admins_manage_levels_and_custom_fields_in_settings() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // A non-number order is a field error, not a silent 0.
+    let res = client
+        .post(app.url("/settings/fields"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("entity", "customer"),
+            ("key", "x1"),
+            ("kind", "text"),
+            ("label_en", "X"),
+            ("position", "first"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Please enter a whole number.")
+    );
     let admin = app.api(&app.token("admin@example.com").await);
     let levels: Value = admin
         .get("/api/v1/settings/customer-levels")
