@@ -106,6 +106,8 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::custom_fields::api::router())
         .merge(crate::settings::api::router())
         .merge(crate::views::api::router())
+        .merge(crate::pools::api::router())
+        .merge(crate::notifications::api::router())
         .split_for_parts()
 }
 
@@ -186,7 +188,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::audit::pages::router())
         .merge(crate::customers::pages::router())
         .merge(crate::contacts::pages::router())
-        .merge(crate::settings::pages::router());
+        .merge(crate::settings::pages::router())
+        .merge(crate::pools::pages::router())
+        .merge(crate::notifications::pages::router());
     Router::new()
         .merge(api_routes)
         .merge(pages)
@@ -216,15 +220,55 @@ pub fn router(state: AppState) -> Router {
 /// The periodic jobs: purge the recycle bin of what is older than
 /// `Settings::recycle_days`, and forget idempotency keys after a day.
 /// Returns the number of records purged.
-pub async fn run_jobs(state: &AppState) -> AppResult<u64> {
+pub async fn run_jobs(state: &AppState) -> AppResult<JobReport> {
     let now = state.clock.now();
-    let before = now - time::Duration::days(state.settings.recycle_days);
-    let purged = crate::customers::store::purge(&state.db, now, before).await?;
-    crate::platform::idempotency::purge(&state.db, now - time::Duration::days(1)).await?;
-    if purged > 0 {
-        tracing::info!(purged, "recycle bin purged");
+    let holder = uuid::Uuid::now_v7().to_string();
+    let lease = crate::platform::jobs::try_lease(
+        &state.db,
+        "hourly",
+        &holder,
+        now,
+        time::Duration::minutes(30),
+    )
+    .await?;
+    if !lease {
+        return Ok(JobReport {
+            skipped: true,
+            ..Default::default()
+        });
     }
-    Ok(purged)
+    let result = async {
+        let before = now - time::Duration::days(state.settings.recycle_days);
+        let purged = crate::customers::store::purge(&state.db, now, before).await?;
+        crate::platform::idempotency::purge(&state.db, now - time::Duration::days(1)).await?;
+        let returns = crate::pools::jobs::auto_return(&state.db, now).await?;
+        Ok::<_, AppError>(JobReport {
+            skipped: false,
+            purged,
+            returned: returns.returned,
+            warned: returns.warned,
+        })
+    }
+    .await;
+    crate::platform::jobs::release(&state.db, "hourly", &holder, now).await?;
+    let report = result?;
+    if report.purged + report.returned + report.warned > 0 {
+        tracing::info!(?report, "background jobs done");
+    }
+    Ok(report)
+}
+
+/// What one run of the background jobs did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct JobReport {
+    /// Another instance held the lease, so this one did nothing.
+    pub skipped: bool,
+    /// Records purged from the recycle bin.
+    pub purged: u64,
+    /// Customers returned to their pool by the rules.
+    pub returned: u64,
+    /// Owners warned of an upcoming return.
+    pub warned: u64,
 }
 
 /// How to start the application.

@@ -502,6 +502,15 @@ async fn insert_customers(
                     created_by: Set(owner),
                     deleted_at: Set(None),
                     deleted_by: Set(None),
+                    pool_id: Set(Some(crate::pools::store::DEFAULT_POOL_ID.to_owned())),
+                    owned_since: Set(Some(created)),
+                    last_activity_at: Set(Some(updated)),
+                    last_won_at: Set(None),
+                    locked: Set(false),
+                    returned_at: Set(None),
+                    former_owner_id: Set(None),
+                    return_reason: Set(None),
+                    return_warned_at: Set(None),
                 });
             }
             // Values are written into the statement (escaped by sea-query): SQLite

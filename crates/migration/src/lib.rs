@@ -9,6 +9,9 @@ mod common;
 mod m0001_foundation;
 mod m0002_customers;
 mod m0003_customer_list_indexes;
+mod m0004_pools;
+
+pub use m0004_pools::DEFAULT_POOL_ID;
 
 pub struct Migrator;
 
@@ -19,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_foundation::Migration),
             Box::new(m0002_customers::Migration),
             Box::new(m0003_customer_list_indexes::Migration),
+            Box::new(m0004_pools::Migration),
         ]
     }
 }

@@ -49,6 +49,20 @@ pub struct CustomerView {
     /// Set while it is in the recycle bin.
     #[serde(with = "time::serde::rfc3339::option")]
     pub deleted_at: Option<OffsetDateTime>,
+    /// The pool it sits in without an owner, and returns to (`GET /api/v1/pools`).
+    pub pool_id: Option<String>,
+    /// When the current owner got it: the return clock starts here.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub owned_since: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_activity_at: Option<OffsetDateTime>,
+    /// Locked by its owner against automatic return.
+    pub locked: bool,
+    /// The last time it went back to a pool, from whom and why.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub returned_at: Option<OffsetDateTime>,
+    pub former_owner_id: Option<String>,
+    pub return_reason: Option<String>,
 }
 
 pub fn date_text(d: time::Date) -> String {
@@ -82,6 +96,13 @@ impl From<customer::Model> for CustomerView {
             updated_at: m.updated_at,
             created_by: m.created_by,
             deleted_at: m.deleted_at,
+            pool_id: m.pool_id,
+            owned_since: m.owned_since,
+            last_activity_at: m.last_activity_at,
+            locked: m.locked,
+            returned_at: m.returned_at,
+            former_owner_id: m.former_owner_id,
+            return_reason: m.return_reason,
         }
     }
 }
@@ -107,6 +128,8 @@ pub struct NewCustomer {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub owner_id: Option<Option<String>>,
+    /// The pool it returns to (and sits in without an owner); the default pool when omitted.
+    pub pool_id: Option<String>,
     pub notes: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub custom: Option<Value>,
@@ -154,6 +177,8 @@ pub struct CustomerPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub owner_id: Option<Option<String>>,
+    /// Another pool it returns to.
+    pub pool_id: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub notes: Option<Option<String>>,
@@ -181,6 +206,7 @@ pub struct Draft {
     pub tags: Vec<String>,
     pub birthday: Option<String>,
     pub owner_id: Option<String>,
+    pub pool_id: Option<String>,
     pub notes: Option<String>,
 }
 
@@ -209,6 +235,7 @@ impl Draft {
                 None => Some(me.to_owned()),
                 Some(o) => clean(o.clone()),
             },
+            pool_id: clean(n.pool_id.clone()),
             notes: clean(n.notes.clone()),
         }
     }
@@ -231,6 +258,7 @@ impl Draft {
             tags: v.tags,
             birthday: v.birthday,
             owner_id: v.owner_id,
+            pool_id: v.pool_id,
             notes: v.notes,
         }
     }
@@ -263,6 +291,9 @@ impl Draft {
         set(&mut self.level, &p.level);
         set(&mut self.birthday, &p.birthday);
         set(&mut self.owner_id, &p.owner_id);
+        if let Some(pool) = &p.pool_id {
+            self.pool_id = clean(Some(pool.clone()));
+        }
         set(&mut self.notes, &p.notes);
         if let Some(t) = &p.tags {
             self.tags = t.clone();

@@ -358,6 +358,7 @@ fn fields(
     errors: &FormErrors,
     levels: &[String],
     owners: &[user::Model],
+    pools: &[crate::entities::pool::Model],
 ) -> Vec<FormField> {
     let v = |k: &str| value(form, k);
     let t = |k: &str| ctx.t(&format!("customers.field.{k}"));
@@ -375,7 +376,7 @@ fn fields(
         empty_label: may_pool.then(|| ctx.t("customers.pool").to_owned()),
         ..FormField::new("owner_id", t("owner"), "select", &v("owner_id")).options(owner_opts)
     };
-    vec![
+    let mut out = vec![
         FormField::new("name", t("name"), "text", &v("name")).required(),
         FormField::new("kind", t("kind"), "select", &v("kind"))
             .options(options(ctx, "customers.kind", KINDS))
@@ -404,10 +405,26 @@ fn fields(
         FormField::new("notes", t("notes"), "textarea", &v("notes"))
             .max(10_000)
             .wide(),
-    ]
-    .into_iter()
-    .map(|f| f.with_errors(errors))
-    .collect()
+    ];
+    // The pool it returns to, when there is more than one to choose from.
+    if pools.len() > 1 {
+        let chosen = match v("pool_id") {
+            p if p.is_empty() => crate::pools::store::DEFAULT_POOL_ID.to_owned(),
+            p => p,
+        };
+        out.insert(
+            5,
+            FormField::new("pool_id", t("pool"), "select", &chosen)
+                .options(
+                    pools
+                        .iter()
+                        .map(|p| (p.id.clone(), p.name.clone()))
+                        .collect(),
+                )
+                .required(),
+        );
+    }
+    out.into_iter().map(|f| f.with_errors(errors)).collect()
 }
 
 /// A stored customer as form pairs.
@@ -419,6 +436,7 @@ fn as_form(c: &CustomerView) -> Pairs {
         ("status".into(), c.status.clone()),
         ("level".into(), o(&c.level)),
         ("owner_id".into(), o(&c.owner_id)),
+        ("pool_id".into(), o(&c.pool_id)),
         ("industry".into(), o(&c.industry)),
         ("size".into(), o(&c.size)),
         ("region".into(), o(&c.region)),
@@ -458,7 +476,8 @@ async fn form_page(
     let (levels, _) = crate::settings::store::customer_levels(&state.db).await?;
     let owners = users_in_scope(state, &s.user).await?;
     let defs = crate::custom_fields::store::defs(&state.db, "customer").await?;
-    let fields = fields(&s.ctx, form, &errors, &levels, &owners);
+    let pools = crate::pools::store::visible(&state.db, &s.user).await?;
+    let fields = fields(&s.ctx, form, &errors, &levels, &owners, &pools);
     let custom = custom_inputs(&defs, s.ctx.lang, stored_custom, &errors);
     Ok(render(&FormPage {
         ctx: s.ctx,
@@ -536,6 +555,7 @@ async fn create(
             .iter()
             .any(|(k, _)| k == "owner_id")
             .then(|| opt(&form, "owner_id")),
+        pool_id: opt(&form, "pool_id"),
         custom: Some(custom.clone()),
     };
     let force = !value(&form, "force").is_empty();
@@ -608,6 +628,7 @@ async fn update(
             .iter()
             .any(|(k, _)| k == "owner_id")
             .then(|| opt(&form, "owner_id")),
+        pool_id: opt(&form, "pool_id"),
         custom: Some(custom.clone()),
         version,
     };
@@ -656,6 +677,10 @@ struct DetailPage {
     custom: Vec<(String, String)>,
     contacts: Vec<ContactView>,
     events: Vec<Event>,
+    /// (when, change) of the owner, newest first.
+    ownership: Vec<(String, crate::pools::model::OwnershipView)>,
+    is_owner: bool,
+    pool_name: String,
 }
 
 fn show(v: &Value) -> String {
@@ -743,7 +768,24 @@ async fn detail(
         .map(ContactView::from)
         .collect();
     let events = events(ctx, timeline::for_customer(&state.db, &id).await?);
+    let ownership = crate::pools::store::history(&state.db, &id)
+        .await?
+        .into_iter()
+        .map(|h| (minute(&h.at), h))
+        .collect();
+    let is_owner = c.owner_id.as_deref() == Some(s.user.id.as_str());
+    let pool_name = match &c.pool_id {
+        Some(p) => crate::entities::pool::Entity::find_by_id(p.clone())
+            .one(&state.db)
+            .await?
+            .map(|p| p.name)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
     Ok(render(&DetailPage {
+        ownership,
+        is_owner,
+        pool_name,
         ctx: s.ctx,
         c,
         owner,

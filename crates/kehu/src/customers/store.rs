@@ -78,10 +78,21 @@ pub async fn list(
     req: &ListRequest<customer::Column>,
     deleted: bool,
 ) -> AppResult<Page<CustomerView>> {
+    let scope = DataScope::for_user(db, user).await?;
+    list_of(db, scoped(&scope, deleted), req, CustomerView::from).await
+}
+
+/// A page of the customers of `base` (a selection the caller may see) with
+/// the request's filters, custom-field filters, search, sort and cursor.
+pub async fn list_of<T>(
+    db: &DatabaseConnection,
+    base: Select<customer::Entity>,
+    req: &ListRequest<customer::Column>,
+    view: impl Fn(customer::Model) -> T,
+) -> AppResult<Page<T>> {
     let defs = crate::custom_fields::store::defs(db, "customer").await?;
     let extra = custom::conditions(db.get_database_backend(), CUSTOM_COLUMN, &defs, &req.custom)?;
-    let scope = DataScope::for_user(db, user).await?;
-    let (rows, total) = req.fetch(db, scoped(&scope, deleted), extra).await?;
+    let (rows, total) = req.fetch(db, base, extra).await?;
     let sort = req.sort_name();
     Ok(req.page(
         rows,
@@ -96,7 +107,7 @@ pub async fn list(
             };
             (v, m.id.clone())
         },
-        CustomerView::from,
+        view,
     ))
 }
 
@@ -124,6 +135,11 @@ fn view_json(m: &customer::Model) -> Value {
             "updated_at",
             "created_by",
             "deleted_at",
+            "owned_since",
+            "last_activity_at",
+            "returned_at",
+            "former_owner_id",
+            "return_reason",
         ] {
             o.remove(k);
         }
@@ -277,6 +293,7 @@ async fn check<C: ConnectionTrait>(
     custom_input: Option<&Value>,
     creating: bool,
     owner_changed: bool,
+    pool_changed: bool,
 ) -> AppResult<Map<String, Value>> {
     let (levels, _) = crate::settings::store::customer_levels(db).await?;
     let mut errors = draft.check(&levels).0;
@@ -293,6 +310,16 @@ async fn check<C: ConnectionTrait>(
             Map::new()
         }
     };
+    if let Some(pool) = &draft.pool_id
+        && (creating || owner_changed || pool_changed)
+        && crate::pools::store::get(db, user, pool).await.is_err()
+    {
+        errors.push(FieldError::new(
+            "pool_id",
+            "not_found",
+            "is not a pool you may use",
+        ));
+    }
     if owner_changed {
         let scope = DataScope::for_user(db, user).await?;
         match &draft.owner_id {
@@ -339,6 +366,10 @@ fn apply(am: &mut customer::ActiveModel, d: &Draft, custom: &Map<String, Value>,
         .as_deref()
         .and_then(|b| crate::platform::validate::date("birthday", b).ok()));
     am.owner_id = Set(d.owner_id.clone());
+    am.pool_id =
+        Set(Some(d.pool_id.clone().unwrap_or_else(|| {
+            crate::pools::store::DEFAULT_POOL_ID.to_owned()
+        })));
     am.notes = Set(d.notes.clone());
     am.custom = Set(Value::Object(custom.clone()).to_string());
     am.search_bigrams = Set(normalize::cjk_bigrams(&search));
@@ -362,6 +393,7 @@ pub async fn create(
         &mut draft,
         &Map::new(),
         input.custom.as_ref(),
+        true,
         true,
         true,
     )
@@ -389,7 +421,21 @@ pub async fn create(
         &[],
     );
     apply(&mut am, &draft, &custom, search);
+    am.owned_since = Set(draft.owner_id.is_some().then_some(now));
+    am.locked = Set(false);
     let m = am.insert(&txn).await?;
+    crate::pools::store::record(
+        &txn,
+        now,
+        &m.id,
+        "create",
+        None,
+        m.owner_id.as_deref(),
+        m.pool_id.as_deref(),
+        actor.user_id.as_deref(),
+        None,
+    )
+    .await?;
     audit::record(
         &txn,
         now,
@@ -426,6 +472,7 @@ pub async fn update(
     let mut draft = before.clone().patch(&patch);
     let old_custom: Map<String, Value> = serde_json::from_str(&old.custom).unwrap_or_default();
     let owner_changed = draft.owner_id != before.owner_id;
+    let pool_changed = draft.pool_id != before.pool_id;
     let custom = check(
         &txn,
         user,
@@ -434,6 +481,7 @@ pub async fn update(
         patch.custom.as_ref(),
         false,
         owner_changed,
+        pool_changed,
     )
     .await?;
     let identity_changed = normalize::name(&draft.name) != old.name_norm
@@ -457,6 +505,16 @@ pub async fn update(
         &contacts,
     );
     apply(&mut am, &draft, &custom, search);
+    if owner_changed {
+        // A new owner by editing counts as an assignment; without one it sits in the pool.
+        am.owned_since = Set(draft.owner_id.is_some().then_some(now));
+        am.locked = Set(false);
+        am.return_warned_at = Set(None);
+        if draft.owner_id.is_none() {
+            am.returned_at = Set(Some(now));
+            am.former_owner_id = Set(old.owner_id.clone());
+        }
+    }
     am.version = Set(old.version + 1);
     am.updated_at = Set(now);
     let new = customer::Entity::update(am)
@@ -468,6 +526,24 @@ pub async fn update(
             DbErr::RecordNotUpdated => stale(),
             other => other.into(),
         })?;
+    if owner_changed {
+        crate::pools::store::record(
+            &txn,
+            now,
+            id,
+            if new.owner_id.is_some() {
+                "assign"
+            } else {
+                "return"
+            },
+            old.owner_id.as_deref(),
+            new.owner_id.as_deref(),
+            new.pool_id.as_deref(),
+            actor.user_id.as_deref(),
+            None,
+        )
+        .await?;
+    }
     let changes = audit::diff(&view_json(&old), &view_json(&new));
     if !changes.is_empty() {
         audit::record(&txn, now, actor, "customer", Some(id), "update", changes).await?;

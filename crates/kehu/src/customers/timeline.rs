@@ -23,7 +23,7 @@ pub struct TimelineItem {
     pub id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
-    /// Where the item comes from: `audit` (more as modules land: `activity`, `deal`, …).
+    /// Where the item comes from: `audit`, `ownership` (more as modules land: `activity`, `deal`, …).
     pub source: String,
     /// The record it is about: `customer`, `contact`, …
     pub entity_type: String,
@@ -43,9 +43,41 @@ pub async fn for_customer<C: ConnectionTrait>(
     customer_id: &str,
 ) -> AppResult<Vec<TimelineItem>> {
     let mut items = audit_items(db, customer_id).await?;
+    // Owner changes come from the ownership history, which says from whom, to whom and why.
+    items.retain(|i| {
+        !(i.entity_type == "customer" && OWNERSHIP_ACTIONS.contains(&i.action.as_str()))
+    });
+    items.extend(ownership_items(db, customer_id).await?);
     items.sort_by(|a, b| (b.at, &b.id).cmp(&(a.at, &a.id)));
     items.truncate(LIMIT as usize);
     Ok(items)
+}
+
+const OWNERSHIP_ACTIONS: &[&str] = &["claim", "assign", "return", "auto_return", "transfer"];
+
+async fn ownership_items<C: ConnectionTrait>(
+    db: &C,
+    customer_id: &str,
+) -> AppResult<Vec<TimelineItem>> {
+    Ok(crate::pools::store::history(db, customer_id)
+        .await?
+        .into_iter()
+        .filter(|h| h.action != "create")
+        .map(|h| TimelineItem {
+            changes: serde_json::json!({
+                "owner": [h.from_user_name, h.to_user_name],
+                "reason": [null, h.reason],
+            }),
+            id: h.id,
+            at: h.at,
+            source: "ownership".into(),
+            entity_type: "customer".into(),
+            entity_id: Some(customer_id.to_owned()),
+            action: h.action,
+            actor_id: h.actor_id,
+            actor_name: h.actor_name,
+        })
+        .collect())
 }
 
 async fn audit_items<C: ConnectionTrait>(

@@ -41,6 +41,19 @@ pub struct Model {
     pub created_by: Option<String>,
     pub deleted_at: Option<TimeDateTimeWithTimeZone>,
     pub deleted_by: Option<String>,
+    /// The pool it sits in without an owner, and returns to.
+    pub pool_id: Option<String>,
+    /// When the current owner got it (the return clock starts here).
+    pub owned_since: Option<TimeDateTimeWithTimeZone>,
+    pub last_activity_at: Option<TimeDateTimeWithTimeZone>,
+    pub last_won_at: Option<TimeDateTimeWithTimeZone>,
+    /// Kept by its owner: never returned automatically.
+    pub locked: bool,
+    pub returned_at: Option<TimeDateTimeWithTimeZone>,
+    pub former_owner_id: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub return_reason: Option<String>,
+    pub return_warned_at: Option<TimeDateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -42,6 +42,9 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// For `refused` problems: why, as a stable code (`owned`, `cap`, `cooldown`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// For `duplicate` problems: the existing records that look the same.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
@@ -60,6 +63,13 @@ pub enum AppError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// An action the record's state does not allow now (a claim of an owned
+    /// customer, a cap reached, a decision made twice); `reason` is a stable code.
+    #[error("refused: {reason}")]
+    Refused {
+        reason: &'static str,
+        detail: String,
+    },
     /// The record may already exist; `matches` lists the likely duplicates.
     #[error("possible duplicate")]
     Duplicate(Vec<serde_json::Value>),
@@ -81,6 +91,13 @@ pub enum AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
+    pub fn refused(reason: &'static str, detail: impl Into<String>) -> Self {
+        AppError::Refused {
+            reason,
+            detail: detail.into(),
+        }
+    }
+
     pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
         AppError::Validation(vec![FieldError::new(field, code, message)])
     }
@@ -91,7 +108,7 @@ impl AppError {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Refused { .. } => StatusCode::CONFLICT,
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::Duplicate(_) => StatusCode::CONFLICT,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -108,6 +125,7 @@ impl AppError {
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not-found",
             AppError::Conflict(_) => "conflict",
+            AppError::Refused { .. } => "refused",
             AppError::PreconditionRequired => "version-required",
             AppError::Duplicate(_) => "duplicate",
             AppError::Validation(_) => "validation",
@@ -129,6 +147,7 @@ impl AppError {
             ),
             AppError::NotFound => ("Not found", None, vec![]),
             AppError::Conflict(d) => ("Conflict", Some(d.clone()), vec![]),
+            AppError::Refused { detail, .. } => ("Not allowed now", Some(detail.clone()), vec![]),
             AppError::Duplicate(_) => (
                 "Possible duplicate",
                 Some("records with the same name, phone or email exist; send force=true to create anyway".into()),
@@ -165,6 +184,10 @@ impl AppError {
             detail,
             errors,
             request_id: None,
+            reason: match self {
+                AppError::Refused { reason, .. } => Some((*reason).to_owned()),
+                _ => None,
+            },
             matches: match self {
                 AppError::Duplicate(m) => m.clone(),
                 _ => Vec::new(),

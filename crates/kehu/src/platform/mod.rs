@@ -13,6 +13,7 @@ pub mod error;
 pub mod form;
 pub mod i18n;
 pub mod idempotency;
+pub mod jobs;
 pub mod list;
 pub mod metrics;
 pub mod normalize;

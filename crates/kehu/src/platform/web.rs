@@ -40,6 +40,8 @@ pub struct RequestInfo {
     pub lang: Lang,
     pub flash: Option<String>,
     pub path: String,
+    /// Unread notifications of the signed-in user (pages only).
+    pub unread: u64,
 }
 
 /// The value of a request cookie.
@@ -277,11 +279,21 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
                 csrf: csrf.clone(),
                 flash: None,
                 path,
+                unread: 0,
             };
             return finish(&state, info, existing_csrf.is_none(), false, res);
         }
     }
+    let unread = match &user {
+        Some(u) if safe && !api && !path.starts_with("/static/") => {
+            crate::notifications::store::unread_count(&state.db, &u.id)
+                .await
+                .unwrap_or(0)
+        }
+        _ => 0,
+    };
     let info = RequestInfo {
+        unread,
         lang: pick_lang(user.as_ref(), req.headers()),
         flash: cookie_value(req.headers(), FLASH_COOKIE)
             .filter(|f| Lang::En.has(&format!("flash.{f}")))
@@ -384,6 +396,7 @@ pub struct PageCtx {
     pub csrf: String,
     pub flash: Option<String>,
     pub path: String,
+    pub unread: u64,
 }
 
 impl PageCtx {
@@ -394,6 +407,7 @@ impl PageCtx {
             csrf: info.csrf,
             flash: info.flash,
             path: info.path,
+            unread: info.unread,
         }
     }
 
@@ -449,6 +463,7 @@ impl PageCtx {
         };
         let mut items = vec![("/", "nav.home")];
         items.push(("/customers", "nav.customers"));
+        items.push(("/pool", "nav.pool"));
         items.push(("/contacts", "nav.contacts"));
         items.push(("/users", "nav.users"));
         items.push(("/teams", "nav.teams"));

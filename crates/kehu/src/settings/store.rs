@@ -117,3 +117,26 @@ pub async fn set_customer_levels(
     txn.commit().await.map_err(AppError::from)?;
     Ok((levels, version + 1))
 }
+
+/// Writes a setting the application keeps for itself (no audit, no version check).
+pub async fn put_raw<C: ConnectionTrait>(
+    db: &C,
+    now: OffsetDateTime,
+    key: &str,
+    value: Value,
+) -> AppResult<()> {
+    setting::Entity::insert(setting::ActiveModel {
+        key: Set(key.to_owned()),
+        value: Set(value.to_string()),
+        version: Set(1),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(setting::Column::Key)
+            .update_columns([setting::Column::Value, setting::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(())
+}

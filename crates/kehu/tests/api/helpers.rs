@@ -17,6 +17,13 @@ pub struct TempDb {
     path: Option<PathBuf>,
 }
 
+impl TempDb {
+    /// A guard that deletes nothing.
+    pub fn none() -> TempDb {
+        TempDb { path: None }
+    }
+}
+
 impl Drop for TempDb {
     fn drop(&mut self) {
         if let Some(p) = &self.path {
@@ -30,6 +37,8 @@ impl Drop for TempDb {
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
+    /// The database this instance uses.
+    pub database_url: String,
     _db: TempDb,
 }
 
@@ -71,11 +80,18 @@ pub fn test_settings() -> Settings {
 
 pub async fn spawn_app() -> TestApp {
     let (database_url, guard) = fresh_database().await;
+    spawn_app_on(database_url, guard).await
+}
+
+/// Starts an instance on an existing database (a second instance shares the
+/// first one's database and passes `TempDb::none()`).
+pub async fn spawn_app_on(database_url: String, guard: TempDb) -> TestApp {
     let config = Config {
         database_url,
         bind: "127.0.0.1:0".into(),
         settings: test_settings(),
     };
+    let url = config.database_url.clone();
     let app = Application::build(config).await.expect("build app");
     let addr = app.local_addr().expect("local addr");
     let state = app.state.clone();
@@ -83,6 +99,7 @@ pub async fn spawn_app() -> TestApp {
     TestApp {
         base: format!("http://{addr}"),
         state,
+        database_url: url,
         _db: guard,
     }
 }
@@ -165,6 +182,15 @@ impl TestApp {
         assert_eq!(res.status(), StatusCode::CREATED, "token for {email}");
         let body: Value = res.json().await.expect("json");
         body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// An API token made directly through the store (no password check: quick
+    /// when a test needs many users).
+    pub async fn quick_token(&self, user_id: &str) -> String {
+        kehu::auth::store::create_token(&self.state, &Actor::default(), user_id, "test")
+            .await
+            .expect("token")
+            .1
     }
 
     pub fn api(&self, token: &str) -> Api {

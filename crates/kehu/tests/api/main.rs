@@ -13,6 +13,7 @@ mod customer_pages;
 mod customers;
 mod helpers;
 mod pages;
+mod pools;
 mod scope;
 mod teams;
 mod users;
