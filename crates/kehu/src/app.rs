@@ -108,6 +108,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::views::api::router())
         .merge(crate::pools::api::router())
         .merge(crate::notifications::api::router())
+        .merge(crate::transfers::api::router())
         .split_for_parts()
 }
 
@@ -190,7 +191,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::contacts::pages::router())
         .merge(crate::settings::pages::router())
         .merge(crate::pools::pages::router())
-        .merge(crate::notifications::pages::router());
+        .merge(crate::notifications::pages::router())
+        .merge(crate::transfers::pages::router());
     Router::new()
         .merge(api_routes)
         .merge(pages)

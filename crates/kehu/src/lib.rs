@@ -17,5 +17,6 @@ pub mod platform;
 pub mod pools;
 pub mod settings;
 pub mod teams;
+pub mod transfers;
 pub mod users;
 pub mod views;

@@ -10,6 +10,7 @@ mod m0001_foundation;
 mod m0002_customers;
 mod m0003_customer_list_indexes;
 mod m0004_pools;
+mod m0005_transfers;
 
 pub use m0004_pools::DEFAULT_POOL_ID;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_customers::Migration),
             Box::new(m0003_customer_list_indexes::Migration),
             Box::new(m0004_pools::Migration),
+            Box::new(m0005_transfers::Migration),
         ]
     }
 }

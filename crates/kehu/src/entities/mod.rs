@@ -17,4 +17,5 @@ pub mod saved_view;
 pub mod session;
 pub mod setting;
 pub mod team;
+pub mod transfer;
 pub mod user;

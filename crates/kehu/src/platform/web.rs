@@ -464,6 +464,7 @@ impl PageCtx {
         let mut items = vec![("/", "nav.home")];
         items.push(("/customers", "nav.customers"));
         items.push(("/pool", "nav.pool"));
+        items.push(("/transfers", "nav.transfers"));
         items.push(("/contacts", "nav.contacts"));
         items.push(("/users", "nav.users"));
         items.push(("/teams", "nav.teams"));

@@ -43,7 +43,10 @@ async fn all_pools<C: ConnectionTrait>(db: &C) -> AppResult<Vec<pool::Model>> {
 }
 
 /// A team and every team above it.
-async fn team_chain<C: ConnectionTrait>(db: &C, team_id: Option<&str>) -> AppResult<Vec<String>> {
+pub(crate) async fn team_chain<C: ConnectionTrait>(
+    db: &C,
+    team_id: Option<&str>,
+) -> AppResult<Vec<String>> {
     let Some(start) = team_id else {
         return Ok(Vec::new());
     };
@@ -358,7 +361,7 @@ pub async fn pool_customer<C: ConnectionTrait>(
     Ok((c, p))
 }
 
-async fn user_names<C: ConnectionTrait>(
+pub(crate) async fn user_names<C: ConnectionTrait>(
     db: &C,
     ids: Vec<String>,
 ) -> AppResult<HashMap<String, String>> {
@@ -432,7 +435,7 @@ pub async fn history<C: ConnectionTrait>(
 
 /// On PostgreSQL, locks the rows of the users who are about to gain customers
 /// (in id order, so two transactions never wait on each other in a circle).
-async fn lock_users<C: ConnectionTrait>(db: &C, ids: &[String]) -> AppResult<()> {
+pub(crate) async fn lock_users<C: ConnectionTrait>(db: &C, ids: &[String]) -> AppResult<()> {
     if db.get_database_backend() != DbBackend::Postgres || ids.is_empty() {
         return Ok(());
     }
@@ -467,7 +470,7 @@ fn days(n: i32) -> time::Duration {
 /// Sets the owner of `c` from `from` to `to` if it is still `from`; 409 when
 /// someone else changed it first.
 #[allow(clippy::too_many_arguments)]
-async fn move_owner<C: ConnectionTrait>(
+pub(crate) async fn move_owner<C: ConnectionTrait>(
     db: &C,
     now: OffsetDateTime,
     actor: &Actor,

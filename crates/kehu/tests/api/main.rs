@@ -16,4 +16,5 @@ mod pages;
 mod pools;
 mod scope;
 mod teams;
+mod transfers;
 mod users;
