@@ -64,10 +64,13 @@ async fn ownership_items<C: ConnectionTrait>(
         .into_iter()
         .filter(|h| h.action != "create")
         .map(|h| TimelineItem {
-            changes: serde_json::json!({
-                "owner": [h.from_user_name, h.to_user_name],
-                "reason": [null, h.reason],
-            }),
+            changes: match h.reason.as_ref().filter(|_| h.action != "auto_return") {
+                Some(r) => serde_json::json!({
+                    "owner": [h.from_user_name, h.to_user_name],
+                    "reason": [null, r],
+                }),
+                None => serde_json::json!({"owner": [h.from_user_name, h.to_user_name]}),
+            },
             id: h.id,
             at: h.at,
             source: "ownership".into(),

@@ -483,12 +483,15 @@ async fn pool_form_page(
         )
         .hint(ctx.t("pool.hint.hidden_fields")),
     );
-    fields.push(FormField::new(
-        "won_deal_exempt",
-        t("won_deal_exempt"),
-        "checkbox",
-        &value(form, "won_deal_exempt"),
-    ));
+    fields.push(
+        FormField::new(
+            "won_deal_exempt",
+            t("won_deal_exempt"),
+            "checkbox",
+            &value(form, "won_deal_exempt"),
+        )
+        .wide(),
+    );
     let fields = fields.into_iter().map(|f| f.with_errors(&errors)).collect();
     let levels = levels
         .iter()

@@ -302,3 +302,131 @@ async fn customer_pages_in_a_real_browser() {
     std::fs::remove_dir_all(profile).ok();
     result.expect("browser steps");
 }
+
+#[tokio::test]
+async fn pool_and_transfer_pages_in_a_real_browser() {
+    let Some((_guard, driver, profile)) = start_driver().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let now = app.state.clock.now();
+    let seeded = kehu::demo::seed(&app.state.db, now).await.unwrap().unwrap();
+    // Customers without an owner: the pool.
+    kehu::demo::seed_customers(&app.state.db, now, 30, &[], None)
+        .await
+        .unwrap();
+    let shots = screenshot_dir();
+    let result = async {
+        driver.goto(app.url("/login")).await?;
+        driver
+            .find(By::Id("email"))
+            .await?
+            .send_keys(&seeded.admin_email)
+            .await?;
+        driver
+            .find(By::Id("password"))
+            .await?
+            .send_keys(&seeded.password)
+            .await?;
+        driver.find(By::Id("sign-in")).await?.click().await?;
+        wait_for(&driver, By::Id("sign-out")).await?;
+        driver
+            .find(By::Css("button[data-lang='zh-CN']"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Css("html[lang='zh-CN']")).await?;
+        driver.goto(app.url("/pool")).await?;
+        let rows = driver.find_all(By::Css("#pool-table tbody tr")).await?;
+        assert_eq!(rows.len(), 30);
+        driver.screenshot(&shots.join("20-pool-zh.png")).await?;
+        // Select two and open the assignment dialog.
+        let boxes = driver
+            .find_all(By::Css("#pool-table input[name='customer_ids']"))
+            .await?;
+        boxes[0].click().await?;
+        boxes[1].click().await?;
+        driver
+            .find(By::Css("#assign-dialog summary"))
+            .await?
+            .click()
+            .await?;
+        driver
+            .screenshot(&shots.join("21-pool-assign-zh.png"))
+            .await?;
+        driver
+            .find(By::Css("#assign-dialog summary"))
+            .await?
+            .click()
+            .await?;
+        // Claim the third: it opens as ours, with the ownership history.
+        let claim = driver.find_all(By::Css("button[data-claim]")).await?;
+        claim[2].click().await?;
+        wait_for(&driver, By::Id("ownership-table")).await?;
+        let history = driver
+            .find_all(By::Css("#ownership-table tbody tr"))
+            .await?;
+        assert!(!history.is_empty());
+        driver
+            .screenshot(&shots.join("22-ownership-zh.png"))
+            .await?;
+        let customer_url = driver.current_url().await?.to_string();
+        driver.goto(app.url("/settings/pools")).await?;
+        driver
+            .find(By::Css("#pools-table tbody tr td a"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("pool-form")).await?;
+        driver
+            .screenshot(&shots.join("23-pool-rules-zh.png"))
+            .await?;
+        // English: the pool, a transfer request, the inbox.
+        driver
+            .find(By::Css("button[data-lang='en']"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Css("html[lang='en']")).await?;
+        driver.goto(app.url("/pool")).await?;
+        driver.screenshot(&shots.join("24-pool-en.png")).await?;
+        driver.goto(customer_url).await?;
+        driver
+            .find(By::Id("transfer-customer"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("transfer-form")).await?;
+        let select = driver.find(By::Css("select[name='to_user_id']")).await?;
+        let options = select.find_all(By::Css("option")).await?;
+        options[1].click().await?;
+        driver
+            .find(By::Css("textarea[name='reason']"))
+            .await?
+            .send_keys("Moving to the East team")
+            .await?;
+        driver
+            .screenshot(&shots.join("25-transfer-form-en.png"))
+            .await?;
+        driver
+            .find(By::Id("request-transfer"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("transfers-table")).await?;
+        let rows = driver
+            .find_all(By::Css("#transfers-table tbody tr"))
+            .await?;
+        assert_eq!(rows.len(), 1);
+        driver
+            .screenshot(&shots.join("26-transfers-en.png"))
+            .await?;
+        driver.goto(app.url("/inbox")).await?;
+        driver.screenshot(&shots.join("27-inbox-en.png")).await?;
+        Ok::<(), WebDriverError>(())
+    }
+    .await;
+    driver.quit().await.ok();
+    std::fs::remove_dir_all(profile).ok();
+    result.expect("browser steps");
+}
