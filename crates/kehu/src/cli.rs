@@ -58,6 +58,15 @@ pub enum Command {
         #[arg(long)]
         customers: Option<u64>,
     },
+    /// Run the background jobs once now (recycle-bin purge, automatic returns to
+    /// the pool and their warnings) and print what they did. `kehu serve` runs
+    /// them every hour; instances sharing a database take turns.
+    Jobs {
+        /// Days a deleted record stays in the recycle bin before it is purged.
+        #[arg(long, env = "KEHU_RECYCLE_DAYS", default_value_t = 30,
+              value_parser = clap::value_parser!(i64).range(1..=3650))]
+        recycle_days: i64,
+    },
     /// Copy a SQLite database to a file while Kehu keeps running.
     Backup {
         /// The file to write; it must not exist yet.
@@ -200,6 +209,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { customers } => {
             let db = open(&url).await?;
             seed_demo(&db, customers).await
+        }
+        Command::Jobs { recycle_days } => {
+            let db = open(&url).await?;
+            let state = crate::app::AppState {
+                db,
+                clock: crate::platform::clock::Clock::default(),
+                settings: std::sync::Arc::new(Settings {
+                    recycle_days,
+                    ..Settings::default()
+                }),
+                metrics: crate::platform::metrics::Metrics::new(),
+            };
+            let started = std::time::Instant::now();
+            let r = crate::app::run_jobs(&state).await.map_err(explain)?;
+            if r.skipped {
+                println!("another instance is running the jobs; nothing done");
+            } else {
+                println!(
+                    "jobs done in {:.2} s: {} purged, {} returned to the pool, {} owners warned",
+                    started.elapsed().as_secs_f64(),
+                    r.purged,
+                    r.returned,
+                    r.warned
+                );
+            }
+            Ok(())
         }
         Command::Backup { to } => backup(&url, to).await,
     }

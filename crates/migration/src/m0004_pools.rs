@@ -99,6 +99,13 @@ impl MigrationTrait for Migration {
         ))
         .await?;
 
+        // The return job looks for owned customers of a pool by the return clock.
+        m.create_index(index(
+            "ix_customers_return_clock",
+            "customers",
+            &["pool_id", "owned_since"],
+        ))
+        .await?;
         m.create_table(
             Table::create()
                 .table("ownership_history")
@@ -193,13 +200,10 @@ impl MigrationTrait for Migration {
         for t in ["job_leases", "notifications", "ownership_history"] {
             m.drop_table(Table::drop().table(t).to_owned()).await?;
         }
-        m.drop_index(
-            Index::drop()
-                .name("ix_customers_pool_list")
-                .table("customers")
-                .to_owned(),
-        )
-        .await?;
+        for name in ["ix_customers_pool_list", "ix_customers_return_clock"] {
+            m.drop_index(Index::drop().name(name).table("customers").to_owned())
+                .await?;
+        }
         for col in [
             "pool_id",
             "owned_since",

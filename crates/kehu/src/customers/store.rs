@@ -285,6 +285,7 @@ pub async fn duplicates<C: ConnectionTrait>(
 
 /// Validates a draft and its custom values; the owner must be someone the
 /// caller's scope covers (or nobody: the public pool, for `all` scope only).
+#[allow(clippy::too_many_arguments)]
 async fn check<C: ConnectionTrait>(
     db: &C,
     user: &CurrentUser,

@@ -117,19 +117,33 @@ pub async fn auto_return(db: &DatabaseConnection, now: OffsetDateTime) -> AppRes
 }
 
 /// Rows are changed in batches of this many, each batch one transaction.
-const BATCH: u64 = 2_000;
+const BATCH: usize = 2_000;
 
-async fn due_batch<C: ConnectionTrait>(
+/// The ids of what `cond` selects now (one pass over the table).
+async fn due_ids(db: &DatabaseConnection, cond: Condition) -> AppResult<Vec<String>> {
+    Ok(customer::Entity::find()
+        .filter(cond)
+        .select_only()
+        .column(customer::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// `(id, owner, name)` of the customers of `ids` that `cond` still selects,
+/// locked on PostgreSQL until the transaction ends.
+async fn still_due<C: ConnectionTrait>(
     db: &C,
+    ids: &[String],
     cond: Condition,
 ) -> AppResult<Vec<(String, String, String)>> {
     let mut q = customer::Entity::find()
+        .filter(customer::Column::Id.is_in(ids.to_vec()))
         .filter(cond)
         .select_only()
         .column(customer::Column::Id)
         .column(customer::Column::OwnerId)
-        .column(customer::Column::Name)
-        .limit(BATCH);
+        .column(customer::Column::Name);
     if db.get_database_backend() == DbBackend::Postgres {
         q = q.lock(LockType::Update);
     }
@@ -143,18 +157,18 @@ async fn return_due(
     cond: Condition,
 ) -> AppResult<u64> {
     let mut total = 0;
-    loop {
+    for chunk in due_ids(db, cond.clone()).await?.chunks(BATCH) {
         let txn = write_txn(db).await?;
-        let rows = due_batch(&txn, cond.clone()).await?;
+        let rows = still_due(&txn, chunk, cond.clone()).await?;
         if rows.is_empty() {
             txn.commit().await?;
-            return Ok(total);
+            continue;
         }
         let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
         customer::Entity::update_many()
             .col_expr(
                 customer::Column::FormerOwnerId,
-                Expr::col(customer::Column::OwnerId).into(),
+                Expr::col(customer::Column::OwnerId),
             )
             .col_expr(
                 customer::Column::OwnerId,
@@ -202,16 +216,17 @@ async fn return_due(
         txn.commit().await?;
         total += rows.len() as u64;
     }
+    Ok(total)
 }
 
 async fn warn(db: &DatabaseConnection, now: OffsetDateTime, cond: Condition) -> AppResult<u64> {
     let mut total = 0;
-    loop {
+    for chunk in due_ids(db, cond.clone()).await?.chunks(BATCH) {
         let txn = write_txn(db).await?;
-        let rows = due_batch(&txn, cond.clone()).await?;
+        let rows = still_due(&txn, chunk, cond.clone()).await?;
         if rows.is_empty() {
             txn.commit().await?;
-            return Ok(total);
+            continue;
         }
         let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
         customer::Entity::update_many()
@@ -233,6 +248,7 @@ async fn warn(db: &DatabaseConnection, now: OffsetDateTime, cond: Condition) -> 
         txn.commit().await?;
         total += rows.len() as u64;
     }
+    Ok(total)
 }
 
 /// Inserts rows in statements of a few hundred (SQLite limits bound values per statement).
