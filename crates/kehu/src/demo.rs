@@ -437,7 +437,13 @@ async fn insert_customers(
                 let created = now - time::Duration::minutes(g.below(2 * 365 * 24 * 60) as i64);
                 let updated = created + time::Duration::minutes(g.below(60 * 24 * 90) as i64);
                 let updated = if updated > now { created } else { updated };
-                let owner = owners.get(seq as usize % owners.len().max(1)).cloned();
+                // Every tenth customer waits in the public pool.
+                let owner = if seq % 10 == 9 {
+                    None
+                } else {
+                    owners.get(seq as usize % owners.len().max(1)).cloned()
+                };
+                let owned_since = owner.as_ref().map(|_| created);
                 let mut cs: Vec<contact::Model> = Vec::new();
                 if seq < 2000 && kind == "company" {
                     for k in 0..(1 + g.below(3)) {
@@ -503,7 +509,7 @@ async fn insert_customers(
                     deleted_at: Set(None),
                     deleted_by: Set(None),
                     pool_id: Set(Some(crate::pools::store::DEFAULT_POOL_ID.to_owned())),
-                    owned_since: Set(Some(created)),
+                    owned_since: Set(owned_since),
                     last_activity_at: Set(Some(updated)),
                     last_won_at: Set(None),
                     locked: Set(false),
