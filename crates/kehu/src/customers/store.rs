@@ -498,6 +498,20 @@ pub async fn update(
         .filter(contact::Column::CustomerId.eq(id))
         .all(&txn)
         .await?;
+    // A new owner by editing is held to the pool's cap like an assignment.
+    if owner_changed && let Some(o) = &draft.owner_id {
+        let pool_id = draft
+            .pool_id
+            .clone()
+            .unwrap_or_else(|| crate::pools::store::DEFAULT_POOL_ID.to_owned());
+        if let Some(p) = crate::entities::pool::Entity::find_by_id(pool_id)
+            .one(&txn)
+            .await?
+        {
+            crate::pools::store::lock_users(&txn, std::slice::from_ref(o)).await?;
+            crate::pools::store::check_cap(&txn, &p, o, 1).await?;
+        }
+    }
     let mut am = old.clone().into_active_model();
     let search = search_text(
         &draft.name,

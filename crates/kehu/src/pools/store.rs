@@ -526,7 +526,7 @@ pub(crate) async fn move_owner<C: ConnectionTrait>(
 }
 
 /// Checks the pool's cap for `user_id` gaining `n` more customers.
-async fn check_cap<C: ConnectionTrait>(
+pub(crate) async fn check_cap<C: ConnectionTrait>(
     db: &C,
     p: &pool::Model,
     user_id: &str,

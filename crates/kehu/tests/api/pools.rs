@@ -266,6 +266,24 @@ async fn racing_claims_never_pass_the_cap() {
     )
     .await;
     assert_eq!(p["reason"], "cap");
+    // So is giving one to the rep by editing its owner.
+    let res = w
+        .admin
+        .patch_current(
+            &format!("/api/v1/customers/{extra}"),
+            &json!({"owner_id": w.rep_id}),
+        )
+        .await;
+    let p = problem(res, StatusCode::CONFLICT).await;
+    assert_eq!(p["reason"], "cap");
+    let c: Value = w
+        .admin
+        .get(&format!("/api/v1/customers/{extra}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(c["owner_id"].is_null(), "nothing changed");
 }
 
 #[tokio::test]
