@@ -109,6 +109,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::pools::api::router())
         .merge(crate::notifications::api::router())
         .merge(crate::transfers::api::router())
+        .merge(crate::leads::api::router())
         .split_for_parts()
 }
 
@@ -192,7 +193,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::settings::pages::router())
         .merge(crate::pools::pages::router())
         .merge(crate::notifications::pages::router())
-        .merge(crate::transfers::pages::router());
+        .merge(crate::transfers::pages::router())
+        .merge(crate::leads::pages::router())
+        .merge(crate::leads::pages::settings_router())
+        .merge(crate::leads::public::router());
     Router::new()
         .merge(api_routes)
         .merge(pages)

@@ -135,12 +135,120 @@ pub async fn seed(db: &DatabaseConnection, now: OffsetDateTime) -> AppResult<Opt
         };
         crate::teams::store::update(db, now, &actor, team_id, patch, None).await?;
     }
+    let reps: Vec<String> = [
+        "zhang.wei@kehu.demo",
+        "liu.yang@kehu.demo",
+        "huang.min@kehu.demo",
+        "emily.chen@kehu.demo",
+    ]
+    .iter()
+    .filter_map(|e| id_of(e))
+    .collect();
+    seed_leads(db, now, &reps, 40).await?;
     Ok(Some(Seeded {
         admin_email: ADMIN_EMAIL.to_owned(),
         password,
         users: ids.len(),
         teams: 4,
     }))
+}
+
+/// Adds `n` leads from the usual sources in every status, most owned by
+/// `owners` and some unassigned, and the website's web-to-lead form.
+pub async fn seed_leads(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    owners: &[String],
+    n: u64,
+) -> AppResult<u64> {
+    use crate::entities::{lead, lead_form};
+    use crate::platform::normalize;
+    use sea_orm::{ActiveModelTrait, Set};
+    let mut g = Gen(0x5EED_1EAD_u64 ^ n);
+    let sources = [
+        "website",
+        "web_form",
+        "exhibition",
+        "referral",
+        "advertising",
+        "cold_call",
+        "partner",
+    ];
+    let statuses = [
+        ("new", 40),
+        ("contacting", 30),
+        ("qualified", 15),
+        ("unqualified", 15),
+    ];
+    let reasons = ["无预算", "需求不匹配", "联系不上", "已选择竞品"];
+    let mut rows = Vec::new();
+    for i in 0..n {
+        let (city, _) = *g.pick(CITIES);
+        let (trade, _) = *g.pick(TRADES);
+        let company = format!("{city}{}{trade}{}", g.pick(WORDS), g.pick(SUFFIXES));
+        let name = person_name(&mut g);
+        let phone = mobile(&mut g);
+        let status = weighted(&mut g, &statuses).to_owned();
+        let created = now - time::Duration::minutes(g.below(60 * 24 * 60) as i64);
+        let owner = if i % 5 == 4 {
+            None
+        } else {
+            owners.get(i as usize % owners.len().max(1)).cloned()
+        };
+        rows.push(lead::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            name: Set(name),
+            company_norm: Set(Some(normalize::name(&company))),
+            company: Set(Some(company)),
+            title: Set(Some(g.pick(TITLES).to_string())),
+            phone_digits: Set(Some(normalize::phone_digits(&phone))),
+            phone: Set(Some(phone)),
+            email: Set(None),
+            wechat: Set(None),
+            source: Set(Some(g.pick(&sources).to_string())),
+            campaign_id: Set(None),
+            partner_id: Set(None),
+            form_id: Set(None),
+            source_ip: Set(None),
+            disqualify_reason: Set((status == "unqualified").then(|| g.pick(&reasons).to_string())),
+            status: Set(status),
+            score: Set(g.below(101) as i32),
+            tags: Set("[]".into()),
+            owner_id: Set(owner.clone()),
+            notes: Set(None),
+            custom: Set("{}".into()),
+            converted_customer_id: Set(None),
+            converted_contact_id: Set(None),
+            converted_at: Set(None),
+            version: Set(1),
+            created_at: Set(created),
+            updated_at: Set(created),
+            created_by: Set(owner),
+            deleted_at: Set(None),
+            deleted_by: Set(None),
+        });
+    }
+    let count = rows.len() as u64;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(100).collect();
+        lead::Entity::insert_many(chunk).exec(db).await?;
+    }
+    lead_form::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        form_key: Set("website-contact".into()),
+        name: Set("联系我们 · Contact us".into()),
+        source: Set(Some("web_form".into())),
+        owner_id: Set(None),
+        active: Set(true),
+        thank_you: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(count)
 }
 
 /// A small, fast pseudo-random generator (xorshift64*) for demo data.

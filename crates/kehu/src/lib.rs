@@ -12,6 +12,7 @@ pub mod customers;
 pub mod demo;
 pub mod entities;
 pub mod home;
+pub mod leads;
 pub mod notifications;
 pub mod platform;
 pub mod pools;

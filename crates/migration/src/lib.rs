@@ -11,6 +11,7 @@ mod m0002_customers;
 mod m0003_customer_list_indexes;
 mod m0004_pools;
 mod m0005_transfers;
+mod m0006_leads;
 
 pub use m0004_pools::DEFAULT_POOL_ID;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_customer_list_indexes::Migration),
             Box::new(m0004_pools::Migration),
             Box::new(m0005_transfers::Migration),
+            Box::new(m0006_leads::Migration),
         ]
     }
 }

@@ -236,11 +236,24 @@ pub async fn create(
     input: NewContact,
 ) -> AppResult<contact::Model> {
     let txn = write_txn(db).await?;
+    let m = create_in(&txn, now, actor, user, input).await?;
+    txn.commit().await?;
+    Ok(m)
+}
+
+/// `create` inside the caller's transaction.
+pub async fn create_in<C: ConnectionTrait>(
+    txn: &C,
+    now: OffsetDateTime,
+    actor: &Actor,
+    user: &CurrentUser,
+    input: NewContact,
+) -> AppResult<contact::Model> {
     let customer_id = input.customer_id.clone().unwrap_or_default();
     if customer_id.is_empty() {
         return Err(AppError::field("customer_id", "required", "is required"));
     }
-    if crate::customers::store::get(&txn, user, &customer_id)
+    if crate::customers::store::get(txn, user, &customer_id)
         .await
         .is_err()
     {
@@ -252,7 +265,7 @@ pub async fn create(
     }
     let draft = Draft::from_new(&input);
     let custom = check(
-        &txn,
+        txn,
         &draft,
         &customer_id,
         None,
@@ -273,10 +286,10 @@ pub async fn create(
         ..Default::default()
     };
     apply(&mut am, &draft, &custom);
-    let m = am.insert(&txn).await.map_err(map_primary)?;
-    crate::customers::store::refresh_search(&txn, &customer_id).await?;
+    let m = am.insert(txn).await.map_err(map_primary)?;
+    crate::customers::store::refresh_search(txn, &customer_id).await?;
     audit::record(
-        &txn,
+        txn,
         now,
         actor,
         "contact",
@@ -285,7 +298,6 @@ pub async fn create(
         audit::created(&view_json(&m)),
     )
     .await?;
-    txn.commit().await?;
     Ok(m)
 }
 

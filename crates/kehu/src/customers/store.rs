@@ -386,10 +386,24 @@ pub async fn create(
     input: NewCustomer,
     force: bool,
 ) -> AppResult<customer::Model> {
-    let mut draft = Draft::from_new(&input, &user.id);
     let txn = write_txn(db).await?;
+    let m = create_in(&txn, now, actor, user, input, force).await?;
+    txn.commit().await?;
+    Ok(m)
+}
+
+/// `create` inside the caller's transaction (a lead's conversion, an import).
+pub async fn create_in<C: ConnectionTrait>(
+    txn: &C,
+    now: OffsetDateTime,
+    actor: &Actor,
+    user: &CurrentUser,
+    input: NewCustomer,
+    force: bool,
+) -> AppResult<customer::Model> {
+    let mut draft = Draft::from_new(&input, &user.id);
     let custom = check(
-        &txn,
+        txn,
         user,
         &mut draft,
         &Map::new(),
@@ -400,7 +414,7 @@ pub async fn create(
     )
     .await?;
     if !force {
-        let dups = duplicates(&txn, user, &draft, None).await?;
+        let dups = duplicates(txn, user, &draft, None).await?;
         if !dups.is_empty() {
             return Err(AppError::Duplicate(dups));
         }
@@ -424,9 +438,9 @@ pub async fn create(
     apply(&mut am, &draft, &custom, search);
     am.owned_since = Set(draft.owner_id.is_some().then_some(now));
     am.locked = Set(false);
-    let m = am.insert(&txn).await?;
+    let m = am.insert(txn).await?;
     crate::pools::store::record(
-        &txn,
+        txn,
         now,
         &m.id,
         "create",
@@ -438,7 +452,7 @@ pub async fn create(
     )
     .await?;
     audit::record(
-        &txn,
+        txn,
         now,
         actor,
         "customer",
@@ -447,7 +461,6 @@ pub async fn create(
         audit::created(&view_json(&m)),
     )
     .await?;
-    txn.commit().await?;
     Ok(m)
 }
 

@@ -88,6 +88,8 @@ async fn audit_items<C: ConnectionTrait>(
     customer_id: &str,
 ) -> AppResult<Vec<TimelineItem>> {
     let contact_ids = crate::contacts::store::ids_of_customer(db, customer_id).await?;
+    // The history of the leads it was converted from moves along with them.
+    let lead_ids = crate::leads::store::converted_into(db, customer_id).await?;
     let rows = audit_log::Entity::find()
         .filter(
             Condition::any()
@@ -100,6 +102,11 @@ async fn audit_items<C: ConnectionTrait>(
                     Condition::all()
                         .add(audit_log::Column::EntityType.eq("contact"))
                         .add(audit_log::Column::EntityId.is_in(contact_ids)),
+                )
+                .add(
+                    Condition::all()
+                        .add(audit_log::Column::EntityType.eq("lead"))
+                        .add(audit_log::Column::EntityId.is_in(lead_ids)),
                 ),
         )
         .order_by_desc(audit_log::Column::At)

@@ -9,6 +9,8 @@ pub mod custom_field;
 pub mod customer;
 pub mod idempotency_key;
 pub mod job_lease;
+pub mod lead;
+pub mod lead_form;
 pub mod login_attempt;
 pub mod notification;
 pub mod ownership;

@@ -240,7 +240,10 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
         .unwrap_or_else(crate::platform::auth::random_secret);
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let mut req = req;
-    if !safe && (by_cookie || !api) {
+    // The public web-to-lead form acts for nobody, so it needs no CSRF token
+    // (and is posted from other sites' pages).
+    let public_form = path.starts_with("/f/");
+    if !safe && !public_form && (by_cookie || !api) {
         let header_token = req
             .headers()
             .get(CSRF_HEADER)
@@ -462,6 +465,7 @@ impl PageCtx {
             return Vec::new();
         };
         let mut items = vec![("/", "nav.home")];
+        items.push(("/leads", "nav.leads"));
         items.push(("/customers", "nav.customers"));
         items.push(("/pool", "nav.pool"));
         items.push(("/transfers", "nav.transfers"));

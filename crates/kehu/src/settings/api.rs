@@ -1,4 +1,4 @@
-//! `/api/v1/settings/customer-levels`.
+//! `/api/v1/settings/customer-levels` and `/api/v1/settings/lead-sources`.
 
 use super::store;
 use crate::app::AppState;
@@ -14,7 +14,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_levels, put_levels))
+    OpenApiRouter::new()
+        .routes(routes!(get_levels, put_levels))
+        .routes(routes!(get_sources, put_sources))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -58,6 +60,51 @@ async fn put_levels(
     .await?;
     Ok(Json(Levels {
         levels,
+        version: Some(version),
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sources {
+    /// The sources a lead can come from (e.g. `website`, `exhibition`, `referral`).
+    pub sources: Vec<String>,
+    /// The version you read (0 before the first change).
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// The lead sources.
+#[utoipa::path(get, path = "/api/v1/settings/lead-sources", tag = "settings", responses((status = 200, body = Sources)))]
+async fn get_sources(State(state): State<AppState>, _me: ApiUser) -> AppResult<Json<Sources>> {
+    let (sources, version) = store::lead_sources(&state.db).await?;
+    Ok(Json(Sources {
+        sources,
+        version: Some(version),
+    }))
+}
+
+/// Replace the lead sources (administrators only).
+#[utoipa::path(put, path = "/api/v1/settings/lead-sources", tag = "settings", request_body = Sources,
+    responses((status = 200, body = Sources), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn put_sources(
+    State(state): State<AppState>,
+    me: ApiUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Sources>,
+) -> AppResult<Json<Sources>> {
+    me.user.require_admin()?;
+    let expected = required_version(&headers, body.version)?;
+    let (sources, version) = store::set_lead_sources(
+        &state.db,
+        state.clock.now(),
+        &me.actor(),
+        body.sources,
+        Some(expected),
+    )
+    .await?;
+    Ok(Json(Sources {
+        sources,
         version: Some(version),
     }))
 }

@@ -18,15 +18,59 @@ const DEFAULT_LEVELS: &[&str] = &["A", "B", "C"];
 
 /// The customer levels administrators defined (`A`, `B`, `C` until they do), and the setting's version.
 pub async fn customer_levels<C: ConnectionTrait>(db: &C) -> AppResult<(Vec<String>, i64)> {
-    let row = setting::Entity::find_by_id(CUSTOMER_LEVELS.to_owned())
-        .one(db)
-        .await?;
+    string_list(db, CUSTOMER_LEVELS, DEFAULT_LEVELS).await
+}
+
+pub const LEAD_SOURCES: &str = "lead.sources";
+const DEFAULT_SOURCES: &[&str] = &[
+    "website",
+    "web_form",
+    "exhibition",
+    "referral",
+    "advertising",
+    "cold_call",
+    "partner",
+];
+
+/// The lead sources administrators defined, and the setting's version.
+pub async fn lead_sources<C: ConnectionTrait>(db: &C) -> AppResult<(Vec<String>, i64)> {
+    string_list(db, LEAD_SOURCES, DEFAULT_SOURCES).await
+}
+
+/// Replaces the list of lead sources. Existing leads keep their source text.
+pub async fn set_lead_sources(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    sources: Vec<String>,
+    expected: Option<i64>,
+) -> AppResult<(Vec<String>, i64)> {
+    set_string_list(
+        db,
+        now,
+        actor,
+        LEAD_SOURCES,
+        "sources",
+        DEFAULT_SOURCES,
+        sources,
+        expected,
+    )
+    .await
+}
+
+/// A list-of-strings setting (`defaults` until it is first saved) and its version (0 then).
+async fn string_list<C: ConnectionTrait>(
+    db: &C,
+    key: &str,
+    defaults: &[&str],
+) -> AppResult<(Vec<String>, i64)> {
+    let row = setting::Entity::find_by_id(key.to_owned()).one(db).await?;
     Ok(match row {
         Some(r) => (
             serde_json::from_str(&r.value).unwrap_or_default(),
             r.version,
         ),
-        None => (DEFAULT_LEVELS.iter().map(|s| s.to_string()).collect(), 0),
+        None => (defaults.iter().map(|s| s.to_string()).collect(), 0),
     })
 }
 
@@ -38,6 +82,32 @@ pub async fn set_customer_levels(
     levels: Vec<String>,
     expected: Option<i64>,
 ) -> AppResult<(Vec<String>, i64)> {
+    set_string_list(
+        db,
+        now,
+        actor,
+        CUSTOMER_LEVELS,
+        "levels",
+        DEFAULT_LEVELS,
+        levels,
+        expected,
+    )
+    .await
+}
+
+/// Replaces a list-of-strings setting: trimmed, non-empty, distinct, at most
+/// 50 of at most 30 characters; errors name `field`.
+#[allow(clippy::too_many_arguments)]
+async fn set_string_list(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    key: &str,
+    field: &str,
+    defaults: &[&str],
+    levels: Vec<String>,
+    expected: Option<i64>,
+) -> AppResult<(Vec<String>, i64)> {
     let levels: Vec<String> = levels
         .iter()
         .map(|l| l.trim().to_owned())
@@ -45,11 +115,11 @@ pub async fn set_customer_levels(
         .collect();
     let mut c = Checks::default();
     if levels.is_empty() {
-        c.push("levels", "required", "at least one level");
+        c.push(field, "required", "at least one level");
     }
     if levels.len() > 50 || levels.iter().any(|l| l.chars().count() > 30) {
         c.push(
-            "levels",
+            field,
             "too_long",
             "at most 50 levels of at most 30 characters",
         );
@@ -58,18 +128,18 @@ pub async fn set_customer_levels(
     sorted.sort();
     sorted.dedup();
     if sorted.len() != levels.len() {
-        c.push("levels", "taken", "levels must differ");
+        c.push(field, "taken", "levels must differ");
     }
     c.finish()?;
     let txn = write_txn(db).await?;
-    let (old, version) = customer_levels(&txn).await?;
+    let (old, version) = string_list(&txn, key, defaults).await?;
     if expected.is_some_and(|v| v != version) {
         return Err(stale());
     }
     let value = Value::from(levels.clone()).to_string();
     if version == 0 {
         setting::ActiveModel {
-            key: Set(CUSTOMER_LEVELS.to_owned()),
+            key: Set(key.to_owned()),
             value: Set(value),
             version: Set(1),
             updated_at: Set(now),
@@ -94,7 +164,7 @@ pub async fn set_customer_levels(
                 setting::Column::UpdatedAt,
                 sea_orm::sea_query::Expr::value(now),
             )
-            .filter(setting::Column::Key.eq(CUSTOMER_LEVELS))
+            .filter(setting::Column::Key.eq(key))
             .filter(setting::Column::Version.eq(version))
             .exec(&txn)
             .await?;
@@ -103,17 +173,8 @@ pub async fn set_customer_levels(
         }
     }
     let mut changes = serde_json::Map::new();
-    changes.insert("levels".into(), json!([old, levels]));
-    audit::record(
-        &txn,
-        now,
-        actor,
-        "setting",
-        Some(CUSTOMER_LEVELS),
-        "update",
-        changes,
-    )
-    .await?;
+    changes.insert(field.into(), json!([old, levels]));
+    audit::record(&txn, now, actor, "setting", Some(key), "update", changes).await?;
     txn.commit().await.map_err(AppError::from)?;
     Ok((levels, version + 1))
 }

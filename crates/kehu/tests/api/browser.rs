@@ -430,3 +430,118 @@ async fn pool_and_transfer_pages_in_a_real_browser() {
     std::fs::remove_dir_all(profile).ok();
     result.expect("browser steps");
 }
+
+#[tokio::test]
+async fn lead_pages_and_the_public_form_in_a_real_browser() {
+    let Some((_guard, driver, profile)) = start_driver().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let now = app.state.clock.now();
+    let seeded = kehu::demo::seed(&app.state.db, now).await.unwrap().unwrap();
+    let shots = screenshot_dir();
+    let result = async {
+        // A visitor fills in the public form (English browser).
+        driver.goto(app.url("/f/website-contact")).await?;
+        wait_for(&driver, By::Id("public-form")).await?;
+        driver.screenshot(&shots.join("30-public-form.png")).await?;
+        driver
+            .find(By::Css("input[name='name']"))
+            .await?
+            .send_keys("Grace Lin")
+            .await?;
+        driver
+            .find(By::Css("input[name='company']"))
+            .await?
+            .send_keys("Harborview Trading Ltd.")
+            .await?;
+        driver
+            .find(By::Css("input[name='email']"))
+            .await?
+            .send_keys("grace@harborview.example")
+            .await?;
+        driver
+            .find(By::Css("textarea[name='message']"))
+            .await?
+            .send_keys("Please send a quote for 200 seats.")
+            .await?;
+        driver.find(By::Id("send")).await?.click().await?;
+        wait_for(&driver, By::Id("thanks")).await?;
+        driver
+            .screenshot(&shots.join("31-public-form-sent.png"))
+            .await?;
+
+        driver.goto(app.url("/login")).await?;
+        driver
+            .find(By::Id("email"))
+            .await?
+            .send_keys(&seeded.admin_email)
+            .await?;
+        driver
+            .find(By::Id("password"))
+            .await?
+            .send_keys(&seeded.password)
+            .await?;
+        driver.find(By::Id("sign-in")).await?.click().await?;
+        wait_for(&driver, By::Id("sign-out")).await?;
+        driver
+            .find(By::Css("button[data-lang='zh-CN']"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Css("html[lang='zh-CN']")).await?;
+        driver.goto(app.url("/leads")).await?;
+        let rows = driver.find_all(By::Css("#leads-table tbody tr")).await?;
+        assert_eq!(rows.len(), 41, "40 demo leads and the one from the form");
+        driver.screenshot(&shots.join("32-leads-zh.png")).await?;
+        // The lead from the form, then convert it.
+        driver
+            .find(By::Css("input[name='q']"))
+            .await?
+            .send_keys("Harborview")
+            .await?;
+        driver
+            .find(By::Css("#lead-filters button[type='submit']"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Css("#leads-table tbody tr td a")).await?;
+        driver
+            .find(By::Css("#leads-table tbody tr td a"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("convert-new")).await?;
+        driver
+            .screenshot(&shots.join("33-lead-detail-zh.png"))
+            .await?;
+        driver.find(By::Id("convert-new")).await?.click().await?;
+        wait_for(&driver, By::Id("ownership-table")).await?;
+        let title = driver.find(By::Css("h1")).await?.text().await?;
+        assert_eq!(title, "Harborview Trading Ltd.");
+        driver
+            .screenshot(&shots.join("34-converted-customer-zh.png"))
+            .await?;
+        driver.goto(app.url("/settings/leads")).await?;
+        driver
+            .screenshot(&shots.join("35-lead-settings-zh.png"))
+            .await?;
+        driver
+            .find(By::Css("button[data-lang='en']"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Css("html[lang='en']")).await?;
+        driver.goto(app.url("/leads/new")).await?;
+        driver
+            .screenshot(&shots.join("36-lead-form-en.png"))
+            .await?;
+        driver.goto(app.url("/leads?status=qualified")).await?;
+        driver.screenshot(&shots.join("37-leads-en.png")).await?;
+        Ok::<(), WebDriverError>(())
+    }
+    .await;
+    driver.quit().await.ok();
+    std::fs::remove_dir_all(profile).ok();
+    result.expect("browser steps");
+}

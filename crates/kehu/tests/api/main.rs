@@ -12,6 +12,7 @@ mod contacts;
 mod customer_pages;
 mod customers;
 mod helpers;
+mod leads;
 mod pages;
 mod pools;
 mod scope;
