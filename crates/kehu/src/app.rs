@@ -110,6 +110,8 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::notifications::api::router())
         .merge(crate::transfers::api::router())
         .merge(crate::leads::api::router())
+        .merge(crate::activities::api::router())
+        .merge(crate::tasks::api::router())
         .split_for_parts()
 }
 
@@ -196,7 +198,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::transfers::pages::router())
         .merge(crate::leads::pages::router())
         .merge(crate::leads::pages::settings_router())
-        .merge(crate::leads::public::router());
+        .merge(crate::leads::public::router())
+        .merge(crate::activities::pages::router())
+        .merge(crate::tasks::pages::router());
     Router::new()
         .merge(api_routes)
         .merge(pages)
@@ -248,17 +252,19 @@ pub async fn run_jobs(state: &AppState) -> AppResult<JobReport> {
         let purged = crate::customers::store::purge(&state.db, now, before).await?;
         crate::platform::idempotency::purge(&state.db, now - time::Duration::days(1)).await?;
         let returns = crate::pools::jobs::auto_return(&state.db, now).await?;
+        let reminded = crate::tasks::store::remind_due(&state.db, now).await?;
         Ok::<_, AppError>(JobReport {
             skipped: false,
             purged,
             returned: returns.returned,
             warned: returns.warned,
+            reminded,
         })
     }
     .await;
     crate::platform::jobs::release(&state.db, "hourly", &holder, now).await?;
     let report = result?;
-    if report.purged + report.returned + report.warned > 0 {
+    if report.purged + report.returned + report.warned + report.reminded > 0 {
         tracing::info!(?report, "background jobs done");
     }
     Ok(report)
@@ -275,6 +281,8 @@ pub struct JobReport {
     pub returned: u64,
     /// Owners warned of an upcoming return.
     pub warned: u64,
+    /// Task reminders sent.
+    pub reminded: u64,
 }
 
 /// How to start the application.

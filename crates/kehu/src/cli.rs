@@ -227,11 +227,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("another instance is running the jobs; nothing done");
             } else {
                 println!(
-                    "jobs done in {:.2} s: {} purged, {} returned to the pool, {} owners warned",
+                    "jobs done in {:.2} s: {} purged, {} returned to the pool, {} owners warned, {} reminders sent",
                     started.elapsed().as_secs_f64(),
                     r.purged,
                     r.returned,
-                    r.warned
+                    r.warned,
+                    r.reminded
                 );
             }
             Ok(())

@@ -2,6 +2,7 @@
 //!
 //! See ARCHITECTURE.md at the repository root for the map of this crate.
 
+pub mod activities;
 pub mod app;
 pub mod audit;
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod notifications;
 pub mod platform;
 pub mod pools;
 pub mod settings;
+pub mod tasks;
 pub mod teams;
 pub mod transfers;
 pub mod users;

@@ -12,6 +12,7 @@ mod m0003_customer_list_indexes;
 mod m0004_pools;
 mod m0005_transfers;
 mod m0006_leads;
+mod m0007_activities;
 
 pub use m0004_pools::DEFAULT_POOL_ID;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_pools::Migration),
             Box::new(m0005_transfers::Migration),
             Box::new(m0006_leads::Migration),
+            Box::new(m0007_activities::Migration),
         ]
     }
 }

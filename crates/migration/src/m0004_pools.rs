@@ -66,8 +66,13 @@ impl MigrationTrait for Migration {
             ))
             .await?;
 
+        // A pool in use cannot be deleted: the database refuses it (same SQL on both).
+        m.get_connection()
+            .execute_unprepared(
+                "ALTER TABLE customers ADD COLUMN pool_id varchar(36) NULL REFERENCES pools (id)",
+            )
+            .await?;
         for col in [
-            ref_id("pool_id"),
             ts_null("owned_since"),
             ts_null("last_activity_at"),
             ts_null("last_won_at"),

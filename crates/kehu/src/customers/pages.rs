@@ -681,6 +681,8 @@ struct DetailPage {
     ownership: Vec<(String, crate::pools::model::OwnershipView)>,
     is_owner: bool,
     pool_name: String,
+    /// The activity results to choose from in the quick-log form.
+    results: Vec<String>,
 }
 
 fn show(v: &Value) -> String {
@@ -702,11 +704,15 @@ fn events(ctx: &PageCtx, items: Vec<TimelineItem>) -> Vec<Event> {
                 .actor_name
                 .clone()
                 .unwrap_or_else(|| ctx.t("audit.system").to_owned()),
-            what: format!(
-                "{} · {}",
-                ctx.label("audit.action", &i.action),
-                ctx.label("timeline.entity", &i.entity_type)
-            ),
+            what: if i.source == "activity" {
+                ctx.label("activities.kinds", &i.action)
+            } else {
+                format!(
+                    "{} · {}",
+                    ctx.label("audit.action", &i.action),
+                    ctx.label("timeline.entity", &i.entity_type)
+                )
+            },
             changes: i
                 .changes
                 .as_object()
@@ -716,7 +722,10 @@ fn events(ctx: &PageCtx, items: Vec<TimelineItem>) -> Vec<Event> {
                             (
                                 ctx.label("customers.field", k),
                                 v.get(0).map(show).unwrap_or_default(),
-                                v.get(1).map(show).unwrap_or_default(),
+                                match (k.as_str(), v.get(1).and_then(Value::as_str)) {
+                                    ("result", Some(r)) => ctx.label("activities.results", r),
+                                    _ => v.get(1).map(show).unwrap_or_default(),
+                                },
                             )
                         })
                         .collect()
@@ -782,7 +791,9 @@ async fn detail(
             .unwrap_or_default(),
         None => String::new(),
     };
+    let (results, _) = crate::settings::store::activity_results(&state.db).await?;
     Ok(render(&DetailPage {
+        results,
         ownership,
         is_owner,
         pool_name,

@@ -60,6 +60,28 @@ pub static LIST: ListSpec<customer::Column> = ListSpec {
     custom: true,
 };
 
+/// The pool browser's list: only fields a pool never hides can be filtered,
+/// and `q` searches names only (a phone or email search would reveal hidden values).
+pub static POOL_LIST: ListSpec<customer::Column> = ListSpec {
+    filters: &[
+        Field::one_of("kind", customer::Column::Kind, super::model::KINDS),
+        Field::one_of("status", customer::Column::Status, super::model::STATUSES),
+        Field::new("level", customer::Column::Level, Kind::Text),
+        Field::new("industry", customer::Column::Industry, Kind::Text),
+        Field::new("size", customer::Column::Size, Kind::Text),
+        Field::new("region", customer::Column::Region, Kind::Text),
+        Field::new("source", customer::Column::Source, Kind::Text),
+        Field::new("tag", customer::Column::Tags, Kind::Tags),
+        Field::new("updated_at", customer::Column::UpdatedAt, Kind::Time),
+    ],
+    sorts: LIST.sorts,
+    default_sort: "-updated_at",
+    id: customer::Column::Id,
+    search: &[customer::Column::Name],
+    fulltext: None,
+    custom: false,
+};
+
 const CUSTOM_COLUMN: &str = "customers.custom";
 
 /// The customers `user` may see, in or out of the recycle bin.
@@ -311,6 +333,17 @@ async fn check<C: ConnectionTrait>(
             Map::new()
         }
     };
+    if pool_changed
+        && !creating
+        && user.scope == crate::platform::auth::Scope::Own
+        && !user.is_admin()
+    {
+        errors.push(FieldError::new(
+            "pool_id",
+            "not_allowed",
+            "only managers move customers between pools",
+        ));
+    }
     if let Some(pool) = &draft.pool_id
         && (creating || owner_changed || pool_changed)
         && crate::pools::store::get(db, user, pool).await.is_err()
@@ -541,6 +574,7 @@ pub async fn update(
         if draft.owner_id.is_none() {
             am.returned_at = Set(Some(now));
             am.former_owner_id = Set(old.owner_id.clone());
+            am.return_reason = Set(None);
         }
     }
     am.version = Set(old.version + 1);

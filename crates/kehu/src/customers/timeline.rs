@@ -23,7 +23,7 @@ pub struct TimelineItem {
     pub id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
-    /// Where the item comes from: `audit`, `ownership` (more as modules land: `activity`, `deal`, …).
+    /// Where the item comes from: `audit`, `ownership`, `activity` (more as modules land: `activity`, `deal`, …).
     pub source: String,
     /// The record it is about: `customer`, `contact`, …
     pub entity_type: String,
@@ -48,9 +48,33 @@ pub async fn for_customer<C: ConnectionTrait>(
         !(i.entity_type == "customer" && OWNERSHIP_ACTIONS.contains(&i.action.as_str()))
     });
     items.extend(ownership_items(db, customer_id).await?);
+    items.extend(activity_items(db, customer_id).await?);
     items.sort_by(|a, b| (b.at, &b.id).cmp(&(a.at, &a.id)));
     items.truncate(LIMIT as usize);
     Ok(items)
+}
+
+async fn activity_items<C: ConnectionTrait>(
+    db: &C,
+    customer_id: &str,
+) -> AppResult<Vec<TimelineItem>> {
+    let rows = crate::activities::store::of_customer(db, customer_id, LIMIT).await?;
+    let ids: Vec<String> = rows.iter().filter_map(|a| a.created_by.clone()).collect();
+    let names = crate::pools::store::user_names(db, ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|a| TimelineItem {
+            changes: crate::activities::model::timeline_changes(&a),
+            actor_name: a.created_by.as_ref().and_then(|u| names.get(u).cloned()),
+            id: a.id.clone(),
+            at: a.occurred_at,
+            source: "activity".into(),
+            entity_type: "activity".into(),
+            entity_id: Some(a.id),
+            action: a.kind,
+            actor_id: a.created_by,
+        })
+        .collect())
 }
 
 const OWNERSHIP_ACTIONS: &[&str] = &["claim", "assign", "return", "auto_return", "transfer"];

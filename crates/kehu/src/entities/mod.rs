@@ -2,6 +2,7 @@
 //!
 //! Queries over these live in each domain's `store.rs`; nothing else builds SQL.
 
+pub mod activity;
 pub mod api_token;
 pub mod audit_log;
 pub mod contact;
@@ -18,6 +19,7 @@ pub mod pool;
 pub mod saved_view;
 pub mod session;
 pub mod setting;
+pub mod task;
 pub mod team;
 pub mod transfer;
 pub mod user;

@@ -260,6 +260,8 @@ impl Draft {
             ("title", &self.title, 100),
             ("wechat", &self.wechat, 100),
             ("disqualify_reason", &self.disqualify_reason, 500),
+            ("campaign_id", &self.campaign_id, 36),
+            ("partner_id", &self.partner_id, 36),
             ("notes", &self.notes, 10_000),
         ] {
             if let Some(v) = v {

@@ -20,7 +20,8 @@ use crate::platform::validate::{Checks, max_len, required_text};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect, Select, Set,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    Set,
 };
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -63,13 +64,18 @@ pub static LIST: ListSpec<lead::Column> = ListSpec {
 
 const CUSTOM_COLUMN: &str = "leads.custom";
 
-/// The leads `user` may see: by data scope, plus unassigned ones for managers and administrators.
-fn scoped(scope: &DataScope, deleted: bool) -> Select<lead::Entity> {
+/// The leads a scope covers: by owner, plus unassigned ones for managers and administrators.
+pub fn visible(scope: &DataScope) -> Condition {
     let mut visible = Condition::any().add(scope.condition(lead::Column::OwnerId));
     if scope.kind() != Scope::Own {
         visible = visible.add(lead::Column::OwnerId.is_null());
     }
-    let q = lead::Entity::find().filter(visible);
+    visible
+}
+
+/// The leads `user` may see, in or out of the recycle bin.
+fn scoped(scope: &DataScope, deleted: bool) -> Select<lead::Entity> {
+    let q = lead::Entity::find().filter(visible(scope));
     if deleted {
         q.filter(lead::Column::DeletedAt.is_not_null())
     } else {
@@ -640,6 +646,7 @@ pub async fn bulk(
     let scope = DataScope::for_user(&txn, user).await?;
     let found = scoped(&scope, false)
         .filter(lead::Column::Id.is_in(ids.clone()))
+        .order_by_asc(lead::Column::Id)
         .all(&txn)
         .await?;
     let missing: Vec<&String> = ids
@@ -1063,9 +1070,11 @@ pub async fn capture(
         });
     }
     let (sources, _) = crate::settings::store::lead_sources(&txn).await?;
+    // A source the administrator has since removed is dropped, not refused.
     let source = form
         .source
         .clone()
+        .filter(|s| sources.contains(s))
         .or_else(|| sources.iter().find(|s| *s == "web_form").cloned());
     let owner = match &form.owner_id {
         Some(o) => user::Entity::find_by_id(o.clone())

@@ -158,6 +158,37 @@ pub fn date(field: &str, value: &str) -> Result<time::Date, FieldError> {
 }
 
 /// One of a fixed set of codes.
+/// A point in time: RFC 3339 (`2026-11-25T09:30:00+08:00`), or a form's
+/// `YYYY-MM-DDTHH:MM[:SS]` taken as UTC. Whole seconds, in UTC.
+pub fn time(field: &str, value: &str) -> Result<time::OffsetDateTime, FieldError> {
+    use time::format_description::well_known::Rfc3339;
+    let v = value.trim();
+    let bad = || {
+        FieldError::new(
+            field,
+            "invalid_time",
+            "must be a time such as 2026-11-25T09:30:00Z",
+        )
+    };
+    let t = match time::OffsetDateTime::parse(v, &Rfc3339) {
+        Ok(t) => t,
+        Err(_) => {
+            let with_secs =
+                time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+            let no_secs = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+            time::PrimitiveDateTime::parse(v, &with_secs)
+                .or_else(|_| time::PrimitiveDateTime::parse(v, &no_secs))
+                .map_err(|_| bad())?
+                .assume_utc()
+        }
+    };
+    let t = t.to_offset(time::UtcOffset::UTC);
+    if !(2000..=2100).contains(&t.year()) {
+        return Err(bad());
+    }
+    Ok(t.replace_nanosecond(0).unwrap_or(t))
+}
+
 pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> Option<FieldError> {
     if allowed.contains(&value) {
         None

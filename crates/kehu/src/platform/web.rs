@@ -464,7 +464,7 @@ impl PageCtx {
         let Some(user) = &self.user else {
             return Vec::new();
         };
-        let mut items = vec![("/", "nav.home")];
+        let mut items = vec![("/", "nav.home"), ("/my-day", "nav.my_day")];
         items.push(("/leads", "nav.leads"));
         items.push(("/customers", "nav.customers"));
         items.push(("/pool", "nav.pool"));

@@ -112,7 +112,8 @@ async fn delete_pool(
 }
 
 /// The customers waiting in a pool. Fields the pool hides stay null until claimed.
-/// Takes the customer list's filters, `q`, sort and cursor.
+/// Filters: kind, status, level, industry, size, region, source, tag, updated_at;
+/// `q` searches names.
 #[utoipa::path(get, path = "/api/v1/pools/{id}/customers", tag = "pools", params(ListParams),
     responses((status = 200, body = Page<PoolCustomerView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn pool_customers(
@@ -122,7 +123,7 @@ async fn pool_customers(
     RawQuery(q): RawQuery,
 ) -> AppResult<Json<Page<PoolCustomerView>>> {
     let p = pairs(q.as_deref())?;
-    let req = crate::customers::store::LIST.parse(&p)?;
+    let req = crate::customers::store::POOL_LIST.parse(&p)?;
     Ok(Json(
         store::customers(&state.db, &me.user, &id, &req).await?,
     ))

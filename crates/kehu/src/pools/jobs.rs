@@ -14,7 +14,7 @@ use crate::platform::error::AppResult;
 use sea_orm::sea_query::{Expr, ExprTrait, LockType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -143,7 +143,8 @@ async fn still_due<C: ConnectionTrait>(
         .select_only()
         .column(customer::Column::Id)
         .column(customer::Column::OwnerId)
-        .column(customer::Column::Name);
+        .column(customer::Column::Name)
+        .order_by_asc(customer::Column::Id);
     if db.get_database_backend() == DbBackend::Postgres {
         q = q.lock(LockType::Update);
     }

@@ -126,7 +126,7 @@ async fn browse(
         ),
     ];
     let q = v("q");
-    let req = crate::customers::store::LIST.parse(&p)?;
+    let req = crate::customers::store::POOL_LIST.parse(&p)?;
     let (page, hidden) = match &current {
         Some(pool) => (
             store::customers(&state.db, &s.user, &pool.id, &req).await?,

@@ -78,7 +78,7 @@ fn pool_allows(p: &pool::Model, chain: &[String]) -> bool {
 }
 
 /// Whether the user `user_id` (active or not) may use pool `p`.
-async fn user_may_use<C: ConnectionTrait>(
+pub(crate) async fn user_may_use<C: ConnectionTrait>(
     db: &C,
     p: &pool::Model,
     user_id: &str,
@@ -271,7 +271,17 @@ pub async fn delete(
             format!("{used} customers belong to this pool; move them first"),
         ));
     }
-    pool::Entity::delete_by_id(id.to_owned()).exec(&txn).await?;
+    pool::Entity::delete_by_id(id.to_owned())
+        .exec(&txn)
+        .await
+        .map_err(|e| match e.sql_err() {
+            // A customer moved into it meanwhile (the foreign key holds).
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => AppError::refused(
+                "pool_in_use",
+                "customers belong to this pool; move them first",
+            ),
+            _ => e.into(),
+        })?;
     audit::record(&txn, now, actor, "pool", Some(id), "delete", Map::new()).await?;
     txn.commit().await?;
     Ok(())
@@ -811,8 +821,13 @@ pub async fn assign(
         return Err(AppError::Forbidden);
     }
     let mut c = Checks::default();
-    let mut ids = input.customer_ids.clone();
-    ids.dedup();
+    let mut seen = std::collections::HashSet::new();
+    let ids: Vec<String> = input
+        .customer_ids
+        .iter()
+        .filter(|id| seen.insert((*id).clone()))
+        .cloned()
+        .collect();
     if ids.is_empty() {
         c.push("customer_ids", "required", "name at least one customer");
     }
@@ -916,6 +931,8 @@ pub async fn assign(
             format!("not found: {}", missing.join(", ")),
         ));
     }
+    // A fixed order (by id) so two overlapping assignments lock rows alike.
+    customers.sort_by(|a, b| a.id.cmp(&b.id));
     let pool_of = |c: &customer::Model| {
         let id = c
             .pool_id
@@ -926,7 +943,7 @@ pub async fn assign(
     // Current loads per (pool, candidate), for caps and least-loaded.
     let mut load: HashMap<(String, String), u64> = HashMap::new();
     let all: Vec<pool::Model> = all_pools(&txn).await?;
-    let mut rr_start = 0usize;
+    let mut rr_next = 0usize;
     let rr_key = input
         .team_id
         .as_ref()
@@ -936,7 +953,7 @@ pub async fn assign(
         && let Some(row) = setting::Entity::find_by_id(k.clone()).one(&txn).await?
     {
         let last: String = serde_json::from_str(&row.value).unwrap_or_default();
-        rr_start = candidates
+        rr_next = candidates
             .iter()
             .position(|c| c == &last)
             .map(|i| i + 1)
@@ -944,7 +961,7 @@ pub async fn assign(
     }
     let mut out = Vec::new();
     let mut last_given: Option<String> = None;
-    for (n, c) in customers.iter().enumerate() {
+    for c in customers.iter() {
         let p = match pool_of(c) {
             Some(p) => p,
             None => all
@@ -1006,9 +1023,10 @@ pub async fn assign(
                 // The next candidate in turn that is able to take it.
                 let mut pick = None;
                 for k in 0..candidates.len() {
-                    let cand = &candidates[(rr_start + n + k) % candidates.len()];
-                    if able.iter().any(|(u, _)| u == cand) {
-                        pick = Some(cand.clone());
+                    let i = (rr_next + k) % candidates.len();
+                    if able.iter().any(|(u, _)| u == &candidates[i]) {
+                        pick = Some(candidates[i].clone());
+                        rr_next = i + 1;
                         break;
                     }
                 }

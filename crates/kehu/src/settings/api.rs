@@ -17,6 +17,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_levels, put_levels))
         .routes(routes!(get_sources, put_sources))
+        .routes(routes!(get_results, put_results))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -105,6 +106,51 @@ async fn put_sources(
     .await?;
     Ok(Json(Sources {
         sources,
+        version: Some(version),
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Results {
+    /// The results an activity can have (e.g. `interested`, `no_answer`).
+    pub results: Vec<String>,
+    /// The version you read (0 before the first change).
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// The activity results.
+#[utoipa::path(get, path = "/api/v1/settings/activity-results", tag = "settings", responses((status = 200, body = Results)))]
+async fn get_results(State(state): State<AppState>, _me: ApiUser) -> AppResult<Json<Results>> {
+    let (results, version) = store::activity_results(&state.db).await?;
+    Ok(Json(Results {
+        results,
+        version: Some(version),
+    }))
+}
+
+/// Replace the activity results (administrators only).
+#[utoipa::path(put, path = "/api/v1/settings/activity-results", tag = "settings", request_body = Results,
+    responses((status = 200, body = Results), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn put_results(
+    State(state): State<AppState>,
+    me: ApiUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Results>,
+) -> AppResult<Json<Results>> {
+    me.user.require_admin()?;
+    let expected = required_version(&headers, body.version)?;
+    let (results, version) = store::set_activity_results(
+        &state.db,
+        state.clock.now(),
+        &me.actor(),
+        body.results,
+        Some(expected),
+    )
+    .await?;
+    Ok(Json(Results {
+        results,
         version: Some(version),
     }))
 }

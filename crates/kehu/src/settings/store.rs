@@ -58,6 +58,35 @@ pub async fn set_lead_sources(
     .await
 }
 
+pub const ACTIVITY_RESULTS: &str = "activity.results";
+const DEFAULT_RESULTS: &[&str] = &["interested", "needs_follow_up", "no_answer", "rejected"];
+
+/// The results an activity can have, and the setting's version.
+pub async fn activity_results<C: ConnectionTrait>(db: &C) -> AppResult<(Vec<String>, i64)> {
+    string_list(db, ACTIVITY_RESULTS, DEFAULT_RESULTS).await
+}
+
+/// Replaces the list of activity results.
+pub async fn set_activity_results(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    results: Vec<String>,
+    expected: Option<i64>,
+) -> AppResult<(Vec<String>, i64)> {
+    set_string_list(
+        db,
+        now,
+        actor,
+        ACTIVITY_RESULTS,
+        "results",
+        DEFAULT_RESULTS,
+        results,
+        expected,
+    )
+    .await
+}
+
 /// A list-of-strings setting (`defaults` until it is first saved) and its version (0 then).
 async fn string_list<C: ConnectionTrait>(
     db: &C,

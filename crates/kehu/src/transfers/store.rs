@@ -47,7 +47,59 @@ async fn may_decide<C: ConnectionTrait>(
         return Ok(true);
     }
     let requester = crate::users::store::get(db, &t.requester_id).await?;
-    Ok(approver(db, &requester).await?.as_deref() == Some(user.id.as_str()))
+    if approver(db, &requester).await?.as_deref() != Some(user.id.as_str()) {
+        return Ok(false);
+    }
+    // The approver must see the customers' owners and the new owner: a manager
+    // decides only moves inside what they could assign themselves.
+    let owners: Map<String, Value> = serde_json::from_str(&t.owners_at_request).unwrap_or_default();
+    let mut people: Vec<String> = owners
+        .values()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    people.push(t.to_user_id.clone());
+    people.sort();
+    people.dedup();
+    let scope = DataScope::for_user(db, user).await?;
+    let seen: Vec<String> = scope
+        .filter(
+            user::Entity::find().filter(user::Column::Id.is_in(people.clone())),
+            user::Column::Id,
+        )
+        .select_only()
+        .column(user::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let managed = user::Entity::find()
+        .filter(user::Column::Id.is_in(people.clone()))
+        .filter(user::Column::TeamId.is_in(managed_teams(db, user).await?))
+        .select_only()
+        .column(user::Column::Id)
+        .into_tuple::<String>()
+        .all(db)
+        .await?;
+    Ok(people
+        .iter()
+        .all(|p| seen.contains(p) || managed.contains(p)))
+}
+
+/// The teams `user` manages, with every team below them.
+async fn managed_teams<C: ConnectionTrait>(db: &C, user: &CurrentUser) -> AppResult<Vec<String>> {
+    let edges: Vec<(String, Option<String>)> = team::Entity::find()
+        .select_only()
+        .column(team::Column::Id)
+        .column(team::Column::ParentId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(team::Entity::find()
+        .filter(team::Column::ManagerId.eq(user.id.clone()))
+        .all(db)
+        .await?
+        .iter()
+        .flat_map(|t| crate::platform::scope::subtree(&edges, &t.id))
+        .collect())
 }
 
 /// The requests `user` may see: their own, those moving customers to them,
@@ -58,20 +110,7 @@ async fn visible_condition<C: ConnectionTrait>(db: &C, user: &CurrentUser) -> Ap
     }
     let scope = DataScope::for_user(db, user).await?;
     // Members of the teams this user manages (and of the teams below them).
-    let edges: Vec<(String, Option<String>)> = team::Entity::find()
-        .select_only()
-        .column(team::Column::Id)
-        .column(team::Column::ParentId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let managed: Vec<String> = team::Entity::find()
-        .filter(team::Column::ManagerId.eq(user.id.clone()))
-        .all(db)
-        .await?
-        .iter()
-        .flat_map(|t| crate::platform::scope::subtree(&edges, &t.id))
-        .collect();
+    let managed = managed_teams(db, user).await?;
     let members = sea_orm::sea_query::Query::select()
         .column(user::Column::Id)
         .from(user::Entity)
@@ -327,6 +366,34 @@ pub async fn decide(
                 }
             }
         }
+        // The new owner must be allowed in each customer's pool and stay under its cap.
+        let mut per_pool: std::collections::BTreeMap<String, u64> = Default::default();
+        for c in customers
+            .iter()
+            .filter(|c| c.owner_id.as_deref() != Some(t.to_user_id.as_str()))
+        {
+            let pid = c
+                .pool_id
+                .clone()
+                .unwrap_or_else(|| crate::pools::store::DEFAULT_POOL_ID.to_owned());
+            *per_pool.entry(pid).or_insert(0) += 1;
+        }
+        for (pid, n) in &per_pool {
+            if let Some(p) = crate::entities::pool::Entity::find_by_id(pid.clone())
+                .one(&txn)
+                .await?
+            {
+                if !crate::pools::store::user_may_use(&txn, &p, &t.to_user_id).await? {
+                    return Err(AppError::refused(
+                        "not_in_pool_teams",
+                        format!("the new owner may not use pool {}", p.name),
+                    ));
+                }
+                crate::pools::store::check_cap(&txn, &p, &t.to_user_id, *n).await?;
+            }
+        }
+        let mut customers = customers;
+        customers.sort_by(|a, b| a.id.cmp(&b.id));
         for c in &customers {
             if c.owner_id.as_deref() == Some(t.to_user_id.as_str()) {
                 continue;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code may panic on failure
 
+mod activities;
 mod audit;
 mod auth;
 mod basics;

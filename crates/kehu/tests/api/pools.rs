@@ -98,6 +98,27 @@ async fn reps_browse_the_pool_with_hidden_phones_and_claim() {
     assert_eq!(row["name"], "杭州西湖茶业有限公司");
     assert_eq!(row["industry"], "食品");
     assert!(row["phone"].is_null() && row["email"].is_null(), "{row}");
+    // Hidden fields cannot be found out through filters or search either.
+    let p = problem(
+        w.rep
+            .get(&format!(
+                "/api/v1/pools/{DEFAULT_POOL}/customers?phone=021-5555%200101"
+            ))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(field_codes(&p)[0].0, "phone");
+    let page: Value = w
+        .rep
+        .get(&format!(
+            "/api/v1/pools/{DEFAULT_POOL}/customers?q=55550101"
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 0, "q searches names only");
     // Claiming makes it the rep's, phone and all.
     let res = claim(&w.rep, &id).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -133,6 +154,15 @@ async fn reps_browse_the_pool_with_hidden_phones_and_claim() {
     assert_eq!(actions, vec!["claim", "create"]);
     assert_eq!(hist[0]["to_user_name"], "张伟");
     assert!(hist[0]["from_user_id"].is_null());
+    // A rep cannot move their customer to another pool (its rules would change).
+    let p = problem(
+        w.rep
+            .patch_current(&format!("/api/v1/customers/{id}"), &json!({"pool_id": "x"}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(field_codes(&p).contains(&("pool_id".into(), "not_allowed".into())));
     // The other rep may not read the history of a customer they cannot see.
     problem(
         w.other
@@ -465,10 +495,11 @@ async fn managers_assign_by_hand_in_turn_and_to_the_least_loaded() {
         .unwrap();
     assert_eq!(out["data"][0]["owner_id"], owners[0]);
     // Least loaded: the rep with one customer gets the next.
+    // (The same id twice in one request is one customer.)
     let out: Value = boss
         .post(
             "/api/v1/customers/assign",
-            &json!({"customer_ids": [ids[3]], "strategy": "least_loaded", "team_id": team}),
+            &json!({"customer_ids": [ids[3], ids[3]], "strategy": "least_loaded", "team_id": team}),
         )
         .await
         .json()

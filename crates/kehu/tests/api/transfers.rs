@@ -244,6 +244,41 @@ async fn a_customer_that_changed_owner_blocks_the_whole_transfer() {
 }
 
 #[tokio::test]
+async fn approving_holds_the_new_owner_to_the_pool_cap() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let pool = kehu::pools::store::DEFAULT_POOL_ID;
+    let res = t
+        .admin
+        .patch_current(
+            &format!("/api/v1/pools/{pool}"),
+            &json!({"max_customers_per_rep": 1}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    customer(&t.other, "已有客户").await;
+    let a = customer(&t.rep, "济南重汽配件").await;
+    let req = request(&t.rep, &[&a], &t.other_id).await;
+    let id = req["id"].as_str().unwrap();
+    let p = problem(
+        t.boss
+            .post(&format!("/api/v1/transfers/{id}/approve"), &json!({}))
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(p["reason"], "cap");
+    let c: Value = t
+        .rep
+        .get(&format!("/api/v1/customers/{a}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(c["owner_id"], t.rep_id.as_str(), "nothing moved");
+}
+
+#[tokio::test]
 async fn bad_transfer_requests_are_field_errors() {
     let app = spawn_app().await;
     let t = team(&app).await;

@@ -1,0 +1,138 @@
+//! "My day": today's and overdue tasks, a quick form for a new one, and for
+//! managers the team's overdue follow-ups.
+
+use super::model::{NewTask, TaskPatch};
+use super::store;
+use crate::app::AppState;
+use crate::entities::{customer, task, user};
+use crate::platform::auth::Scope;
+use crate::platform::error::{AppError, PageResult};
+use crate::platform::form::{HtmlForm, Pairs, value};
+use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/my-day", get(my_day))
+        .route("/tasks", post(create))
+        .route("/tasks/{id}/done", post(done))
+}
+
+struct Row {
+    t: task::Model,
+    due: String,
+    overdue: bool,
+    customer: Option<(String, String)>,
+    assignee: String,
+}
+
+#[derive(Template)]
+#[template(path = "tasks/my_day.html")]
+struct MyDayPage {
+    ctx: PageCtx,
+    mine: Vec<Row>,
+    team: Vec<Row>,
+    is_manager: bool,
+    default_due: String,
+}
+
+async fn my_day(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
+    let now = state.clock.now();
+    let (mine, team) = store::my_day(&state.db, &s.user, now).await?;
+    let ids: Vec<String> = mine
+        .iter()
+        .chain(team.iter())
+        .filter_map(|t| t.customer_id.clone())
+        .collect();
+    let customers = customer::Entity::find()
+        .filter(customer::Column::Id.is_in(ids))
+        .all(&state.db)
+        .await?;
+    let users = user::Entity::find().all(&state.db).await?;
+    let row = |t: task::Model| Row {
+        due: crate::customers::pages::minute(&t.due_at),
+        overdue: t.due_at < now,
+        customer: t
+            .customer_id
+            .as_ref()
+            .and_then(|c| customers.iter().find(|x| &x.id == c))
+            .map(|c| (c.id.clone(), c.name.clone())),
+        assignee: users
+            .iter()
+            .find(|u| u.id == t.assignee_id)
+            .map(|u| u.name.clone())
+            .unwrap_or_default(),
+        t,
+    };
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    let default_due = (now + time::Duration::hours(2))
+        .format(fmt)
+        .unwrap_or_default();
+    Ok(render(&MyDayPage {
+        is_manager: s.user.scope != Scope::Own,
+        mine: mine.into_iter().map(row).collect(),
+        team: team.into_iter().map(row).collect(),
+        ctx: s.ctx,
+        default_due,
+    })?)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    s: Signed,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    let input = NewTask {
+        title: value(&form, "title"),
+        due_at: value(&form, "due_at"),
+        kind: Some(value(&form, "kind")).filter(|v| !v.is_empty()),
+        priority: Some(value(&form, "priority")).filter(|v| !v.is_empty()),
+        ..Default::default()
+    };
+    match store::create(&state.db, state.clock.now(), &s.actor(), &s.user, input).await {
+        Ok(_) => Ok(redirect_with_flash(&state, "/my-day", "task_created")),
+        Err(AppError::Validation(errs)) => {
+            let key = match errs.first().map(|e| (e.field.as_str(), e.code.as_str())) {
+                Some(("due_at", "in_past")) => "task_due_in_past",
+                Some(("title", _)) => "task_title_required",
+                _ => "task_invalid",
+            };
+            Ok(redirect_with_flash(&state, "/my-day", key))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn done(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    let version = value(&form, "version").parse::<i64>().unwrap_or(0);
+    let patch = TaskPatch {
+        status: Some("done".into()),
+        version: Some(version),
+        ..Default::default()
+    };
+    match store::update(
+        &state.db,
+        state.clock.now(),
+        &s.actor(),
+        &s.user,
+        &id,
+        patch,
+        version,
+    )
+    .await
+    {
+        Ok(_) => Ok(redirect_with_flash(&state, "/my-day", "task_done")),
+        Err(AppError::Conflict(_)) => Ok(redirect_with_flash(&state, "/my-day", "stale")),
+        Err(e) => Err(e.into()),
+    }
+}

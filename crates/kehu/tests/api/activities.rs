@@ -1,0 +1,525 @@
+//! `/api/v1/activities` and `/api/v1/tasks`: logging, follow-ups, the
+//! customer's last activity (and the pool's return clock), reminders, my day.
+
+use crate::helpers::{Api, TestApp, field_codes, problem, spawn_app};
+use kehu::platform::auth::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Team {
+    admin: Api,
+    boss: Api,
+    rep: Api,
+    rep_id: String,
+    other: Api,
+    other_id: String,
+}
+
+async fn team(app: &TestApp) -> Team {
+    let admin_id = app.admin().await;
+    let t = app.team("跟进组", None).await;
+    let boss = app
+        .user("boss@example.com", "王经理", Role::Manager, Some(&t))
+        .await;
+    let rep_id = app
+        .user("rep@example.com", "张伟", Role::Sales, Some(&t))
+        .await;
+    let other_id = app
+        .user("li@example.com", "李娜", Role::Sales, Some(&t))
+        .await;
+    Team {
+        admin: app.api(&app.quick_token(&admin_id).await),
+        boss: app.api(&app.quick_token(&boss).await),
+        rep: app.api(&app.quick_token(&rep_id).await),
+        rep_id,
+        other: app.api(&app.quick_token(&other_id).await),
+        other_id,
+    }
+}
+
+async fn customer(api: &Api, name: &str) -> String {
+    let res = api
+        .post("/api/v1/customers?force=true", &json!({"name": name}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let c: Value = res.json().await.unwrap();
+    c["id"].as_str().unwrap().to_owned()
+}
+
+/// Moves the app's clock to 08:00 UTC of the next day, so that "today" has
+/// room for tasks due in a few hours whatever time the test runs.
+fn morning(app: &TestApp) {
+    let now = app.state.clock.now();
+    let next = now
+        .date()
+        .next_day()
+        .unwrap()
+        .with_hms(8, 0, 0)
+        .unwrap()
+        .assume_utc();
+    app.state.clock.advance(next - now);
+}
+
+fn at(app: &TestApp, d: time::Duration) -> String {
+    (app.state.clock.now() + d)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn logging_an_activity_moves_the_customer_and_makes_the_follow_up() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let cid = customer(&t.rep, "合肥科大讯飞代理").await;
+    let res = t
+        .rep
+        .post(
+            "/api/v1/activities",
+            &json!({"kind": "call", "customer_id": cid, "subject": "首次电话", "content": "对方需要报价，周五前回复",
+                    "result": "interested", "duration_minutes": 15, "next_follow_up_at": at(&app, time::Duration::days(2))}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let a: Value = res.json().await.unwrap();
+    assert_eq!(a["kind"], "call");
+    assert_eq!(a["created_by"], t.rep_id.as_str());
+    let task = &a["follow_up"];
+    assert_eq!(task["kind"], "follow_up");
+    assert_eq!(task["assignee_id"], t.rep_id.as_str());
+    assert_eq!(task["title"], "首次电话");
+    assert_eq!(task["customer_id"], cid.as_str());
+    let c: Value = t
+        .rep
+        .get(&format!("/api/v1/customers/{cid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(c["last_activity_at"], a["occurred_at"]);
+    // On the timeline at once.
+    let tl: Value = t
+        .rep
+        .get(&format!("/api/v1/customers/{cid}/timeline"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tl[0]["source"], "activity");
+    assert_eq!(tl[0]["action"], "call");
+    // Listed, filtered; the other rep sees nothing of it.
+    let list: Value = t
+        .rep
+        .get(&format!("/api/v1/activities?customer_id={cid}&kind=call"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 1);
+    let list: Value = t
+        .other
+        .get("/api/v1/activities")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 0);
+    let id = a["id"].as_str().unwrap();
+    problem(
+        t.other.get(&format!("/api/v1/activities/{id}")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // The manager sees it through the customer.
+    let list: Value = t.boss.get("/api/v1/activities").await.json().await.unwrap();
+    assert_eq!(list["total"], 1);
+    // Edit with the version.
+    let res = t
+        .rep
+        .patch_current(
+            &format!("/api/v1/activities/{id}"),
+            &json!({"result": "needs_follow_up"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bad_activities_are_field_errors() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let mine = customer(&t.rep, "芜湖奇瑞配套").await;
+    let theirs = customer(&t.other, "马鞍山钢铁贸易").await;
+    let cases = [
+        (
+            json!({"kind": "call", "customer_id": theirs, "content": "x"}),
+            "customer_id",
+            "not_found",
+        ),
+        (
+            json!({"kind": "call", "content": "x"}),
+            "customer_id",
+            "required",
+        ),
+        (
+            json!({"kind": "fax", "customer_id": mine, "content": "x"}),
+            "kind",
+            "not_an_option",
+        ),
+        (
+            json!({"kind": "call", "customer_id": mine}),
+            "content",
+            "required",
+        ),
+        (
+            json!({"kind": "call", "customer_id": mine, "content": "x", "result": "maybe"}),
+            "result",
+            "not_an_option",
+        ),
+        (
+            json!({"kind": "call", "customer_id": mine, "content": "x", "next_follow_up_at": at(&app, -time::Duration::hours(1))}),
+            "next_follow_up_at",
+            "in_past",
+        ),
+        (
+            json!({"kind": "call", "customer_id": mine, "content": "x", "next_follow_up_at": "tomorrow"}),
+            "next_follow_up_at",
+            "invalid_time",
+        ),
+        (
+            json!({"kind": "call", "customer_id": mine, "content": "x", "duration_minutes": -5}),
+            "duration_minutes",
+            "out_of_range",
+        ),
+        (
+            json!({"kind": "call", "customer_id": mine, "content": "x", "participants": {"users": ["ghost"]}}),
+            "participants",
+            "not_found",
+        ),
+    ];
+    for (body, field, code) in cases {
+        let p = problem(
+            t.rep.post("/api/v1/activities", &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert!(
+            field_codes(&p).contains(&(field.to_owned(), code.to_owned())),
+            "{body}: {p}"
+        );
+    }
+    let list: Value = t
+        .admin
+        .get("/api/v1/activities")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 0, "nothing was written");
+    let tasks: Value = t.admin.get("/api/v1/tasks").await.json().await.unwrap();
+    assert_eq!(tasks["total"], 0);
+}
+
+#[tokio::test]
+async fn an_activity_restarts_the_pool_return_clock() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let pool = kehu::pools::store::DEFAULT_POOL_ID;
+    let res = t
+        .admin
+        .patch_current(
+            &format!("/api/v1/pools/{pool}"),
+            &json!({"return_after_days_without_activity": 30, "warn_days_before_return": 3}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let cid = customer(&t.rep, "蚌埠玻璃工业").await;
+    app.state.clock.advance(time::Duration::days(28));
+    assert_eq!(kehu::app::run_jobs(&app.state).await.unwrap().warned, 1);
+    let res = t
+        .rep
+        .post(
+            "/api/v1/activities",
+            &json!({"kind": "visit", "customer_id": cid, "content": "上门拜访"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    app.state.clock.advance(time::Duration::days(5));
+    let r = kehu::app::run_jobs(&app.state).await.unwrap();
+    assert_eq!(r.returned, 0, "the visit restarted the clock");
+    let c: Value = t
+        .rep
+        .get(&format!("/api/v1/customers/{cid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(c["owner_id"], t.rep_id.as_str());
+    // Without another activity it goes after 30 days from the visit, warned again first.
+    app.state.clock.advance(time::Duration::days(23));
+    assert_eq!(kehu::app::run_jobs(&app.state).await.unwrap().warned, 1);
+    app.state.clock.advance(time::Duration::days(3));
+    assert_eq!(kehu::app::run_jobs(&app.state).await.unwrap().returned, 1);
+}
+
+#[tokio::test]
+async fn tasks_reminders_and_my_day() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    morning(&app);
+    let cid = customer(&t.rep, "淮南煤化").await;
+    // Bad input: past due, an inactive or out-of-scope assignee, a customer out of scope.
+    let outsider = customer(&t.other, "六安茶叶").await;
+    let p = problem(
+        t.rep
+            .post(
+                "/api/v1/tasks",
+                &json!({"title": "回访", "due_at": at(&app, -time::Duration::hours(2))}),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(field_codes(&p), vec![("due_at".into(), "in_past".into())]);
+    let p = problem(
+        t.rep
+            .post(
+                "/api/v1/tasks",
+                &json!({"title": "回访", "due_at": at(&app, time::Duration::hours(2)), "assignee_id": t.other_id, "customer_id": outsider}),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![
+            ("assignee_id".into(), "not_found".into()),
+            ("customer_id".into(), "not_found".into())
+        ]
+    );
+    let gone = app
+        .user("gone@example.com", "离职员工", Role::Sales, None)
+        .await;
+    kehu::users::store::update(
+        &app.state.db,
+        app.state.clock.now(),
+        &Default::default(),
+        &gone,
+        kehu::users::model::UserPatch {
+            active: Some(false),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let p = problem(
+        t.admin
+            .post("/api/v1/tasks", &json!({"title": "交接", "due_at": at(&app, time::Duration::hours(2)), "assignee_id": gone}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("assignee_id".into(), "not_found".into())]
+    );
+    // A task with a reminder in an hour, due in two.
+    let res = t
+        .rep
+        .post(
+            "/api/v1/tasks",
+            &json!({"title": "给淮南煤化寄样品", "due_at": at(&app, time::Duration::hours(2)), "remind_at": at(&app, time::Duration::hours(1)),
+                    "customer_id": cid, "kind": "care", "priority": "high"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let task: Value = res.json().await.unwrap();
+    let day: Value = t
+        .rep
+        .get("/api/v1/tasks/my-day")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(day["mine"].as_array().unwrap().len(), 1, "{day}");
+    // The reminder goes out once, when it is due.
+    assert_eq!(kehu::app::run_jobs(&app.state).await.unwrap().reminded, 0);
+    app.state.clock.advance(time::Duration::minutes(61));
+    assert_eq!(kehu::app::run_jobs(&app.state).await.unwrap().reminded, 1);
+    assert_eq!(kehu::app::run_jobs(&app.state).await.unwrap().reminded, 0);
+    let inbox: Value = t
+        .rep
+        .get("/api/v1/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inbox["data"][0]["kind"], "task_reminder");
+    // Overdue: the rep's day shows it; the manager sees the team's overdue follow-ups.
+    let res = t
+        .rep
+        .post(
+            "/api/v1/activities",
+            &json!({"kind": "call", "customer_id": cid, "content": "约下周见面", "next_follow_up_at": at(&app, time::Duration::hours(1))}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    app.state.clock.advance(time::Duration::hours(3));
+    let day: Value = t
+        .rep
+        .get("/api/v1/tasks/my-day")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        day["mine"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["overdue"] == true),
+        "{day}"
+    );
+    let boss_day: Value = t
+        .boss
+        .get("/api/v1/tasks/my-day")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let overdue = boss_day["team_overdue"].as_array().unwrap();
+    assert_eq!(overdue.len(), 1, "only follow-ups count: {boss_day}");
+    assert_eq!(overdue[0]["assignee_id"], t.rep_id.as_str());
+    // Done.
+    let id = task["id"].as_str().unwrap();
+    let res = t
+        .rep
+        .patch_current(&format!("/api/v1/tasks/{id}"), &json!({"status": "done"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let done: Value = res.json().await.unwrap();
+    assert!(done["done_at"].is_string());
+    assert_eq!(done["overdue"], false);
+    problem(
+        t.other.get(&format!("/api/v1/tasks/{id}")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn quick_log_and_my_day_pages() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    morning(&app);
+    let cid = customer(&t.rep, "滁州家电").await;
+    let (client, csrf) = app.sign_in("rep@example.com").await;
+    let page = client
+        .get(app.url(&format!("/customers/{cid}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("quick-log"));
+    let res = client
+        .post(app.url(&format!("/customers/{cid}/activities")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("kind", "visit"),
+            ("content", "上门演示"),
+            ("next_follow_up_at", "2000-01-01T09:00"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "a past follow-up comes back with a message"
+    );
+    let list: Value = t.rep.get("/api/v1/activities").await.json().await.unwrap();
+    assert_eq!(list["total"], 0);
+    let res = client
+        .post(app.url(&format!("/customers/{cid}/activities")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("kind", "visit"),
+            ("content", "上门演示"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = client
+        .get(app.url(&format!("/customers/{cid}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("上门演示"), "on the timeline at once");
+    // Someone else's customer: 404, nothing logged.
+    let theirs = customer(&t.other, "宣城笔墨").await;
+    let res = client
+        .post(app.url(&format!("/customers/{theirs}/activities")))
+        .form(&[("_csrf", csrf.as_str()), ("kind", "call"), ("content", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // My day: add a task, mark it done.
+    let due = (app.state.clock.now() + time::Duration::hours(2))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]"
+        ))
+        .unwrap();
+    let res = client
+        .post(app.url("/tasks"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("title", "准备合同草稿"),
+            ("due_at", due.as_str()),
+            ("kind", "other"),
+            ("priority", "high"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = client
+        .get(app.url("/my-day"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("准备合同草稿"));
+    let tasks: Value = t
+        .rep
+        .get("/api/v1/tasks?status=open")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tid = tasks["data"][0]["id"].as_str().unwrap().to_owned();
+    let res = client
+        .post(app.url(&format!("/tasks/{tid}/done")))
+        .form(&[("_csrf", csrf.as_str()), ("version", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let task: Value = t
+        .rep
+        .get(&format!("/api/v1/tasks/{tid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(task["status"], "done");
+}
