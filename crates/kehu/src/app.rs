@@ -200,7 +200,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::leads::pages::settings_router())
         .merge(crate::leads::public::router())
         .merge(crate::activities::pages::router())
-        .merge(crate::tasks::pages::router());
+        .merge(crate::tasks::pages::router())
+        .merge(crate::tasks::calendar::router());
     Router::new()
         .merge(api_routes)
         .merge(pages)

@@ -83,6 +83,32 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Each user's private calendar feed address (`/calendar/{token}.ics`).
+        m.create_table(
+            Table::create()
+                .table("calendar_feeds")
+                .col(
+                    ColumnDef::new("user_id")
+                        .string_len(36)
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(
+                    ColumnDef::new("token")
+                        .string_len(64)
+                        .not_null()
+                        .unique_key(),
+                )
+                .col(ts("created_at"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("calendar_feeds", "user_id")
+                        .to("users", "id")
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
         for (name, cols) in [
             (
                 "ix_tasks_assignee",
@@ -100,7 +126,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for t in ["tasks", "activities"] {
+        for t in ["calendar_feeds", "tasks", "activities"] {
             m.drop_table(Table::drop().table(t).to_owned()).await?;
         }
         Ok(())

@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/account", get(account))
         .route("/account/tokens", post(new_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
+        .route("/account/calendar", post(reset_calendar))
 }
 
 #[derive(Template)]
@@ -165,13 +166,18 @@ struct AccountPage {
     new_token: Option<String>,
     team: String,
     scope_label: &'static str,
+    calendar_url: String,
 }
 
 async fn account_page(
     state: &AppState,
     s: Signed,
+    headers: &axum::http::HeaderMap,
     new_token: Option<String>,
 ) -> PageResult<Response> {
+    let calendar = crate::tasks::calendar::token(&state.db, &s.user.id, state.clock.now()).await?;
+    let calendar_url =
+        crate::tasks::calendar::url(&crate::platform::web::base_url(state, headers), &calendar);
     let tokens = store::list_tokens(state, &s.user)
         .await?
         .into_iter()
@@ -186,6 +192,7 @@ async fn account_page(
     };
     let scope_label = s.ctx.t(s.user.scope.label_key());
     Ok(render(&AccountPage {
+        calendar_url,
         ctx: s.ctx,
         tokens,
         new_token,
@@ -194,8 +201,21 @@ async fn account_page(
     })?)
 }
 
-async fn account(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
-    account_page(&state, s, None).await
+async fn account(
+    State(state): State<AppState>,
+    s: Signed,
+    headers: axum::http::HeaderMap,
+) -> PageResult<Response> {
+    account_page(&state, s, &headers, None).await
+}
+
+async fn reset_calendar(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
+    crate::tasks::calendar::reset(&state.db, &s.user.id, state.clock.now()).await?;
+    Ok(crate::platform::web::redirect_with_flash(
+        &state,
+        "/account",
+        "calendar_reset",
+    ))
 }
 
 #[derive(Deserialize)]
@@ -207,10 +227,11 @@ struct TokenForm {
 async fn new_token(
     State(state): State<AppState>,
     s: Signed,
+    headers: axum::http::HeaderMap,
     HtmlForm(form): HtmlForm<TokenForm>,
 ) -> PageResult<Response> {
     let (_, secret) = store::create_token(&state, &s.actor(), &s.user.id, &form.name).await?;
-    let mut res = account_page(&state, s, Some(secret)).await?;
+    let mut res = account_page(&state, s, &headers, Some(secret)).await?;
     // The secret is shown once: never from a cache.
     res.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -614,7 +614,31 @@ async fn detail_page(
             .map(|c| c.name),
         None => None,
     };
-    let history = audit_log::Entity::find()
+    let activities = crate::entities::activity::Entity::find()
+        .filter(crate::entities::activity::Column::LeadId.eq(id))
+        .filter(crate::entities::activity::Column::DeletedAt.is_null())
+        .order_by_desc(crate::entities::activity::Column::OccurredAt)
+        .limit(100)
+        .all(&state.db)
+        .await?;
+    let mut history: Vec<(time::OffsetDateTime, HistoryRow)> = activities
+        .into_iter()
+        .map(|a| {
+            (
+                a.occurred_at,
+                HistoryRow {
+                    at: crate::customers::pages::minute(&a.occurred_at),
+                    actor: name_of(&a.created_by).unwrap_or_default(),
+                    action: format!(
+                        "{}：{}",
+                        ctx.label("activities.kinds", &a.kind),
+                        a.subject.or(a.content).unwrap_or_default()
+                    ),
+                },
+            )
+        })
+        .collect();
+    let audit = audit_log::Entity::find()
         .filter(audit_log::Column::EntityType.eq("lead"))
         .filter(audit_log::Column::EntityId.eq(id))
         .order_by_desc(audit_log::Column::At)
@@ -623,12 +647,21 @@ async fn detail_page(
         .all(&state.db)
         .await?
         .into_iter()
-        .map(|a| HistoryRow {
-            at: crate::customers::pages::minute(&a.at),
-            actor: name_of(&a.actor_id).unwrap_or_else(|| ctx.t("leads.web_form").to_owned()),
-            action: ctx.label("audit.action", &a.action),
+        .map(|a| {
+            (
+                a.at,
+                HistoryRow {
+                    at: crate::customers::pages::minute(&a.at),
+                    actor: name_of(&a.actor_id)
+                        .unwrap_or_else(|| ctx.t("leads.web_form").to_owned()),
+                    action: ctx.label("audit.action", &a.action),
+                },
+            )
         })
-        .collect();
+        .collect::<Vec<_>>();
+    history.extend(audit);
+    history.sort_by_key(|h| std::cmp::Reverse(h.0));
+    let history = history.into_iter().map(|(_, h)| h).collect();
     Ok(render(&DetailPage {
         ctx: s.ctx,
         l,
@@ -803,25 +836,19 @@ async fn settings_page(
     })?)
 }
 
-/// The address people reach this server at, for the embed snippet.
-fn base_url(headers: &axum::http::HeaderMap) -> String {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-        })
-        .unwrap_or("localhost");
-    format!("http://{host}")
-}
-
 async fn settings(
     State(state): State<AppState>,
     s: Signed,
     headers: axum::http::HeaderMap,
 ) -> PageResult<Response> {
-    settings_page(&state, s, None, None, base_url(&headers)).await
+    settings_page(
+        &state,
+        s,
+        None,
+        None,
+        crate::platform::web::base_url(&state, &headers),
+    )
+    .await
 }
 
 async fn save_sources(
@@ -850,7 +877,14 @@ async fn save_sources(
         Ok(_) => Ok(redirect_with_flash(&state, "/settings/leads", "saved")),
         Err(e) => {
             let errors = FormErrors::from_error(s.ctx.lang, e)?;
-            settings_page(&state, s, Some((text, errors)), None, base_url(&headers)).await
+            settings_page(
+                &state,
+                s,
+                Some((text, errors)),
+                None,
+                crate::platform::web::base_url(&state, &headers),
+            )
+            .await
         }
     }
 }
@@ -871,7 +905,14 @@ async fn create_web_form(
         Ok(_) => Ok(redirect_with_flash(&state, "/settings/leads", "saved")),
         Err(e) => {
             let errors = FormErrors::from_error(s.ctx.lang, e)?;
-            settings_page(&state, s, None, Some((form, errors)), base_url(&headers)).await
+            settings_page(
+                &state,
+                s,
+                None,
+                Some((form, errors)),
+                crate::platform::web::base_url(&state, &headers),
+            )
+            .await
         }
     }
 }

@@ -5,6 +5,7 @@
 //! record), notifications (reminders).
 
 pub mod api;
+pub mod calendar;
 pub mod model;
 pub mod pages;
 pub mod store;

@@ -11,7 +11,7 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, update_user))
         .routes(routes!(get_me, update_me))
+        .routes(routes!(reset_calendar))
 }
 
 /// Filters of the user list.
@@ -101,10 +102,52 @@ async fn update_user(
     Ok(Json(u.into()))
 }
 
+/// The signed-in user, with the private address of their calendar feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    #[serde(flatten)]
+    pub user: UserView,
+    /// An iCalendar (.ics) feed of your open tasks and your meetings and visits, for
+    /// Outlook, Apple or Google calendars. Keep it private; reset it if it leaks.
+    pub calendar_url: String,
+}
+
 /// The signed-in user.
-#[utoipa::path(get, path = "/api/v1/me", tag = "users", responses((status = 200, body = UserView), (status = 401, body = Problem)))]
-async fn get_me(State(state): State<AppState>, me: ApiUser) -> AppResult<Json<UserView>> {
-    Ok(Json(store::get(&state.db, &me.user.id).await?.into()))
+#[utoipa::path(get, path = "/api/v1/me", tag = "users", responses((status = 200, body = MeView), (status = 401, body = Problem)))]
+async fn get_me(
+    State(state): State<AppState>,
+    me: ApiUser,
+    headers: HeaderMap,
+) -> AppResult<Json<MeView>> {
+    let token = crate::tasks::calendar::token(&state.db, &me.user.id, state.clock.now()).await?;
+    Ok(Json(MeView {
+        user: store::get(&state.db, &me.user.id).await?.into(),
+        calendar_url: crate::tasks::calendar::url(
+            &crate::platform::web::base_url(&state, &headers),
+            &token,
+        ),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarUrl {
+    pub calendar_url: String,
+}
+
+/// Make a new calendar feed address (the old one stops working).
+#[utoipa::path(post, path = "/api/v1/me/calendar-token", tag = "users", responses((status = 200, body = CalendarUrl)))]
+async fn reset_calendar(
+    State(state): State<AppState>,
+    me: ApiUser,
+    headers: HeaderMap,
+) -> AppResult<Json<CalendarUrl>> {
+    let token = crate::tasks::calendar::reset(&state.db, &me.user.id, state.clock.now()).await?;
+    Ok(Json(CalendarUrl {
+        calendar_url: crate::tasks::calendar::url(
+            &crate::platform::web::base_url(&state, &headers),
+            &token,
+        ),
+    }))
 }
 
 /// What a user may change about themselves.

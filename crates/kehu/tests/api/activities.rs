@@ -149,7 +149,22 @@ async fn bad_activities_are_field_errors() {
     let t = team(&app).await;
     let mine = customer(&t.rep, "芜湖奇瑞配套").await;
     let theirs = customer(&t.other, "马鞍山钢铁贸易").await;
+    let their_lead: Value = t
+        .other
+        .post(
+            "/api/v1/leads",
+            &json!({"name": "别人的线索", "wechat": "w1"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     let cases = [
+        (
+            json!({"kind": "call", "lead_id": their_lead["id"], "content": "x"}),
+            "lead_id",
+            "not_found",
+        ),
         (
             json!({"kind": "call", "customer_id": theirs, "content": "x"}),
             "customer_id",
@@ -522,4 +537,87 @@ async fn quick_log_and_my_day_pages() {
         .await
         .unwrap();
     assert_eq!(task["status"], "done");
+}
+
+#[tokio::test]
+async fn the_calendar_feed_lists_tasks_and_meetings_and_parses() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let cid = customer(&t.rep, "黄山旅游").await;
+    let res = t
+        .rep
+        .post(
+            "/api/v1/tasks",
+            &json!({"title": "寄送合同", "due_at": at(&app, time::Duration::days(1)), "notes": "顺丰"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = t
+        .rep
+        .post(
+            "/api/v1/activities",
+            &json!({"kind": "meeting", "customer_id": cid, "subject": "方案评审", "location": "黄山市屯溪区", "duration_minutes": 90}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let me: Value = t.rep.get("/api/v1/me").await.json().await.unwrap();
+    let url = me["calendar_url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{me}"))
+        .to_owned();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with(".ics"),
+        "{url}"
+    );
+    assert_eq!(
+        me["email"], "rep@example.com",
+        "the user's own fields are still there"
+    );
+    // No sign-in needed: the address is the credential.
+    let res = reqwest::get(&url).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    let text = res.text().await.unwrap();
+    let cal: icalendar::Calendar = text.parse().expect("the feed parses as iCalendar");
+    let summaries: Vec<String> = cal
+        .components
+        .iter()
+        .filter_map(|c| c.as_event())
+        .filter_map(|e| icalendar::Component::get_summary(e).map(str::to_owned))
+        .collect();
+    assert!(summaries.contains(&"寄送合同".to_owned()), "{summaries:?}");
+    assert!(summaries.contains(&"方案评审".to_owned()), "{summaries:?}");
+    // Another user's feed does not show these; a reset kills the old address.
+    let other: Value = t.other.get("/api/v1/me").await.json().await.unwrap();
+    let text = reqwest::get(other["calendar_url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("寄送合同"));
+    let fresh: Value = t
+        .rep
+        .post("/api/v1/me/calendar-token", &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(fresh["calendar_url"], me["calendar_url"]);
+    assert_eq!(
+        reqwest::get(&url).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        reqwest::get(fresh["calendar_url"].as_str().unwrap())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 }

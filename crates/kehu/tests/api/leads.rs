@@ -750,6 +750,29 @@ async fn lead_pages_list_create_bulk_and_convert() {
         .unwrap();
     assert_eq!(l["status"], "qualified");
     let res = client
+        .post(app.url(&format!("/leads/{id}/activities")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("kind", "call"),
+            ("content", "电话确认了预算"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let detail = client
+        .get(app.url(&format!("/leads/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        detail.contains("电话确认了预算"),
+        "the lead's history shows the call"
+    );
+    let res = client
         .post(app.url(&format!("/leads/{id}/convert")))
         .form(&[("_csrf", csrf.as_str())])
         .send()
