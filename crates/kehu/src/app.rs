@@ -42,6 +42,8 @@ pub struct Settings {
     pub login_delay_step: std::time::Duration,
     /// Records stay in the recycle bin this many days before they are purged.
     pub recycle_days: i64,
+    /// Run the background jobs (hourly and every minute) while serving.
+    pub background_jobs: bool,
 }
 
 impl Default for Settings {
@@ -54,6 +56,7 @@ impl Default for Settings {
             ip_lock_after_failures: 30,
             login_delay_step: std::time::Duration::from_millis(300),
             recycle_days: 30,
+            background_jobs: true,
         }
     }
 }
@@ -254,18 +257,20 @@ pub async fn run_jobs(state: &AppState) -> AppResult<JobReport> {
         crate::platform::idempotency::purge(&state.db, now - time::Duration::days(1)).await?;
         let returns = crate::pools::jobs::auto_return(&state.db, now).await?;
         let reminded = crate::tasks::store::remind_due(&state.db, now).await?;
+        let emailed = crate::notifications::email::deliver(&state.db, now).await?;
         Ok::<_, AppError>(JobReport {
             skipped: false,
             purged,
             returned: returns.returned,
             warned: returns.warned,
             reminded,
+            emailed,
         })
     }
     .await;
     crate::platform::jobs::release(&state.db, "hourly", &holder, now).await?;
     let report = result?;
-    if report.purged + report.returned + report.warned + report.reminded > 0 {
+    if report.purged + report.returned + report.warned + report.reminded + report.emailed > 0 {
         tracing::info!(?report, "background jobs done");
     }
     Ok(report)
@@ -284,6 +289,34 @@ pub struct JobReport {
     pub warned: u64,
     /// Task reminders sent.
     pub reminded: u64,
+    /// Notifications sent by email.
+    pub emailed: u64,
+}
+
+/// The jobs that run every minute in `kehu serve`: task reminders and email
+/// delivery of notifications (under their own lease, apart from the hourly run).
+pub async fn run_quick_jobs(state: &AppState) -> AppResult<()> {
+    let now = state.clock.now();
+    let holder = uuid::Uuid::now_v7().to_string();
+    if !crate::platform::jobs::try_lease(
+        &state.db,
+        "minutely",
+        &holder,
+        now,
+        time::Duration::minutes(5),
+    )
+    .await?
+    {
+        return Ok(());
+    }
+    let result = async {
+        crate::tasks::store::remind_due(&state.db, now).await?;
+        crate::notifications::email::deliver(&state.db, now).await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    crate::platform::jobs::release(&state.db, "minutely", &holder, now).await?;
+    result
 }
 
 /// How to start the application.
@@ -329,12 +362,25 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let jobs_state = self.state.clone();
+        let enabled = self.state.settings.background_jobs;
         let jobs = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+            if !enabled {
+                return;
+            }
+            let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+            let mut minutely = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
-                tick.tick().await;
-                if let Err(e) = run_jobs(&jobs_state).await {
-                    tracing::error!(error = %e, "background jobs failed");
+                tokio::select! {
+                    _ = hourly.tick() => {
+                        if let Err(e) = run_jobs(&jobs_state).await {
+                            tracing::error!(error = %e, "background jobs failed");
+                        }
+                    }
+                    _ = minutely.tick() => {
+                        if let Err(e) = run_quick_jobs(&jobs_state).await {
+                            tracing::error!(error = %e, "reminders or email failed");
+                        }
+                    }
                 }
             }
         });

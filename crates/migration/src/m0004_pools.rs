@@ -162,6 +162,7 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new("data").text().not_null().default("{}"))
                 .col(ts("created_at"))
                 .col(ts_null("read_at"))
+                .col(ts_null("emailed_at"))
                 .foreign_key(
                     ForeignKey::create()
                         .from("notifications", "user_id")
@@ -195,7 +196,7 @@ impl MigrationTrait for Migration {
         m.get_connection()
             .execute_unprepared(
                 "INSERT INTO job_leases (name, holder, until) VALUES \
-                 ('hourly', NULL, '2000-01-01T00:00:00Z')",
+                 ('hourly', NULL, '2000-01-01T00:00:00Z'), ('minutely', NULL, '2000-01-01T00:00:00Z')",
             )
             .await?;
         Ok(())

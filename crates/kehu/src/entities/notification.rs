@@ -15,6 +15,8 @@ pub struct Model {
     pub data: String,
     pub created_at: TimeDateTimeWithTimeZone,
     pub read_at: Option<TimeDateTimeWithTimeZone>,
+    /// When it went out by email (when email delivery is on).
+    pub emailed_at: Option<TimeDateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,5 +4,6 @@
 //! Depends on: platform only; every other module may call `store::notify`.
 
 pub mod api;
+pub mod email;
 pub mod pages;
 pub mod store;

@@ -99,6 +99,7 @@ pub async fn notify_many<C: ConnectionTrait>(
             data: Set(data.to_string()),
             created_at: Set(now),
             read_at: Set(None),
+            emailed_at: Set(None),
         })
         .peekable();
     while rows.peek().is_some() {

@@ -18,6 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_levels, put_levels))
         .routes(routes!(get_sources, put_sources))
         .routes(routes!(get_results, put_results))
+        .routes(routes!(get_email, put_email))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -153,4 +154,40 @@ async fn put_results(
         results,
         version: Some(version),
     }))
+}
+
+/// How notifications go out by email (administrators).
+#[utoipa::path(get, path = "/api/v1/settings/email", tag = "settings",
+    responses((status = 200, body = crate::notifications::email::EmailSettings), (status = 403, body = Problem)))]
+async fn get_email(
+    State(state): State<AppState>,
+    me: ApiUser,
+) -> AppResult<Json<crate::notifications::email::EmailSettings>> {
+    me.user.require_admin()?;
+    Ok(Json(crate::notifications::email::get(&state.db).await?))
+}
+
+/// Turn email delivery of notifications on or off and set the SMTP server (administrators).
+/// Notifications made from then on go out by email to their users.
+#[utoipa::path(put, path = "/api/v1/settings/email", tag = "settings", request_body = crate::notifications::email::EmailInput,
+    responses((status = 200, body = crate::notifications::email::EmailSettings), (status = 403, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn put_email(
+    State(state): State<AppState>,
+    me: ApiUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<crate::notifications::email::EmailInput>,
+) -> AppResult<Json<crate::notifications::email::EmailSettings>> {
+    me.user.require_admin()?;
+    let expected = required_version(&headers, body.version)?;
+    Ok(Json(
+        crate::notifications::email::save(
+            &state.db,
+            state.clock.now(),
+            &me.actor(),
+            body,
+            expected,
+        )
+        .await?,
+    ))
 }

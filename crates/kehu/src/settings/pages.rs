@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings/levels", post(save_levels))
         .route("/settings/fields", post(create_field))
         .route("/settings/fields/{id}", get(edit_field).post(update_field))
+        .route("/settings/email", get(email_settings).post(save_email))
 }
 
 #[derive(Template)]
@@ -318,6 +319,141 @@ async fn update_field(
         Err(e) => {
             let errors = FormErrors::from_error(s.ctx.lang, e)?;
             field_page(&state, s, &id, Some(form), errors).await
+        }
+    }
+}
+
+// ---- Email delivery (administrators) ----
+
+#[derive(Template)]
+#[template(path = "settings/email.html")]
+struct EmailPage {
+    ctx: PageCtx,
+    version: i64,
+    has_password: bool,
+    fields: Vec<FormField>,
+    errors: FormErrors,
+}
+
+async fn email_page(
+    state: &AppState,
+    s: Signed,
+    form: Option<(Pairs, FormErrors)>,
+) -> PageResult<Response> {
+    s.user.require_admin()?;
+    let current = crate::notifications::email::get(&state.db).await?;
+    let (form, errors) = form.unwrap_or_else(|| {
+        let mut f: Pairs = vec![
+            ("host".into(), current.host.clone()),
+            ("port".into(), current.port.to_string()),
+            ("security".into(), current.security.clone()),
+            (
+                "username".into(),
+                current.username.clone().unwrap_or_default(),
+            ),
+            ("from".into(), current.from.clone()),
+            (
+                "base_url".into(),
+                current.base_url.clone().unwrap_or_default(),
+            ),
+        ];
+        if current.enabled {
+            f.push(("enabled".into(), "on".into()));
+        }
+        (f, FormErrors::new(s.ctx.lang))
+    });
+    let ctx = &s.ctx;
+    let t = |k: &str| ctx.t(&format!("email.{k}"));
+    let fields = vec![
+        FormField::new(
+            "enabled",
+            t("enabled"),
+            "checkbox",
+            &value(&form, "enabled"),
+        )
+        .wide(),
+        FormField::new("host", t("host"), "text", &value(&form, "host")).max(253),
+        FormField::new("port", t("port"), "number", &value(&form, "port")),
+        FormField::new(
+            "security",
+            t("security"),
+            "select",
+            &value(&form, "security"),
+        )
+        .options(
+            crate::notifications::email::SECURITY
+                .iter()
+                .map(|k| (k.to_string(), ctx.label("email.security_kind", k)))
+                .collect(),
+        )
+        .required(),
+        FormField::new("username", t("username"), "text", &value(&form, "username")).max(254),
+        FormField::new("password", t("password"), "password", "").hint(t("password_hint")),
+        FormField::new("from", t("from"), "text", &value(&form, "from"))
+            .max(300)
+            .hint(t("from_hint")),
+        FormField::new("base_url", t("base_url"), "text", &value(&form, "base_url"))
+            .max(300)
+            .hint(t("base_url_hint")),
+    ]
+    .into_iter()
+    .map(|f| f.with_errors(&errors))
+    .collect();
+    Ok(render(&EmailPage {
+        version: current.version,
+        has_password: current.has_password,
+        ctx: s.ctx,
+        fields,
+        errors,
+    })?)
+}
+
+async fn email_settings(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
+    email_page(&state, s, None).await
+}
+
+async fn save_email(
+    State(state): State<AppState>,
+    s: Signed,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    s.user.require_admin()?;
+    let version = value(&form, "version").parse::<i64>().unwrap_or(0);
+    let port = value(&form, "port").parse::<u16>();
+    let password = value(&form, "password");
+    let result = match port {
+        Ok(port) => {
+            let input = crate::notifications::email::EmailInput {
+                enabled: !value(&form, "enabled").is_empty(),
+                host: value(&form, "host"),
+                port,
+                security: value(&form, "security"),
+                username: Some(value(&form, "username")),
+                password: (!password.is_empty()).then_some(password),
+                from: value(&form, "from"),
+                base_url: Some(value(&form, "base_url")),
+                version: Some(version),
+            };
+            crate::notifications::email::save(
+                &state.db,
+                state.clock.now(),
+                &s.actor(),
+                input,
+                version,
+            )
+            .await
+        }
+        Err(_) => Err(AppError::field(
+            "port",
+            "out_of_range",
+            "must be between 1 and 65535",
+        )),
+    };
+    match result {
+        Ok(_) => Ok(redirect_with_flash(&state, "/settings/email", "saved")),
+        Err(e) => {
+            let errors = FormErrors::from_error(s.ctx.lang, e)?;
+            email_page(&state, s, Some((form, errors))).await
         }
     }
 }

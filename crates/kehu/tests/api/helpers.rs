@@ -74,6 +74,8 @@ pub async fn fresh_database() -> (String, TempDb) {
 pub fn test_settings() -> Settings {
     Settings {
         login_delay_step: std::time::Duration::from_millis(5),
+        // Tests run the jobs themselves, after moving the clock.
+        background_jobs: false,
         ..Settings::default()
     }
 }

@@ -12,6 +12,7 @@ mod cli;
 mod contacts;
 mod customer_pages;
 mod customers;
+mod email;
 mod helpers;
 mod leads;
 mod pages;
