@@ -115,6 +115,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::leads::api::router())
         .merge(crate::activities::api::router())
         .merge(crate::tasks::api::router())
+        .merge(crate::reports::api::router())
         .split_for_parts()
 }
 
@@ -204,7 +205,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::leads::public::router())
         .merge(crate::activities::pages::router())
         .merge(crate::tasks::pages::router())
-        .merge(crate::tasks::calendar::router());
+        .merge(crate::tasks::calendar::router())
+        .merge(crate::reports::pages::router());
     Router::new()
         .merge(api_routes)
         .merge(pages)

@@ -17,6 +17,7 @@ pub mod leads;
 pub mod notifications;
 pub mod platform;
 pub mod pools;
+pub mod reports;
 pub mod settings;
 pub mod tasks;
 pub mod teams;

@@ -469,6 +469,7 @@ impl PageCtx {
         items.push(("/customers", "nav.customers"));
         items.push(("/pool", "nav.pool"));
         items.push(("/transfers", "nav.transfers"));
+        items.push(("/reports/activities", "nav.reports"));
         items.push(("/contacts", "nav.contacts"));
         items.push(("/users", "nav.users"));
         items.push(("/teams", "nav.teams"));

@@ -71,13 +71,13 @@ async fn create_task(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MyDay {
-    /// Your open tasks due by the end of today (UTC), overdue ones first.
+    /// Your open tasks that are overdue or due within 24 hours, soonest first.
     pub mine: Vec<TaskView>,
     /// For managers: the overdue follow-ups of the people you see.
     pub team_overdue: Vec<TaskView>,
 }
 
-/// "My day": what is due today or overdue.
+/// "My day": what is overdue or due within 24 hours.
 #[utoipa::path(get, path = "/api/v1/tasks/my-day", tag = "tasks", responses((status = 200, body = MyDay)))]
 async fn my_day(State(state): State<AppState>, me: ApiUser) -> AppResult<Json<MyDay>> {
     let now = state.clock.now();

@@ -416,8 +416,9 @@ pub async fn update(
     Ok(new)
 }
 
-/// What "My day" shows: the user's open tasks due by the end of today (UTC),
-/// and for managers the open, overdue follow-ups of the people they see.
+/// What "My day" shows: the user's open tasks that are overdue or due within
+/// the next 24 hours (a day wherever the user is), and for managers the open,
+/// overdue follow-ups of the people they see.
 pub async fn my_day<C: ConnectionTrait>(
     db: &C,
     user: &CurrentUser,

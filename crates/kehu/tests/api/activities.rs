@@ -621,3 +621,120 @@ async fn the_calendar_feed_lists_tasks_and_meetings_and_parses() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn activity_statistics_per_rep_and_period() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    morning(&app);
+    let a = customer(&t.rep, "统计客户甲").await;
+    let b = customer(&t.rep, "统计客户乙").await;
+    for (kind, c) in [("call", &a), ("call", &b), ("visit", &a)] {
+        let res = t
+            .rep
+            .post(
+                "/api/v1/activities",
+                &json!({"kind": kind, "customer_id": c, "content": "跟进"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    // Two follow-ups: one done in time, one left to go overdue.
+    for title in ["按时", "逾期"] {
+        let res = t
+            .rep
+            .post(
+                "/api/v1/activities",
+                &json!({"kind": "note", "customer_id": a, "subject": title, "next_follow_up_at": at(&app, time::Duration::hours(1))}),
+            )
+            .await;
+        let made: Value = res.json().await.unwrap();
+        if title == "按时" {
+            let id = made["follow_up"]["id"].as_str().unwrap();
+            let res = t
+                .rep
+                .patch_current(&format!("/api/v1/tasks/{id}"), &json!({"status": "done"}))
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+    }
+    app.state.clock.advance(time::Duration::hours(2));
+    let r: Value = t
+        .rep
+        .get("/api/v1/reports/activities?period=week")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows = r["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "a rep sees only themself: {r}");
+    let row = &rows[0];
+    assert_eq!(row["by_kind"]["call"], 2);
+    assert_eq!(row["by_kind"]["visit"], 1);
+    assert_eq!(row["activities"], 5);
+    assert_eq!(row["customers_touched"], 2);
+    assert_eq!(row["follow_ups_on_time"], 1);
+    assert_eq!(row["follow_ups_overdue"], 1);
+    let logged: u64 = r["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            b["by_kind"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v.as_u64().unwrap())
+                .sum::<u64>()
+        })
+        .sum();
+    assert_eq!(logged, 5, "every activity is in a bucket");
+    // The manager sees the team, the rep's figures among them.
+    let r: Value = t
+        .boss
+        .get("/api/v1/reports/activities")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(r["rows"].as_array().unwrap().len() >= 3, "{r}");
+    assert_eq!(r["total"]["activities"], 5);
+    let r: Value = t
+        .boss
+        .get(&format!(
+            "/api/v1/reports/activities?user_id={}",
+            t.other_id
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["total"]["activities"], 0);
+    // Bad parameters are field errors.
+    for (q, field) in [
+        ("period=year", "period"),
+        ("from=2026-02-01&to=2026-01-01", "from"),
+        ("from=2020-01-01&to=2026-01-01", "from"),
+        ("to=tomorrow", "to"),
+        ("color=red", "color"),
+    ] {
+        let p = problem(
+            t.rep.get(&format!("/api/v1/reports/activities?{q}")).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(field_codes(&p)[0].0, field, "{q}");
+    }
+    // The page draws the chart.
+    let (client, _) = app.sign_in("boss@example.com").await;
+    let html = client
+        .get(app.url("/reports/activities?period=day"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<svg"), "a server-rendered chart");
+    assert!(html.contains("张伟"));
+}

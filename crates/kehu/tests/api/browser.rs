@@ -545,3 +545,131 @@ async fn lead_pages_and_the_public_form_in_a_real_browser() {
     std::fs::remove_dir_all(profile).ok();
     result.expect("browser steps");
 }
+
+#[tokio::test]
+async fn day_and_statistics_pages_in_a_real_browser() {
+    let Some((_guard, driver, profile)) = start_driver().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let now = app.state.clock.now();
+    let seeded = kehu::demo::seed(&app.state.db, now).await.unwrap().unwrap();
+    let owners = kehu::demo::demo_owners(&app.state.db).await.unwrap();
+    kehu::demo::seed_customers(&app.state.db, now, 20, &owners, None)
+        .await
+        .unwrap();
+    // The admin logs a fortnight of activities on some customers, and a few tasks.
+    let admin = kehu::users::store::find_by_email(&app.state.db, &seeded.admin_email)
+        .await
+        .unwrap()
+        .unwrap();
+    let api = app.api(&app.quick_token(&admin.id).await);
+    let customers: serde_json::Value = api
+        .get("/api/v1/customers?limit=10")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds = [
+        "call", "visit", "call", "message", "meeting", "email", "call",
+    ];
+    for (i, c) in customers["data"].as_array().unwrap().iter().enumerate() {
+        for d in 0..(i % 4 + 1) {
+            let at = (now - time::Duration::days((i * 3 + d * 2) as i64 % 14))
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap();
+            let res = api
+                .post(
+                    "/api/v1/activities",
+                    &serde_json::json!({"kind": kinds[(i + d) % kinds.len()], "customer_id": c["id"], "content": "电话沟通需求", "occurred_at": at}),
+                )
+                .await;
+            assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+        }
+    }
+    for (h, title) in [(2, "给客户发报价单"), (5, "准备周会材料")] {
+        let due = (now + time::Duration::hours(h))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        api.post(
+            "/api/v1/tasks",
+            &serde_json::json!({"title": title, "due_at": due, "priority": "high"}),
+        )
+        .await;
+    }
+    let shots = screenshot_dir();
+    let result = async {
+        driver.goto(app.url("/login")).await?;
+        driver
+            .find(By::Id("email"))
+            .await?
+            .send_keys(&seeded.admin_email)
+            .await?;
+        driver
+            .find(By::Id("password"))
+            .await?
+            .send_keys(&seeded.password)
+            .await?;
+        driver.find(By::Id("sign-in")).await?.click().await?;
+        wait_for(&driver, By::Id("sign-out")).await?;
+        driver
+            .find(By::Css("button[data-lang='zh-CN']"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Css("html[lang='zh-CN']")).await?;
+        driver
+            .goto(app.url("/reports/activities?period=day"))
+            .await?;
+        wait_for(&driver, By::Css("#activity-chart svg")).await?;
+        driver
+            .screenshot(&shots.join("40-activity-stats-zh.png"))
+            .await?;
+        driver.goto(app.url("/my-day")).await?;
+        driver.screenshot(&shots.join("41-my-day-zh.png")).await?;
+        let c = customers["data"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        driver.goto(app.url(&format!("/customers/{c}"))).await?;
+        wait_for(&driver, By::Id("quick-log")).await?;
+        driver
+            .find(By::Css("#quick-log textarea[name='content']"))
+            .await?
+            .send_keys("拜访客户，确认了明年的采购计划")
+            .await?;
+        driver
+            .find(By::Css("#quick-log .kind:nth-child(2)"))
+            .await?
+            .click()
+            .await?;
+        driver.find(By::Id("log-activity")).await?.click().await?;
+        wait_for(&driver, By::Css(".flash")).await?;
+        let tl = driver.find(By::Id("timeline")).await?.text().await?;
+        assert!(tl.contains("确认了明年的采购计划"), "{tl}");
+        driver
+            .screenshot(&shots.join("42-quick-log-zh.png"))
+            .await?;
+        driver
+            .find(By::Css("button[data-lang='en']"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Css("html[lang='en']")).await?;
+        driver
+            .goto(app.url("/reports/activities?period=week"))
+            .await?;
+        driver
+            .screenshot(&shots.join("43-activity-stats-en.png"))
+            .await?;
+        driver.goto(app.url("/account")).await?;
+        driver
+            .screenshot(&shots.join("44-account-calendar-en.png"))
+            .await?;
+        Ok::<(), WebDriverError>(())
+    }
+    .await;
+    driver.quit().await.ok();
+    std::fs::remove_dir_all(profile).ok();
+    result.expect("browser steps");
+}
