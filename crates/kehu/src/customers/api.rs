@@ -58,6 +58,9 @@ struct CustomerFilters {
     updated_at_to: Option<String>,
     /// `true`: the recycle bin instead of the live list.
     deleted: Option<bool>,
+    /// `true`: only customers that need a follow-up (no activity for longer than their
+    /// level's interval).
+    follow_up_due: Option<bool>,
 }
 
 /// Duplicate handling on create and change.
@@ -85,8 +88,11 @@ async fn list_customers(
 ) -> AppResult<Json<Page<CustomerView>>> {
     let mut p = pairs(q.as_deref())?;
     let deleted = flag(take(&mut p, "deleted"), "deleted")?;
+    let due = flag(take(&mut p, "follow_up_due"), "follow_up_due")?;
     let req = store::LIST.parse(&p)?;
-    Ok(Json(store::list(&state.db, &me.user, &req, deleted).await?))
+    Ok(Json(
+        store::list(&state.db, &me.user, &req, deleted, due, state.clock.now()).await?,
+    ))
 }
 
 /// Create a customer. Possible duplicates (same normalised name, phone or email) answer 409
@@ -121,7 +127,12 @@ async fn get_customer(
     me: ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<CustomerView>> {
-    Ok(Json(store::get(&state.db, &me.user, &id).await?.into()))
+    let (days, _) = crate::settings::store::follow_up_days(&state.db).await?;
+    Ok(Json(store::view_at(
+        store::get(&state.db, &me.user, &id).await?,
+        &days,
+        state.clock.now(),
+    )))
 }
 
 /// Change a customer (send the version you read). A new name, phone or email is checked for duplicates.

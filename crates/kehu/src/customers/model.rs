@@ -63,6 +63,9 @@ pub struct CustomerView {
     pub returned_at: Option<OffsetDateTime>,
     pub former_owner_id: Option<String>,
     pub return_reason: Option<String>,
+    /// Owned, and without an activity for longer than its level's follow-up
+    /// interval (`GET /api/v1/settings/follow-up-intervals`).
+    pub follow_up_due: bool,
 }
 
 pub fn date_text(d: time::Date) -> String {
@@ -103,6 +106,7 @@ impl From<customer::Model> for CustomerView {
             returned_at: m.returned_at,
             former_owner_id: m.former_owner_id,
             return_reason: m.return_reason,
+            follow_up_due: false,
         }
     }
 }

@@ -126,6 +126,7 @@ struct Row {
     id: String,
     name: String,
     cells: Vec<String>,
+    follow_up_due: bool,
 }
 
 /// A selectable column: key, label, chosen.
@@ -148,6 +149,7 @@ struct ListPage {
     views: Vec<saved_view::Model>,
     query: String,
     next_href: Option<String>,
+    due_only: bool,
 }
 
 impl ListPage {
@@ -182,8 +184,13 @@ async fn list(
         q.extend(chosen.iter().map(|c| ("cols".to_owned(), c.clone())));
         q
     };
-    let req = store::LIST.parse(&p)?;
-    let page = store::list(&state.db, &s.user, &req, false).await?;
+    let mut parse = p.clone();
+    let due_only = crate::platform::list::flag(
+        crate::platform::list::take(&mut parse, "follow_up_due"),
+        "follow_up_due",
+    )?;
+    let req = store::LIST.parse(&parse)?;
+    let page = store::list(&state.db, &s.user, &req, false, due_only, state.clock.now()).await?;
     let defs = crate::custom_fields::store::defs(&state.db, "customer").await?;
     let users = users_in_scope(&state, &s.user).await?;
     // Names for the owner column, deactivated owners included.
@@ -215,6 +222,7 @@ async fn list(
         .data
         .iter()
         .map(|c| Row {
+            follow_up_due: c.follow_up_due,
             id: c.id.clone(),
             name: c.name.clone(),
             cells: columns
@@ -286,6 +294,7 @@ async fn list(
     let query = serde_urlencoded::to_string(&query_without_cursor).unwrap_or_default();
     let q = get("q");
     Ok(render(&ListPage {
+        due_only,
         ctx: s.ctx,
         rows,
         columns,
@@ -862,7 +871,7 @@ async fn recycle_bin(State(state): State<AppState>, s: Signed) -> PageResult<Res
         ("sort".into(), "-updated_at".into()),
         ("limit".into(), "200".into()),
     ])?;
-    let customers = store::list(&state.db, &s.user, &creq, true).await?;
+    let customers = store::list(&state.db, &s.user, &creq, true, false, state.clock.now()).await?;
     let kreq = crate::contacts::store::LIST.parse(&[
         ("sort".into(), "-updated_at".into()),
         ("limit".into(), "200".into()),

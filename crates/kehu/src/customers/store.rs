@@ -99,9 +99,64 @@ pub async fn list(
     user: &CurrentUser,
     req: &ListRequest<customer::Column>,
     deleted: bool,
+    follow_up_due: bool,
+    now: OffsetDateTime,
 ) -> AppResult<Page<CustomerView>> {
     let scope = DataScope::for_user(db, user).await?;
-    list_of(db, scoped(&scope, deleted), req, CustomerView::from).await
+    let (days, _) = crate::settings::store::follow_up_days(db).await?;
+    let mut base = scoped(&scope, deleted);
+    if follow_up_due {
+        base = base.filter(follow_up_due_condition(&days, now));
+    }
+    list_of(db, base, req, |m| view_at(m, &days, now)).await
+}
+
+/// The customers that need a follow-up: owned, of a level with an interval,
+/// and without an activity (or, never touched, created) within it.
+pub fn follow_up_due_condition(
+    days: &std::collections::BTreeMap<String, i32>,
+    now: OffsetDateTime,
+) -> Condition {
+    let mut any = Condition::any();
+    for (level, d) in days {
+        let cut = now - time::Duration::days(i64::from(*d));
+        any = any.add(
+            Condition::all()
+                .add(customer::Column::Level.eq(level.clone()))
+                .add(
+                    Condition::any()
+                        .add(customer::Column::LastActivityAt.lt(cut))
+                        .add(
+                            Condition::all()
+                                .add(customer::Column::LastActivityAt.is_null())
+                                .add(customer::Column::CreatedAt.lt(cut)),
+                        ),
+                ),
+        );
+    }
+    if days.is_empty() {
+        any = any.add(customer::Column::Id.is_null());
+    }
+    Condition::all()
+        .add(customer::Column::OwnerId.is_not_null())
+        .add(any)
+}
+
+/// A customer as the API shows it at `now`, with its follow-up flag.
+pub fn view_at(
+    m: customer::Model,
+    days: &std::collections::BTreeMap<String, i32>,
+    now: OffsetDateTime,
+) -> CustomerView {
+    let due = m.owner_id.is_some()
+        && m.deleted_at.is_none()
+        && m.level.as_ref().and_then(|l| days.get(l)).is_some_and(|d| {
+            let last = m.last_activity_at.unwrap_or(m.created_at);
+            last < now - time::Duration::days(i64::from(*d))
+        });
+    let mut v = CustomerView::from(m);
+    v.follow_up_due = due;
+    v
 }
 
 /// A page of the customers of `base` (a selection the caller may see) with

@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_sources, put_sources))
         .routes(routes!(get_results, put_results))
         .routes(routes!(get_email, put_email))
+        .routes(routes!(get_follow_up, put_follow_up))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -190,4 +191,52 @@ async fn put_email(
         )
         .await?,
     ))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUpIntervals {
+    /// Days without an activity after which a customer of the level needs a follow-up,
+    /// e.g. `{"A": 7, "B": 14}`; levels left out are never flagged.
+    pub days: std::collections::BTreeMap<String, i32>,
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// The follow-up interval of each customer level.
+#[utoipa::path(get, path = "/api/v1/settings/follow-up-intervals", tag = "settings", responses((status = 200, body = FollowUpIntervals)))]
+async fn get_follow_up(
+    State(state): State<AppState>,
+    _me: ApiUser,
+) -> AppResult<Json<FollowUpIntervals>> {
+    let (days, version) = store::follow_up_days(&state.db).await?;
+    Ok(Json(FollowUpIntervals {
+        days,
+        version: Some(version),
+    }))
+}
+
+/// Replace the follow-up intervals (administrators only).
+#[utoipa::path(put, path = "/api/v1/settings/follow-up-intervals", tag = "settings", request_body = FollowUpIntervals,
+    responses((status = 200, body = FollowUpIntervals), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn put_follow_up(
+    State(state): State<AppState>,
+    me: ApiUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<FollowUpIntervals>,
+) -> AppResult<Json<FollowUpIntervals>> {
+    me.user.require_admin()?;
+    let expected = required_version(&headers, body.version)?;
+    let (days, version) = store::set_follow_up_days(
+        &state.db,
+        state.clock.now(),
+        &me.actor(),
+        body.days,
+        Some(expected),
+    )
+    .await?;
+    Ok(Json(FollowUpIntervals {
+        days,
+        version: Some(version),
+    }))
 }

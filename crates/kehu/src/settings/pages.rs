@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings/fields", post(create_field))
         .route("/settings/fields/{id}", get(edit_field).post(update_field))
         .route("/settings/email", get(email_settings).post(save_email))
+        .route("/settings/follow-up", post(save_follow_up))
 }
 
 #[derive(Template)]
@@ -32,6 +33,9 @@ struct SettingsPage {
     fields: Vec<CustomFieldView>,
     new_field: Vec<FormField>,
     field_errors: FormErrors,
+    /// (level, days) of the follow-up intervals, and their version.
+    follow_up: Vec<(String, String)>,
+    follow_up_version: i64,
 }
 
 fn field_inputs(
@@ -147,7 +151,19 @@ async fn page(
         .into_iter()
         .map(Into::into)
         .collect();
+    let (days, follow_up_version) = crate::settings::store::follow_up_days(&state.db).await?;
+    let follow_up = levels
+        .lines()
+        .map(|l| {
+            (
+                l.to_owned(),
+                days.get(l).map(|d| d.to_string()).unwrap_or_default(),
+            )
+        })
+        .collect();
     Ok(render(&SettingsPage {
+        follow_up,
+        follow_up_version,
         ctx: s.ctx,
         levels,
         levels_version,
@@ -455,5 +471,51 @@ async fn save_email(
             let errors = FormErrors::from_error(s.ctx.lang, e)?;
             email_page(&state, s, Some((form, errors))).await
         }
+    }
+}
+
+async fn save_follow_up(
+    State(state): State<AppState>,
+    s: Signed,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    s.user.require_admin()?;
+    let version = value(&form, "version").parse::<i64>().ok();
+    let mut days = std::collections::BTreeMap::new();
+    for (k, v) in &form {
+        if let Some(level) = k.strip_prefix("days.")
+            && !v.trim().is_empty()
+        {
+            match v.trim().parse::<i32>() {
+                Ok(d) => {
+                    days.insert(level.to_owned(), d);
+                }
+                Err(_) => {
+                    return Ok(redirect_with_flash(
+                        &state,
+                        "/settings",
+                        "follow_up_invalid_days",
+                    ));
+                }
+            }
+        }
+    }
+    match crate::settings::store::set_follow_up_days(
+        &state.db,
+        state.clock.now(),
+        &s.actor(),
+        days,
+        version,
+    )
+    .await
+    {
+        Ok(_) => Ok(redirect_with_flash(&state, "/settings", "saved")),
+        Err(AppError::Validation(_)) => Ok(redirect_with_flash(
+            &state,
+            "/settings",
+            "follow_up_invalid_days",
+        )),
+        Err(AppError::Conflict(_)) => Ok(redirect_with_flash(&state, "/settings", "stale")),
+        Err(e) => Err(e.into()),
     }
 }

@@ -87,6 +87,111 @@ pub async fn set_activity_results(
     .await
 }
 
+pub const FOLLOW_UP_DAYS: &str = "customer.follow_up_days";
+
+/// Days without an activity after which a customer of a level needs a
+/// follow-up (levels without a number are never flagged), and the version.
+pub async fn follow_up_days<C: ConnectionTrait>(
+    db: &C,
+) -> AppResult<(std::collections::BTreeMap<String, i32>, i64)> {
+    let row = setting::Entity::find_by_id(FOLLOW_UP_DAYS.to_owned())
+        .one(db)
+        .await?;
+    Ok(match row {
+        Some(r) => (
+            serde_json::from_str(&r.value).unwrap_or_default(),
+            r.version,
+        ),
+        None => (
+            [("A", 7), ("B", 14), ("C", 30)]
+                .into_iter()
+                .map(|(l, d)| (l.to_owned(), d))
+                .collect(),
+            0,
+        ),
+    })
+}
+
+/// Replaces the follow-up intervals: levels must exist, days 1–365.
+pub async fn set_follow_up_days(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    days: std::collections::BTreeMap<String, i32>,
+    expected: Option<i64>,
+) -> AppResult<(std::collections::BTreeMap<String, i32>, i64)> {
+    let txn = write_txn(db).await?;
+    let (levels, _) = customer_levels(&txn).await?;
+    let mut c = Checks::default();
+    for (l, d) in &days {
+        if !levels.contains(l) {
+            c.push(
+                "days",
+                "not_an_option",
+                &format!("{l} is not a customer level"),
+            );
+        }
+        if !(1..=365).contains(d) {
+            c.push("days", "out_of_range", "days must be between 1 and 365");
+        }
+    }
+    c.finish()?;
+    let (old, version) = follow_up_days(&txn).await?;
+    if expected.is_some_and(|v| v != version) {
+        return Err(stale());
+    }
+    let value = json!(days).to_string();
+    if version == 0 {
+        setting::ActiveModel {
+            key: Set(FOLLOW_UP_DAYS.to_owned()),
+            value: Set(value),
+            version: Set(1),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await
+        .map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => stale(),
+            _ => e.into(),
+        })?;
+    } else {
+        let r = setting::Entity::update_many()
+            .col_expr(
+                setting::Column::Value,
+                sea_orm::sea_query::Expr::value(value),
+            )
+            .col_expr(
+                setting::Column::Version,
+                sea_orm::sea_query::Expr::value(version + 1),
+            )
+            .col_expr(
+                setting::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(setting::Column::Key.eq(FOLLOW_UP_DAYS))
+            .filter(setting::Column::Version.eq(version))
+            .exec(&txn)
+            .await?;
+        if r.rows_affected == 0 {
+            return Err(stale());
+        }
+    }
+    let mut changes = serde_json::Map::new();
+    changes.insert("days".into(), json!([old, days]));
+    audit::record(
+        &txn,
+        now,
+        actor,
+        "setting",
+        Some(FOLLOW_UP_DAYS),
+        "update",
+        changes,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((days, version + 1))
+}
+
 /// A list-of-strings setting (`defaults` until it is first saved) and its version (0 then).
 async fn string_list<C: ConnectionTrait>(
     db: &C,

@@ -14,7 +14,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,6 +39,9 @@ struct MyDayPage {
     team: Vec<Row>,
     is_manager: bool,
     default_due: String,
+    /// Customers (the user's, or the team's for managers) past their follow-up interval:
+    /// (id, name, owner, last activity).
+    due_customers: Vec<(String, String, String, String)>,
 }
 
 async fn my_day(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
@@ -69,11 +72,41 @@ async fn my_day(State(state): State<AppState>, s: Signed) -> PageResult<Response
             .unwrap_or_default(),
         t,
     };
+    let (days, _) = crate::settings::store::follow_up_days(&state.db).await?;
+    let scope = crate::platform::scope::DataScope::for_user(&state.db, &s.user).await?;
+    let due_customers = scope
+        .filter(
+            customer::Entity::find()
+                .filter(customer::Column::DeletedAt.is_null())
+                .filter(crate::customers::store::follow_up_due_condition(&days, now)),
+            customer::Column::OwnerId,
+        )
+        .order_by_asc(customer::Column::LastActivityAt)
+        .limit(20)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| {
+            (
+                c.id,
+                c.name,
+                c.owner_id
+                    .as_ref()
+                    .and_then(|o| users.iter().find(|u| &u.id == o))
+                    .map(|u| u.name.clone())
+                    .unwrap_or_default(),
+                c.last_activity_at
+                    .map(|t| crate::customers::pages::day(&t))
+                    .unwrap_or_else(|| "—".into()),
+            )
+        })
+        .collect();
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
     let default_due = (now + time::Duration::hours(2))
         .format(fmt)
         .unwrap_or_default();
     Ok(render(&MyDayPage {
+        due_customers,
         is_manager: s.user.scope != Scope::Own,
         mine: mine.into_iter().map(row).collect(),
         team: team.into_iter().map(row).collect(),

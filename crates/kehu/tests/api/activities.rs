@@ -738,3 +738,144 @@ async fn activity_statistics_per_rep_and_period() {
     assert!(html.contains("<svg"), "a server-rendered chart");
     assert!(html.contains("张伟"));
 }
+
+#[tokio::test]
+async fn customers_past_their_follow_up_interval_are_flagged() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let a = t
+        .rep
+        .post(
+            "/api/v1/customers?force=true",
+            &json!({"name": "A级客户", "level": "A"}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = t
+        .rep
+        .post(
+            "/api/v1/customers?force=true",
+            &json!({"name": "C级客户", "level": "C"}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Intervals: bad input is a field error; the defaults are A 7, B 14, C 30 days.
+    let p = problem(
+        t.admin
+            .request(reqwest::Method::PUT, "/api/v1/settings/follow-up-intervals")
+            .header("if-match", "0")
+            .json(&json!({"days": {"Z": 3, "A": 0}}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(field_codes(&p).len(), 2);
+    let due: Value = t
+        .rep
+        .get("/api/v1/customers?follow_up_due=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(due["total"], 0);
+    app.state.clock.advance(time::Duration::days(8));
+    let one: Value = t
+        .rep
+        .get(&format!("/api/v1/customers/{a}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["follow_up_due"], true);
+    let other: Value = t
+        .rep
+        .get(&format!("/api/v1/customers/{c}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        other["follow_up_due"], false,
+        "C-level customers have 30 days"
+    );
+    let due: Value = t
+        .rep
+        .get("/api/v1/customers?follow_up_due=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(due["total"], 1);
+    assert_eq!(due["data"][0]["name"], "A级客户");
+    // The manager's day lists it; the list page marks it.
+    let (boss, _) = app.sign_in("boss@example.com").await;
+    let html = boss
+        .get(app.url("/my-day"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("A级客户"));
+    let html = boss
+        .get(app.url("/customers?follow_up_due=true"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("pill-due"));
+    // A follow-up clears it.
+    let res = t
+        .rep
+        .post(
+            "/api/v1/activities",
+            &json!({"kind": "call", "customer_id": a, "content": "回访"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let due: Value = t
+        .rep
+        .get("/api/v1/customers?follow_up_due=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(due["total"], 0);
+    // A longer interval for A set by the admin.
+    let res = t
+        .admin
+        .request(reqwest::Method::PUT, "/api/v1/settings/follow-up-intervals")
+        .header("if-match", "0")
+        .json(&json!({"days": {"A": 3}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    app.state.clock.advance(time::Duration::days(4));
+    let due: Value = t
+        .rep
+        .get("/api/v1/customers?follow_up_due=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        due["total"], 1,
+        "C has no interval any more; A is 4 days past its call"
+    );
+}
