@@ -258,8 +258,7 @@ pub async fn run_jobs(state: &AppState) -> AppResult<JobReport> {
         let purged = crate::customers::store::purge(&state.db, now, before).await?;
         crate::platform::idempotency::purge(&state.db, now - time::Duration::days(1)).await?;
         let returns = crate::pools::jobs::auto_return(&state.db, now).await?;
-        let reminded = crate::tasks::store::remind_due(&state.db, now).await?;
-        let emailed = crate::notifications::email::deliver(&state.db, now).await?;
+        let (reminded, emailed) = quick_jobs(state, now).await?;
         Ok::<_, AppError>(JobReport {
             skipped: false,
             purged,
@@ -295,26 +294,30 @@ pub struct JobReport {
     pub emailed: u64,
 }
 
-/// The jobs that run every minute in `kehu serve`: task reminders and email
-/// delivery of notifications (under their own lease, apart from the hourly run).
+/// The jobs that run every minute in `kehu serve` (and in every `run_jobs`):
+/// task reminders and email delivery of notifications, under their own lease.
 pub async fn run_quick_jobs(state: &AppState) -> AppResult<()> {
-    let now = state.clock.now();
+    quick_jobs(state, state.clock.now()).await.map(|_| ())
+}
+
+/// Reminders sent and notifications emailed; nothing when another instance runs them now.
+async fn quick_jobs(state: &AppState, now: time::OffsetDateTime) -> AppResult<(u64, u64)> {
     let holder = uuid::Uuid::now_v7().to_string();
-    if !crate::platform::jobs::try_lease(
+    let lease = crate::platform::jobs::try_lease(
         &state.db,
         "minutely",
         &holder,
         now,
-        time::Duration::minutes(5),
+        time::Duration::minutes(30),
     )
-    .await?
-    {
-        return Ok(());
+    .await?;
+    if !lease {
+        return Ok((0, 0));
     }
     let result = async {
-        crate::tasks::store::remind_due(&state.db, now).await?;
-        crate::notifications::email::deliver(&state.db, now).await?;
-        Ok::<_, AppError>(())
+        let reminded = crate::tasks::store::remind_due(&state.db, now).await?;
+        let emailed = crate::notifications::email::deliver(&state.db, now).await?;
+        Ok::<_, AppError>((reminded, emailed))
     }
     .await;
     crate::platform::jobs::release(&state.db, "minutely", &holder, now).await?;

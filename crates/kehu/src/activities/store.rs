@@ -341,6 +341,7 @@ pub async fn create(
         audit::created(&view_json(&m)),
     )
     .await?;
+    notify_mentions(&txn, now, user, &m).await?;
     let task = match follow_up {
         Some(due) => {
             let title = body
@@ -394,6 +395,14 @@ pub async fn update(
         .map(|t| validate::time("occurred_at", t))
     {
         None => old.occurred_at,
+        Some(Ok(t)) if t > now + time::Duration::days(1) => {
+            errors.push(FieldError::new(
+                "occurred_at",
+                "in_future",
+                "cannot be more than a day ahead",
+            ));
+            old.occurred_at
+        }
         Some(Ok(t)) => t,
         Some(Err(e)) => {
             errors.push(e);
@@ -423,7 +432,10 @@ pub async fn update(
             DbErr::RecordNotUpdated => stale(),
             other => other.into(),
         })?;
-    if let Some(cu) = &new.customer_id {
+    // Only a customer the editor still sees is touched.
+    if let Some(cu) = &new.customer_id
+        && crate::customers::store::get(&txn, user, cu).await.is_ok()
+    {
         touch_customer(&txn, cu, new.occurred_at).await?;
     }
     let changes = audit::diff(&view_json(&old), &view_json(&new));
@@ -465,4 +477,60 @@ pub async fn delete(
     audit::record(&txn, now, actor, "activity", Some(id), "delete", changes).await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Tells the users an activity mentions (`@name` in its subject or content) and
+/// the users who took part, except its author.
+async fn notify_mentions<C: ConnectionTrait>(
+    db: &C,
+    now: OffsetDateTime,
+    author: &CurrentUser,
+    a: &activity::Model,
+) -> AppResult<()> {
+    let text = format!(
+        "{} {}",
+        a.subject.as_deref().unwrap_or(""),
+        a.content.as_deref().unwrap_or("")
+    );
+    let participants: super::model::Participants =
+        serde_json::from_str(&a.participants).unwrap_or_default();
+    if !text.contains('@') && participants.users.is_empty() {
+        return Ok(());
+    }
+    let users = user::Entity::find()
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::Id.ne(author.id.clone()))
+        .all(db)
+        .await?;
+    let told: Vec<String> = users
+        .iter()
+        .filter(|u| text.contains(&format!("@{}", u.name)) || participants.users.contains(&u.id))
+        .map(|u| u.id.clone())
+        .collect();
+    if told.is_empty() {
+        return Ok(());
+    }
+    let link = match (&a.customer_id, &a.lead_id) {
+        (Some(c), _) => format!("/customers/{c}"),
+        (None, Some(l)) => format!("/leads/{l}"),
+        _ => "/".to_owned(),
+    };
+    let gist: String = a
+        .subject
+        .clone()
+        .or(a.content.clone())
+        .unwrap_or_default()
+        .chars()
+        .take(80)
+        .collect();
+    let data = json!({"activity_id": a.id, "by": author.name, "customer_name": gist});
+    crate::notifications::store::notify_many(
+        db,
+        now,
+        "mention",
+        told.into_iter()
+            .map(|u| (u, data.clone(), link.clone()))
+            .collect(),
+    )
+    .await
 }

@@ -139,6 +139,7 @@ pub fn follow_up_due_condition(
     }
     Condition::all()
         .add(customer::Column::OwnerId.is_not_null())
+        .add(customer::Column::DeletedAt.is_null())
         .add(any)
 }
 

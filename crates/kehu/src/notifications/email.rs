@@ -1,7 +1,9 @@
 //! Email delivery of notifications through SMTP (lettre), when an
 //! administrator turned it on (`/api/v1/settings/email`). The job runner sends
-//! what is new since then, a few hundred per run; a notification is marked
-//! once its message was accepted, so a failed send is tried again next run.
+//! what is new since then, a few hundred per run. Each notification is claimed
+//! (marked) before it is sent, so two runs never send it twice; when the server
+//! cannot be reached the claim is given back and the next run tries again,
+//! while a message the server refuses for good is skipped.
 
 use crate::entities::{notification, setting, user};
 use crate::platform::api::stale;
@@ -278,10 +280,14 @@ pub async fn deliver(db: &DatabaseConnection, now: OffsetDateTime) -> AppResult<
             Ok(to) if u.active => to,
             // Nobody to send it to: do not try again.
             _ => {
-                mark_sent(db, &n.id, now).await?;
+                claim(db, &n.id, now).await?;
                 continue;
             }
         };
+        // Claim it first: another run that selected it too skips it.
+        if !claim(db, &n.id, now).await? {
+            continue;
+        }
         let lang = u
             .locale
             .as_deref()
@@ -292,21 +298,35 @@ pub async fn deliver(db: &DatabaseConnection, now: OffsetDateTime) -> AppResult<
         if let (Some(base), Some(link)) = (&s.base_url, &v.link) {
             body.push_str(&format!("\n\n{base}{link}"));
         }
-        let subject: String = v.text.chars().take(120).collect();
-        let msg = Message::builder()
+        let subject: String = v
+            .text
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(120)
+            .collect();
+        let msg = match Message::builder()
             .from(from.clone())
             .to(to)
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(body)
-            .map_err(|e| AppError::Unexpected(e.into()))?;
-        match mailer.send(msg).await {
-            Ok(_) => {
-                mark_sent(db, &n.id, now).await?;
-                sent += 1;
+        {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "a notification could not be made into an email");
+                continue;
             }
+        };
+        match mailer.send(msg).await {
+            Ok(_) => sent += 1,
+            // The server refused this message for good (e.g. no such mailbox): skip it.
+            Err(e) if e.is_permanent() => {
+                tracing::warn!(error = %e, "the SMTP server refused a notification email");
+            }
+            // The server is unreachable or busy: give it back and try next run.
             Err(e) => {
                 tracing::warn!(error = %e, "sending a notification by email failed; will retry");
+                unclaim(db, &n.id).await?;
                 break;
             }
         }
@@ -314,9 +334,24 @@ pub async fn deliver(db: &DatabaseConnection, now: OffsetDateTime) -> AppResult<
     Ok(sent)
 }
 
-async fn mark_sent(db: &DatabaseConnection, id: &str, now: OffsetDateTime) -> AppResult<()> {
-    notification::Entity::update_many()
+/// Marks a notification as emailed unless it already is; whether this call did.
+async fn claim(db: &DatabaseConnection, id: &str, now: OffsetDateTime) -> AppResult<bool> {
+    Ok(notification::Entity::update_many()
         .col_expr(notification::Column::EmailedAt, Expr::value(now))
+        .filter(notification::Column::Id.eq(id))
+        .filter(notification::Column::EmailedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+async fn unclaim(db: &DatabaseConnection, id: &str) -> AppResult<()> {
+    notification::Entity::update_many()
+        .col_expr(
+            notification::Column::EmailedAt,
+            Expr::value(Option::<OffsetDateTime>::None),
+        )
         .filter(notification::Column::Id.eq(id))
         .exec(db)
         .await?;

@@ -60,7 +60,27 @@ impl Params {
             }),
         };
         let to = date("to", today, &mut errors);
+        let to = if (2000..=2100).contains(&to.year()) {
+            to
+        } else {
+            errors.push(FieldError::new(
+                "to",
+                "out_of_range",
+                "must be between 2000 and 2100",
+            ));
+            today
+        };
         let from = date("from", to - Duration::days(29), &mut errors);
+        let from = if (2000..=2100).contains(&from.year()) {
+            from
+        } else {
+            errors.push(FieldError::new(
+                "from",
+                "out_of_range",
+                "must be between 2000 and 2100",
+            ));
+            to
+        };
         if from > to {
             errors.push(FieldError::new("from", "after_to", "must not be after to"));
         } else if (to - from).whole_days() > 366 {

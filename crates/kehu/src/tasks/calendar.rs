@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use icalendar::{Calendar, Component, Event, EventLike};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use time::OffsetDateTime;
 
@@ -72,17 +72,22 @@ pub async fn reset(
     user_id: &str,
     now: OffsetDateTime,
 ) -> AppResult<String> {
-    calendar_feed::Entity::delete_by_id(user_id.to_owned())
+    let t = new_token();
+    let r = calendar_feed::Entity::update_many()
+        .col_expr(
+            calendar_feed::Column::Token,
+            sea_orm::sea_query::Expr::value(t.clone()),
+        )
+        .col_expr(
+            calendar_feed::Column::CreatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(calendar_feed::Column::UserId.eq(user_id))
         .exec(db)
         .await?;
-    let t = new_token();
-    calendar_feed::ActiveModel {
-        user_id: Set(user_id.to_owned()),
-        token: Set(t.clone()),
-        created_at: Set(now),
+    if r.rows_affected == 0 {
+        return token(db, user_id, now).await;
     }
-    .insert(db)
-    .await?;
     Ok(t)
 }
 

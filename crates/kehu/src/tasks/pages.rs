@@ -52,8 +52,13 @@ async fn my_day(State(state): State<AppState>, s: Signed) -> PageResult<Response
         .chain(team.iter())
         .filter_map(|t| t.customer_id.clone())
         .collect();
-    let customers = customer::Entity::find()
-        .filter(customer::Column::Id.is_in(ids))
+    // Names only of customers this user sees.
+    let scope_for_names = crate::platform::scope::DataScope::for_user(&state.db, &s.user).await?;
+    let customers = scope_for_names
+        .filter(
+            customer::Entity::find().filter(customer::Column::Id.is_in(ids)),
+            customer::Column::OwnerId,
+        )
         .all(&state.db)
         .await?;
     let users = user::Entity::find().all(&state.db).await?;

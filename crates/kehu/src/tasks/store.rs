@@ -73,6 +73,22 @@ pub async fn list(
     ))
 }
 
+/// A task `user` may change: its assignee must be someone the user's scope covers
+/// (its author keeps reading it after handing it on, but not changing it).
+async fn get_writable<C: ConnectionTrait>(
+    db: &C,
+    user: &CurrentUser,
+    id: &str,
+) -> AppResult<task::Model> {
+    let scope = DataScope::for_user(db, user).await?;
+    scope
+        .filter(task::Entity::find(), task::Column::AssigneeId)
+        .filter(task::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 pub async fn get<C: ConnectionTrait>(
     db: &C,
     user: &CurrentUser,
@@ -168,6 +184,9 @@ async fn check<C: ConnectionTrait>(
 ) -> AppResult<(OffsetDateTime, Option<OffsetDateTime>)> {
     let mut c = Checks::default();
     c.add(required_text("title", title, 200));
+    if title.contains(['\n', '\r']) {
+        c.push("title", "invalid_characters", "must be one line");
+    }
     c.add(one_of("priority", priority, PRIORITIES));
     c.add(one_of("status", status, STATUSES));
     c.add(one_of("kind", kind, KINDS));
@@ -339,7 +358,7 @@ pub async fn update(
     expected: i64,
 ) -> AppResult<task::Model> {
     let txn = write_txn(db).await?;
-    let old = get(&txn, user, id).await?;
+    let old = get_writable(&txn, user, id).await?;
     if old.version != expected {
         return Err(stale());
     }
@@ -350,10 +369,16 @@ pub async fn update(
             .unwrap_or_default()
             .to_owned()
     });
+    // Moving the due time without a new reminder moves the reminder along.
+    let shift = match patch.due_at.as_deref().map(|d| validate::time("due_at", d)) {
+        Some(Ok(new_due)) if patch.remind_at.is_none() => new_due - old.due_at,
+        _ => time::Duration::ZERO,
+    };
     let remind = match &patch.remind_at {
         Some(r) => Some(r.clone()),
         None => old
             .remind_at
+            .map(|t| t + shift)
             .map(|t| time_key(&t).as_str().unwrap_or_default().to_owned()),
     };
     let assignee = patch.assignee_id.clone().unwrap_or(old.assignee_id.clone());
@@ -424,12 +449,7 @@ pub async fn my_day<C: ConnectionTrait>(
     user: &CurrentUser,
     now: OffsetDateTime,
 ) -> AppResult<(Vec<task::Model>, Vec<task::Model>)> {
-    let end_of_day = now
-        .date()
-        .next_day()
-        .unwrap_or(now.date())
-        .midnight()
-        .assume_utc();
+    let end_of_day = now + time::Duration::hours(24);
     let mine = task::Entity::find()
         .filter(task::Column::AssigneeId.eq(user.id.clone()))
         .filter(task::Column::Status.eq("open"))
@@ -463,24 +483,29 @@ pub async fn remind_due(db: &DatabaseConnection, now: OffsetDateTime) -> AppResu
         .filter(task::Column::Status.eq("open"))
         .filter(task::Column::RemindedAt.is_null())
         .filter(task::Column::RemindAt.lte(now))
+        .order_by_asc(task::Column::Id)
         .limit(5_000)
         .all(&txn)
         .await?;
-    if due.is_empty() {
-        txn.commit().await?;
-        return Ok(0);
+    // Each row is claimed on its own, so a concurrent run on PostgreSQL that
+    // selected the same rows sends none of them twice.
+    let mut mine = Vec::new();
+    for t in due {
+        let r = task::Entity::update_many()
+            .col_expr(task::Column::RemindedAt, Expr::value(now))
+            .filter(task::Column::Id.eq(t.id.clone()))
+            .filter(task::Column::RemindedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if r.rows_affected == 1 {
+            mine.push(t);
+        }
     }
-    task::Entity::update_many()
-        .col_expr(task::Column::RemindedAt, Expr::value(now))
-        .filter(task::Column::Id.is_in(due.iter().map(|t| t.id.clone())))
-        .filter(task::Column::RemindedAt.is_null())
-        .exec(&txn)
-        .await?;
     crate::notifications::store::notify_many(
         &txn,
         now,
         "task_reminder",
-        due.iter()
+        mine.iter()
             .map(|t| {
                 (
                     t.assignee_id.clone(),
@@ -492,5 +517,5 @@ pub async fn remind_due(db: &DatabaseConnection, now: OffsetDateTime) -> AppResu
     )
     .await?;
     txn.commit().await?;
-    Ok(due.len() as u64)
+    Ok(mine.len() as u64)
 }

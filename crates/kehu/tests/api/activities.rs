@@ -879,3 +879,153 @@ async fn customers_past_their_follow_up_interval_are_flagged() {
         "C has no interval any more; A is 4 days past its call"
     );
 }
+
+#[tokio::test]
+async fn mentions_and_participants_are_told() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let cid = customer(&t.rep, "提及客户").await;
+    let boss_id = kehu::users::store::find_by_email(&app.state.db, "boss@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let res = t
+        .rep
+        .post(
+            "/api/v1/activities",
+            &json!({"kind": "meeting", "customer_id": cid, "content": "@王经理 请帮忙审批折扣", "participants": {"users": [t.other_id]}}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let inbox: Value = t
+        .boss
+        .get("/api/v1/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inbox["data"][0]["kind"], "mention");
+    assert!(inbox["data"][0]["text"].as_str().unwrap().contains("张伟"));
+    assert_eq!(
+        inbox["data"][0]["link"],
+        format!("/customers/{cid}").as_str()
+    );
+    let inbox: Value = t
+        .other
+        .get("/api/v1/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        inbox["data"][0]["kind"], "mention",
+        "participants hear of it too"
+    );
+    let inbox: Value = t
+        .rep
+        .get("/api/v1/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inbox["unread"], 0, "not the author");
+    let _ = boss_id;
+}
+
+#[tokio::test]
+async fn handed_on_tasks_and_edited_activities_stay_in_bounds() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let cid = customer(&t.rep, "边界客户").await;
+    let task: Value = t
+        .rep
+        .post(
+            "/api/v1/tasks",
+            &json!({"title": "准备方案", "due_at": at(&app, time::Duration::days(2)), "remind_at": at(&app, time::Duration::days(1))}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = task["id"].as_str().unwrap();
+    // Moving the due time moves the reminder along.
+    let res = t
+        .rep
+        .patch_current(
+            &format!("/api/v1/tasks/{id}"),
+            &json!({"due_at": at(&app, time::Duration::days(4))}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let moved: Value = res.json().await.unwrap();
+    assert_eq!(moved["remind_at"], json!(at(&app, time::Duration::days(3))));
+    // The manager hands it to the other rep: the author still reads it but cannot change it.
+    let res = t
+        .boss
+        .patch_current(
+            &format!("/api/v1/tasks/{id}"),
+            &json!({"assignee_id": t.other_id}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        t.rep.get(&format!("/api/v1/tasks/{id}")).await.status(),
+        StatusCode::OK
+    );
+    let res = t
+        .rep
+        .patch_current(
+            &format!("/api/v1/tasks/{id}"),
+            &json!({"assignee_id": t.rep_id}),
+        )
+        .await;
+    problem(res, StatusCode::NOT_FOUND).await;
+    // A task title is one line.
+    let p = problem(
+        t.rep
+            .post(
+                "/api/v1/tasks",
+                &json!({"title": "a\nb", "due_at": at(&app, time::Duration::days(1))}),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("title".into(), "invalid_characters".into())]
+    );
+    // An activity cannot be moved into the far future (it would hold the customer forever).
+    let a: Value = t
+        .rep
+        .post(
+            "/api/v1/activities",
+            &json!({"kind": "call", "customer_id": cid, "content": "x"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = t
+        .rep
+        .patch_current(
+            &format!("/api/v1/activities/{}", a["id"].as_str().unwrap()),
+            &json!({"occurred_at": "2099-01-01T00:00:00Z"}),
+        )
+        .await;
+    let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("occurred_at".into(), "in_future".into())]
+    );
+    // Report dates stay within 2000–2100.
+    let p = problem(
+        t.rep
+            .get("/api/v1/reports/activities?from=1999-01-01&to=1999-01-31")
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(field_codes(&p)[0].1, "out_of_range");
+}
