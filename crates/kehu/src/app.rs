@@ -114,6 +114,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::transfers::api::router())
         .merge(crate::leads::api::router())
         .merge(crate::activities::api::router())
+        .merge(crate::activities::attachments::api_router())
         .merge(crate::tasks::api::router())
         .merge(crate::reports::api::router())
         .split_for_parts()
@@ -204,6 +205,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::leads::pages::settings_router())
         .merge(crate::leads::public::router())
         .merge(crate::activities::pages::router())
+        .merge(crate::activities::attachments::page_router())
         .merge(crate::tasks::pages::router())
         .merge(crate::tasks::calendar::router())
         .merge(crate::reports::pages::router());

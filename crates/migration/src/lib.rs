@@ -13,6 +13,7 @@ mod m0004_pools;
 mod m0005_transfers;
 mod m0006_leads;
 mod m0007_activities;
+mod m0008_attachments;
 
 pub use m0004_pools::DEFAULT_POOL_ID;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_transfers::Migration),
             Box::new(m0006_leads::Migration),
             Box::new(m0007_activities::Migration),
+            Box::new(m0008_attachments::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@
 //! related record), tasks (the follow-up), settings (activity results).
 
 pub mod api;
+pub mod attachments;
 pub mod model;
 pub mod pages;
 pub mod store;

@@ -674,6 +674,10 @@ struct Event {
     actor: String,
     what: String,
     changes: Vec<(String, String, String)>,
+    /// The activity it shows, for its files and the upload form.
+    activity_id: Option<String>,
+    /// (id, file name, size in KB) of its files.
+    files: Vec<(String, String, String)>,
 }
 
 #[derive(Template)]
@@ -708,6 +712,20 @@ fn events(ctx: &PageCtx, items: Vec<TimelineItem>) -> Vec<Event> {
     items
         .into_iter()
         .map(|i| Event {
+            activity_id: (i.source == "activity")
+                .then(|| i.entity_id.clone())
+                .flatten(),
+            files: i
+                .attachments
+                .iter()
+                .map(|f| {
+                    (
+                        f.id.clone(),
+                        f.file_name.clone(),
+                        format!("{}", (f.size + 1023) / 1024),
+                    )
+                })
+                .collect(),
             at: minute(&i.at),
             actor: i
                 .actor_name

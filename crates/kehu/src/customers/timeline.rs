@@ -35,6 +35,9 @@ pub struct TimelineItem {
     /// `{"field": [old, new]}`.
     #[schema(value_type = Object)]
     pub changes: Value,
+    /// Files attached (activities).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::activities::attachments::AttachmentView>,
 }
 
 /// The timeline of a customer the caller may see (checked by the caller).
@@ -61,10 +64,20 @@ async fn activity_items<C: ConnectionTrait>(
     let rows = crate::activities::store::of_customer(db, customer_id, LIMIT).await?;
     let ids: Vec<String> = rows.iter().filter_map(|a| a.created_by.clone()).collect();
     let names = crate::pools::store::user_names(db, ids).await?;
+    let files = crate::activities::attachments::of_activities(
+        db,
+        rows.iter().map(|a| a.id.clone()).collect(),
+    )
+    .await?;
     Ok(rows
         .into_iter()
         .map(|a| TimelineItem {
             changes: crate::activities::model::timeline_changes(&a),
+            attachments: files
+                .iter()
+                .filter(|f| f.activity_id == a.id)
+                .cloned()
+                .collect(),
             actor_name: a.created_by.as_ref().and_then(|u| names.get(u).cloned()),
             id: a.id.clone(),
             at: a.occurred_at,
@@ -95,6 +108,7 @@ async fn ownership_items<C: ConnectionTrait>(
                 }),
                 None => serde_json::json!({"owner": [h.from_user_name, h.to_user_name]}),
             },
+            attachments: Vec::new(),
             id: h.id,
             at: h.at,
             source: "ownership".into(),
@@ -152,6 +166,7 @@ async fn audit_items<C: ConnectionTrait>(
                 .and_then(|a| actors.iter().find(|u| &u.id == a))
                 .map(|u| u.name.clone()),
             changes: serde_json::from_str(&r.changes).unwrap_or(Value::Null),
+            attachments: Vec::new(),
             id: r.id,
             at: r.at,
             source: "audit".into(),

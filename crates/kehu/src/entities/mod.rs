@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod api_token;
+pub mod attachment;
 pub mod audit_log;
 pub mod calendar_feed;
 pub mod contact;

@@ -254,7 +254,23 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        let sent = match header_token {
+        let is_multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        // File uploads from pages carry the token in the query string (the
+        // multipart body is not read here).
+        let query_token = if is_multipart {
+            req.uri().query().and_then(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == CSRF_FIELD)
+                    .map(|(_, v)| v.into_owned())
+            })
+        } else {
+            None
+        };
+        let sent = match header_token.or(query_token) {
             Some(t) => Some(t),
             None if is_form => match form_csrf(req).await {
                 Ok((r, t)) => {

@@ -1029,3 +1029,136 @@ async fn handed_on_tasks_and_edited_activities_stay_in_bounds() {
     .await;
     assert_eq!(field_codes(&p)[0].1, "out_of_range");
 }
+
+#[tokio::test]
+async fn files_attach_to_activities_within_limits() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let cid = customer(&t.rep, "附件客户").await;
+    let a: Value = t
+        .rep
+        .post(
+            "/api/v1/activities",
+            &json!({"kind": "email", "customer_id": cid, "content": "发了报价单"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let aid = a["id"].as_str().unwrap().to_owned();
+    let upload = |api: &crate::helpers::Api, name: &str, bytes: Vec<u8>| {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
+        api.request(
+            reqwest::Method::POST,
+            &format!("/api/v1/activities/{aid}/attachments"),
+        )
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+    };
+    let res = upload(&t.rep, "报价单 v2.pdf", b"%PDF-1.4 quote".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let f: Value = res.json().await.unwrap();
+    assert_eq!(f["file_name"], "报价单 v2.pdf");
+    assert_eq!(f["content_type"], "application/pdf");
+    // Too large, forbidden kinds: field errors; someone else's activity: 404.
+    let p = problem(
+        upload(&t.rep, "big.pdf", vec![b'x'; 10 * 1024 * 1024 + 1])
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(field_codes(&p), vec![("file".into(), "too_large".into())]);
+    for name in ["setup.exe", "page.html", "image.svg", "noext"] {
+        let p = problem(
+            upload(&t.rep, name, b"x".to_vec()).await.unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(
+            field_codes(&p),
+            vec![("file".into(), "forbidden_type".into())],
+            "{name}"
+        );
+    }
+    problem(
+        upload(&t.other, "x.pdf", b"x".to_vec()).await.unwrap(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // Listed, on the timeline, downloaded as an attachment; others get 404.
+    let list: Value = t
+        .rep
+        .get(&format!("/api/v1/activities/{aid}/attachments"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let tl: Value = t
+        .rep
+        .get(&format!("/api/v1/customers/{cid}/timeline"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tl[0]["attachments"][0]["file_name"], "报价单 v2.pdf");
+    let fid = f["id"].as_str().unwrap();
+    let res = t.rep.get(&format!("/api/v1/attachments/{fid}")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    assert_eq!(res.bytes().await.unwrap().as_ref(), b"%PDF-1.4 quote");
+    problem(
+        t.other.get(&format!("/api/v1/attachments/{fid}")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // From the page: multipart with the CSRF token in the address.
+    let (client, csrf) = app.sign_in("rep@example.com").await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"a,b\n1,2\n".to_vec()).file_name("名单.csv"),
+    );
+    let res = client
+        .post(app.url(&format!("/activities/{aid}/attachments?_csrf={csrf}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a.csv"),
+    );
+    let res = client
+        .post(app.url(&format!("/activities/{aid}/attachments")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "without the token");
+    let page = client
+        .get(app.url(&format!("/customers/{cid}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("名单.csv") && page.contains("报价单 v2.pdf"));
+    // Removed.
+    let res = t.rep.delete(&format!("/api/v1/attachments/{fid}")).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    problem(
+        t.rep.get(&format!("/api/v1/attachments/{fid}")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
