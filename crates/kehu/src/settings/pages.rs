@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings/fields/{id}", get(edit_field).post(update_field))
         .route("/settings/email", get(email_settings).post(save_email))
         .route("/settings/follow-up", post(save_follow_up))
+        .route("/settings/activity-results", post(save_results))
 }
 
 #[derive(Template)]
@@ -36,6 +37,9 @@ struct SettingsPage {
     /// (level, days) of the follow-up intervals, and their version.
     follow_up: Vec<(String, String)>,
     follow_up_version: i64,
+    /// The activity results, one per line, and their version.
+    results: String,
+    results_version: i64,
 }
 
 fn field_inputs(
@@ -161,7 +165,10 @@ async fn page(
             )
         })
         .collect();
+    let (results, results_version) = crate::settings::store::activity_results(&state.db).await?;
     Ok(render(&SettingsPage {
+        results: results.join("\n"),
+        results_version,
         follow_up,
         follow_up_version,
         ctx: s.ctx,
@@ -515,6 +522,32 @@ async fn save_follow_up(
             "/settings",
             "follow_up_invalid_days",
         )),
+        Err(AppError::Conflict(_)) => Ok(redirect_with_flash(&state, "/settings", "stale")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn save_results(
+    State(state): State<AppState>,
+    s: Signed,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    s.user.require_admin()?;
+    let version = value(&form, "version").parse::<i64>().ok();
+    let results = lines(&value(&form, "results"));
+    match crate::settings::store::set_activity_results(
+        &state.db,
+        state.clock.now(),
+        &s.actor(),
+        results,
+        version,
+    )
+    .await
+    {
+        Ok(_) => Ok(redirect_with_flash(&state, "/settings", "saved")),
+        Err(AppError::Validation(_)) => {
+            Ok(redirect_with_flash(&state, "/settings", "results_invalid"))
+        }
         Err(AppError::Conflict(_)) => Ok(redirect_with_flash(&state, "/settings", "stale")),
         Err(e) => Err(e.into()),
     }

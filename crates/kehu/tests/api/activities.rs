@@ -1162,3 +1162,61 @@ async fn files_attach_to_activities_within_limits() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn administrators_set_the_activity_results() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let (admin, csrf) = app.sign_in("admin@example.com").await;
+    let res = admin
+        .post(app.url("/settings/activity-results"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("version", "0"),
+            ("results", "interested\n已报价\n无需求"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let r: Value = t
+        .rep
+        .get("/api/v1/settings/activity-results")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["results"], json!(["interested", "已报价", "无需求"]));
+    let cid = customer(&t.rep, "结果客户").await;
+    let res = t
+        .rep
+        .post(
+            "/api/v1/activities",
+            &json!({"kind": "call", "customer_id": cid, "content": "x", "result": "已报价"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let p = problem(
+        t.rep
+            .post(
+                "/api/v1/activities",
+                &json!({"kind": "call", "customer_id": cid, "content": "x", "result": "no_answer"}),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("result".into(), "not_an_option".into())]
+    );
+    let res = t
+        .rep
+        .request(reqwest::Method::PUT, "/api/v1/settings/activity-results")
+        .header("if-match", "1")
+        .json(&json!({"results": ["x"]}))
+        .send()
+        .await
+        .unwrap();
+    problem(res, StatusCode::FORBIDDEN).await;
+}
