@@ -205,8 +205,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::leads::pages::settings_router())
         .merge(crate::leads::public::router())
         .merge(crate::activities::pages::router())
+        .merge(crate::activities::pages::edit_router())
         .merge(crate::activities::attachments::page_router())
         .merge(crate::tasks::pages::router())
+        .merge(crate::tasks::pages::edit_router())
         .merge(crate::tasks::calendar::router())
         .merge(crate::reports::pages::router());
     Router::new()

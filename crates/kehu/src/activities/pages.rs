@@ -25,6 +25,10 @@ fn input(form: &Pairs) -> NewActivity {
         content: opt("content"),
         result: opt("result"),
         next_follow_up_at: opt("next_follow_up_at"),
+        participants: Some(super::model::Participants {
+            users: Vec::new(),
+            contacts: crate::platform::form::values(form, "participant_contacts"),
+        }),
         ..Default::default()
     }
 }
@@ -76,4 +80,222 @@ async fn log_on_lead(
     let mut input = input(&form);
     input.lead_id = Some(id.clone());
     log(state, s, format!("/leads/{id}"), input).await
+}
+
+// ---- Editing and deleting an activity ----
+
+pub fn edit_router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/activities/{id}/edit",
+            axum::routing::get(edit_form).post(save),
+        )
+        .route("/activities/{id}/delete", post(delete))
+}
+
+#[derive(askama::Template)]
+#[template(path = "activities/form.html")]
+struct ActivityForm {
+    ctx: crate::platform::web::PageCtx,
+    id: String,
+    version: i64,
+    back: String,
+    fields: Vec<crate::platform::form::FormField>,
+    errors: crate::platform::form::FormErrors,
+}
+
+fn back_of(a: &crate::entities::activity::Model) -> String {
+    match (&a.customer_id, &a.lead_id) {
+        (Some(c), _) => format!("/customers/{c}"),
+        (None, Some(l)) => format!("/leads/{l}"),
+        _ => "/".to_owned(),
+    }
+}
+
+async fn activity_form(
+    state: &AppState,
+    s: Signed,
+    a: &crate::entities::activity::Model,
+    form: &Pairs,
+    errors: crate::platform::form::FormErrors,
+) -> PageResult<Response> {
+    use crate::platform::form::FormField;
+    let ctx = &s.ctx;
+    let (results, _) = crate::settings::store::activity_results(&state.db).await?;
+    let v = |k: &str| value(form, k);
+    let fields = vec![
+        FormField::new("kind", ctx.t("activities.kind"), "select", &v("kind"))
+            .options(
+                super::model::KINDS
+                    .iter()
+                    .map(|k| (k.to_string(), ctx.label("activities.kinds", k)))
+                    .collect(),
+            )
+            .required(),
+        FormField::new(
+            "occurred_at",
+            ctx.t("activities.occurred_at"),
+            "datetime-local",
+            &v("occurred_at"),
+        )
+        .required(),
+        FormField::new(
+            "subject",
+            ctx.t("customers.field.subject"),
+            "text",
+            &v("subject"),
+        )
+        .max(200)
+        .wide(),
+        FormField::new(
+            "content",
+            ctx.t("customers.field.content"),
+            "textarea",
+            &v("content"),
+        )
+        .max(20_000)
+        .wide(),
+        FormField::new("result", ctx.t("activities.result"), "select", &v("result")).options(
+            results
+                .iter()
+                .map(|r| (r.clone(), ctx.label("activities.results", r)))
+                .collect(),
+        ),
+        FormField::new(
+            "next_step",
+            ctx.t("customers.field.next_step"),
+            "text",
+            &v("next_step"),
+        )
+        .max(2_000),
+        FormField::new(
+            "location",
+            ctx.t("activities.location"),
+            "text",
+            &v("location"),
+        )
+        .max(200),
+        FormField::new(
+            "duration_minutes",
+            ctx.t("activities.duration"),
+            "number",
+            &v("duration_minutes"),
+        ),
+    ]
+    .into_iter()
+    .map(|f| f.with_errors(&errors))
+    .collect();
+    Ok(crate::platform::web::render(&ActivityForm {
+        ctx: s.ctx,
+        id: a.id.clone(),
+        version: a.version,
+        back: back_of(a),
+        fields,
+        errors,
+    })?)
+}
+
+fn local(t: &time::OffsetDateTime) -> String {
+    t.format(time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]"
+    ))
+    .unwrap_or_default()
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    let a = store::get(&state.db, &s.user, &id).await?;
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    let form: Pairs = vec![
+        ("kind".into(), a.kind.clone()),
+        ("occurred_at".into(), local(&a.occurred_at)),
+        ("subject".into(), o(&a.subject)),
+        ("content".into(), o(&a.content)),
+        ("result".into(), o(&a.result)),
+        ("next_step".into(), o(&a.next_step)),
+        ("location".into(), o(&a.location)),
+        (
+            "duration_minutes".into(),
+            a.duration_minutes
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+        ),
+    ];
+    let errors = crate::platform::form::FormErrors::new(s.ctx.lang);
+    activity_form(&state, s, &a, &form, errors).await
+}
+
+async fn save(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    let version = value(&form, "version").parse::<i64>().unwrap_or(0);
+    let duration = value(&form, "duration_minutes");
+    let result = match (duration.is_empty(), duration.parse::<i32>()) {
+        (false, Err(_)) => Err(AppError::field(
+            "duration_minutes",
+            "invalid_number",
+            "must be a whole number",
+        )),
+        (empty, parsed) => {
+            let patch = super::model::ActivityPatch {
+                kind: Some(value(&form, "kind")),
+                occurred_at: Some(value(&form, "occurred_at")),
+                duration_minutes: if empty { None } else { parsed.ok() },
+                location: Some(value(&form, "location")),
+                subject: Some(value(&form, "subject")),
+                content: Some(value(&form, "content")),
+                result: Some(value(&form, "result")),
+                next_step: Some(value(&form, "next_step")),
+                version: Some(version),
+            };
+            store::update(
+                &state.db,
+                state.clock.now(),
+                &s.actor(),
+                &s.user,
+                &id,
+                patch,
+                version,
+            )
+            .await
+        }
+    };
+    match result {
+        Ok(a) => Ok(redirect_with_flash(&state, &back_of(&a), "saved")),
+        Err(e) => {
+            let a = store::get(&state.db, &s.user, &id).await?;
+            let errors = crate::platform::form::FormErrors::from_error(s.ctx.lang, e)?;
+            activity_form(&state, s, &a, &form, errors).await
+        }
+    }
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    let a = store::get(&state.db, &s.user, &id).await?;
+    let version = value(&form, "version").parse::<i64>().ok();
+    store::delete(
+        &state.db,
+        state.clock.now(),
+        &s.actor(),
+        &s.user,
+        &id,
+        version,
+    )
+    .await?;
+    Ok(redirect_with_flash(
+        &state,
+        &back_of(&a),
+        "activity_deleted",
+    ))
 }

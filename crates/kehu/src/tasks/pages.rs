@@ -174,3 +174,171 @@ async fn done(
         Err(e) => Err(e.into()),
     }
 }
+
+// ---- Editing a task ----
+
+pub fn edit_router() -> Router<AppState> {
+    Router::new().route("/tasks/{id}/edit", get(edit_form).post(save))
+}
+
+#[derive(Template)]
+#[template(path = "tasks/form.html")]
+struct TaskForm {
+    ctx: PageCtx,
+    id: String,
+    version: i64,
+    fields: Vec<crate::platform::form::FormField>,
+    errors: crate::platform::form::FormErrors,
+}
+
+fn local(t: &time::OffsetDateTime) -> String {
+    t.format(time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]"
+    ))
+    .unwrap_or_default()
+}
+
+async fn task_form(
+    state: &AppState,
+    s: Signed,
+    t: &task::Model,
+    form: &Pairs,
+    errors: crate::platform::form::FormErrors,
+) -> PageResult<Response> {
+    use crate::platform::form::FormField;
+    let ctx = &s.ctx;
+    let scope = crate::platform::scope::DataScope::for_user(&state.db, &s.user).await?;
+    let people = scope
+        .filter(user::Entity::find(), user::Column::Id)
+        .filter(user::Column::Active.eq(true))
+        .order_by_asc(user::Column::Name)
+        .all(&state.db)
+        .await?;
+    let v = |k: &str| value(form, k);
+    let opts = |prefix: &str, codes: &[&str]| -> Vec<(String, String)> {
+        codes
+            .iter()
+            .map(|c| (c.to_string(), ctx.label(prefix, c)))
+            .collect()
+    };
+    let fields = vec![
+        FormField::new("title", ctx.t("tasks.title"), "text", &v("title"))
+            .required()
+            .max(200)
+            .wide(),
+        FormField::new(
+            "due_at",
+            ctx.t("tasks.due_at"),
+            "datetime-local",
+            &v("due_at"),
+        )
+        .required(),
+        FormField::new(
+            "remind_at",
+            ctx.t("tasks.remind_at"),
+            "datetime-local",
+            &v("remind_at"),
+        ),
+        FormField::new(
+            "assignee_id",
+            ctx.t("tasks.assignee"),
+            "select",
+            &v("assignee_id"),
+        )
+        .options(
+            people
+                .iter()
+                .map(|u| (u.id.clone(), u.name.clone()))
+                .collect(),
+        )
+        .required(),
+        FormField::new("status", ctx.t("tasks.status"), "select", &v("status"))
+            .options(opts("tasks.status_kind", super::model::STATUSES))
+            .required(),
+        FormField::new("kind", ctx.t("tasks.kind_label"), "select", &v("kind"))
+            .options(opts("tasks.kind", super::model::KINDS))
+            .required(),
+        FormField::new(
+            "priority",
+            ctx.t("tasks.priority"),
+            "select",
+            &v("priority"),
+        )
+        .options(opts("tasks.priority_level", super::model::PRIORITIES))
+        .required(),
+        FormField::new("notes", ctx.t("tasks.notes"), "textarea", &v("notes"))
+            .max(10_000)
+            .wide(),
+    ]
+    .into_iter()
+    .map(|f| f.with_errors(&errors))
+    .collect();
+    Ok(render(&TaskForm {
+        ctx: s.ctx,
+        id: t.id.clone(),
+        version: t.version,
+        fields,
+        errors,
+    })?)
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    let t = store::get(&state.db, &s.user, &id).await?;
+    let form: Pairs = vec![
+        ("title".into(), t.title.clone()),
+        ("due_at".into(), local(&t.due_at)),
+        (
+            "remind_at".into(),
+            t.remind_at.as_ref().map(local).unwrap_or_default(),
+        ),
+        ("assignee_id".into(), t.assignee_id.clone()),
+        ("status".into(), t.status.clone()),
+        ("kind".into(), t.kind.clone()),
+        ("priority".into(), t.priority.clone()),
+        ("notes".into(), t.notes.clone().unwrap_or_default()),
+    ];
+    let errors = crate::platform::form::FormErrors::new(s.ctx.lang);
+    task_form(&state, s, &t, &form, errors).await
+}
+
+async fn save(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    let version = value(&form, "version").parse::<i64>().unwrap_or(0);
+    let patch = TaskPatch {
+        title: Some(value(&form, "title")),
+        due_at: Some(value(&form, "due_at")),
+        remind_at: Some(value(&form, "remind_at")),
+        assignee_id: Some(value(&form, "assignee_id")),
+        priority: Some(value(&form, "priority")),
+        status: Some(value(&form, "status")),
+        kind: Some(value(&form, "kind")),
+        notes: Some(value(&form, "notes")),
+        version: Some(version),
+    };
+    match store::update(
+        &state.db,
+        state.clock.now(),
+        &s.actor(),
+        &s.user,
+        &id,
+        patch,
+        version,
+    )
+    .await
+    {
+        Ok(_) => Ok(redirect_with_flash(&state, "/my-day", "saved")),
+        Err(e) => {
+            let t = store::get(&state.db, &s.user, &id).await?;
+            let errors = crate::platform::form::FormErrors::from_error(s.ctx.lang, e)?;
+            task_form(&state, s, &t, &form, errors).await
+        }
+    }
+}

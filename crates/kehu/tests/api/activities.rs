@@ -1220,3 +1220,173 @@ async fn administrators_set_the_activity_results() {
         .unwrap();
     problem(res, StatusCode::FORBIDDEN).await;
 }
+
+#[tokio::test]
+async fn tasks_and_activities_are_edited_from_pages() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    morning(&app);
+    let cid = customer(&t.rep, "编辑客户").await;
+    let a: Value = t
+        .rep
+        .post(
+            "/api/v1/activities",
+            &json!({"kind": "call", "customer_id": cid, "content": "初次联系", "next_follow_up_at": at(&app, time::Duration::hours(3))}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let aid = a["id"].as_str().unwrap().to_owned();
+    let tid = a["follow_up"]["id"].as_str().unwrap().to_owned();
+    let (client, csrf) = app.sign_in("rep@example.com").await;
+    // The task form: a bad due time comes back with its error; a good one saves.
+    let page = client
+        .get(app.url(&format!("/tasks/{tid}/edit")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let due = (app.state.clock.now() + time::Duration::hours(5))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]"
+        ))
+        .unwrap();
+    let fields = |due: &str, title: &str| {
+        vec![
+            ("_csrf".to_owned(), csrf.clone()),
+            ("version".to_owned(), "1".to_owned()),
+            ("title".to_owned(), title.to_owned()),
+            ("due_at".to_owned(), due.to_owned()),
+            ("remind_at".to_owned(), String::new()),
+            ("assignee_id".to_owned(), t.rep_id.clone()),
+            ("status".to_owned(), "open".to_owned()),
+            ("kind".to_owned(), "follow_up".to_owned()),
+            ("priority".to_owned(), "high".to_owned()),
+            ("notes".to_owned(), String::new()),
+        ]
+    };
+    let res = client
+        .post(app.url(&format!("/tasks/{tid}/edit")))
+        .form(&fields("soon", "再次联系"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("field-error"));
+    let res = client
+        .post(app.url(&format!("/tasks/{tid}/edit")))
+        .form(&fields(&due, "再次联系"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let task: Value = t
+        .rep
+        .get(&format!("/api/v1/tasks/{tid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(task["title"], "再次联系");
+    assert_eq!(task["priority"], "high");
+    assert!(task["remind_at"].is_null(), "the reminder was cleared");
+    // The activity form, then delete.
+    let page = client
+        .get(app.url(&format!("/activities/{aid}/edit")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let when = a["occurred_at"].as_str().unwrap()[..16].to_owned();
+    let res = client
+        .post(app.url(&format!("/activities/{aid}/edit")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("version", "1"),
+            ("kind", "visit"),
+            ("occurred_at", when.as_str()),
+            ("content", "上门拜访"),
+            ("duration_minutes", "45"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let got: Value = t
+        .rep
+        .get(&format!("/api/v1/activities/{aid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["kind"], "visit");
+    assert_eq!(got["duration_minutes"], 45);
+    // Someone else's activity: 404 on the form.
+    let (other, _) = app.sign_in("li@example.com").await;
+    assert_eq!(
+        other
+            .get(app.url(&format!("/activities/{aid}/edit")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let res = client
+        .post(app.url(&format!("/activities/{aid}/delete")))
+        .form(&[("_csrf", csrf.as_str()), ("version", "2")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    problem(
+        t.rep.get(&format!("/api/v1/activities/{aid}")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn quick_log_takes_contacts_as_participants() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let cid = customer(&t.rep, "参与人客户").await;
+    let contact: Value = t
+        .rep
+        .post(
+            &format!("/api/v1/customers/{cid}/contacts"),
+            &json!({"name": "钱经理", "mobile": "139 0000 1111"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (client, csrf) = app.sign_in("rep@example.com").await;
+    let page = client
+        .get(app.url(&format!("/customers/{cid}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("participant_contacts"));
+    let res = client
+        .post(app.url(&format!("/customers/{cid}/activities")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("kind", "meeting"),
+            ("content", "三方会谈"),
+            ("participant_contacts", contact["id"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let list: Value = t.rep.get("/api/v1/activities").await.json().await.unwrap();
+    assert_eq!(
+        list["data"][0]["participants"]["contacts"][0],
+        contact["id"]
+    );
+}
