@@ -405,6 +405,8 @@ pub struct NavItem {
     pub href: &'static str,
     pub label_key: &'static str,
     pub active: bool,
+    /// Shown under "More" (people and administration).
+    pub more: bool,
 }
 
 /// What every page template gets: language, user, CSRF token, flash message.
@@ -503,8 +505,23 @@ impl PageCtx {
                 } else {
                     self.path.starts_with(href)
                 },
+                more: matches!(href, "/users" | "/teams" | "/audit" | "/settings"),
             })
             .collect()
+    }
+
+    /// The menu entries shown in the bar.
+    pub fn nav_main(&self) -> Vec<NavItem> {
+        self.nav().into_iter().filter(|i| !i.more).collect()
+    }
+
+    /// The menu entries under "More".
+    pub fn nav_more(&self) -> Vec<NavItem> {
+        self.nav().into_iter().filter(|i| i.more).collect()
+    }
+
+    pub fn nav_more_active(&self) -> bool {
+        self.nav_more().iter().any(|i| i.active)
     }
 }
 

@@ -145,7 +145,12 @@ async fn sign_in_switch_language_sign_out() {
         driver.find(By::Id("sign-in")).await?.click().await?;
         wait_for(&driver, By::Id("users-table")).await?;
         assert!(driver.current_url().await?.path().ends_with("/users"));
-        let nav = driver.find(By::Css("nav.nav")).await?.text().await?;
+        let nav = driver
+            .find(By::Css("nav.nav"))
+            .await?
+            .prop("textContent")
+            .await?
+            .unwrap_or_default();
         assert!(
             nav.contains("Users") && nav.contains("Teams") && nav.contains("Audit log"),
             "{nav}"
@@ -164,7 +169,12 @@ async fn sign_in_switch_language_sign_out() {
             .click()
             .await?;
         wait_for(&driver, By::Css("html[lang='zh-CN']")).await?;
-        let nav = driver.find(By::Css("nav.nav")).await?.text().await?;
+        let nav = driver
+            .find(By::Css("nav.nav"))
+            .await?
+            .prop("textContent")
+            .await?
+            .unwrap_or_default();
         assert!(
             nav.contains("用户") && nav.contains("团队") && nav.contains("审计日志"),
             "{nav}"
