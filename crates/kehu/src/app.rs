@@ -195,6 +195,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::users::pages::router())
         .merge(crate::teams::pages::router())
         .merge(crate::audit::pages::router())
+        .merge(crate::customers::import::page_router())
         .merge(crate::customers::pages::router())
         .merge(crate::contacts::pages::router())
         .merge(crate::settings::pages::router())

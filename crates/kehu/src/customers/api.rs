@@ -24,6 +24,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_customer, update_customer, delete_customer))
         .routes(routes!(restore_customer))
         .routes(routes!(customer_timeline))
+        .routes(routes!(import_customers))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            10 * 1024 * 1024 + 64 * 1024,
+        ))
 }
 
 /// Filters of the customer list. Custom fields filter as `custom.<key>=value`
@@ -212,4 +216,52 @@ async fn customer_timeline(
 ) -> AppResult<Json<Vec<TimelineItem>>> {
     store::get(&state.db, &me.user, &id).await?;
     Ok(Json(timeline::for_customer(&state.db, &id).await?))
+}
+
+/// Import customers from a CSV (UTF-8) or Excel file (multipart field `file`); the first
+/// row names the columns (`name`/名称, `phone`/电话, `email`/邮箱, `industry`/行业,
+/// `region`/区域, `level`/级别, `status`/状态, `tags`/标签, …). You own what you import.
+/// Look-alikes of existing customers (or of earlier rows) are skipped unless
+/// `on_duplicate=create`; `dry_run=true` reports without writing. Any row with a field
+/// error answers 422 naming it (`rows[3].email`) and imports nothing.
+#[utoipa::path(post, path = "/api/v1/customers/import", tag = "customers",
+    params(("dry_run" = Option<bool>, Query, description = "report only"),
+        ("on_duplicate" = Option<String>, Query, description = "`skip` (default) or `create`")),
+    request_body(content_type = "multipart/form-data", description = "a `file` field"),
+    responses((status = 200, body = super::import::ImportReport), (status = 422, body = Problem)))]
+async fn import_customers(
+    State(state): State<AppState>,
+    me: ApiUser,
+    RawQuery(q): RawQuery,
+    form: axum::extract::Multipart,
+) -> AppResult<Json<super::import::ImportReport>> {
+    let mut p = pairs(q.as_deref())?;
+    let dry_run = flag(take(&mut p, "dry_run"), "dry_run")?;
+    let create = match take(&mut p, "on_duplicate").as_deref() {
+        None | Some("skip") => false,
+        Some("create") => true,
+        Some(_) => {
+            return Err(crate::platform::error::AppError::field(
+                "on_duplicate",
+                "not_an_option",
+                "must be skip or create",
+            ));
+        }
+    };
+    let (name, data, _) = super::import::read_upload(form).await?;
+    let table = super::import::read_table(&name, &data)?;
+    let report = super::import::import(
+        &state.db,
+        state.clock.now(),
+        &me.actor(),
+        &me.user,
+        table,
+        create,
+        dry_run,
+    )
+    .await?;
+    if !report.errors.is_empty() {
+        return Err(super::import::as_error(&report));
+    }
+    Ok(Json(report))
 }

@@ -5,6 +5,7 @@
 //! timeline and search text, which read contacts' rows through `contacts::store`).
 
 pub mod api;
+pub mod import;
 pub mod model;
 pub mod pages;
 pub mod store;

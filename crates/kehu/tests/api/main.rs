@@ -14,6 +14,7 @@ mod customer_pages;
 mod customers;
 mod email;
 mod helpers;
+mod import;
 mod leads;
 mod pages;
 mod pools;
