@@ -22,6 +22,8 @@ use serde_json::Value;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/contacts", get(list).post(create))
+        .route("/contacts/views", post(save_view))
+        .route("/contacts/views/{id}/delete", post(delete_view))
         .route("/contacts/new", get(new_form))
         .route("/contacts/{id}", post(update))
         .route("/contacts/{id}/edit", get(edit_form))
@@ -32,17 +34,106 @@ pub fn router() -> Router<AppState> {
 struct Row {
     c: ContactView,
     customer: String,
+    cells: Vec<String>,
 }
+
+/// A selectable column: key, label, chosen.
+struct Column {
+    key: String,
+    label: String,
+    chosen: bool,
+}
+
+/// Columns a user can choose (besides the name).
+const COLUMNS: &[&str] = &[
+    "customer",
+    "title",
+    "department",
+    "role",
+    "mobile",
+    "phone",
+    "email",
+    "wechat",
+    "birthday",
+    "is_primary",
+    "updated_at",
+];
+const DEFAULT_COLUMNS: &[&str] = &["customer", "title", "mobile", "email"];
 
 #[derive(Template)]
 #[template(path = "contacts/list.html")]
 struct ListPage {
     ctx: PageCtx,
     rows: Vec<Row>,
+    columns: Vec<Column>,
     filters: Vec<FormField>,
     q: String,
     total: u64,
     next_href: Option<String>,
+    views: Vec<crate::entities::saved_view::Model>,
+    query: String,
+}
+
+impl ListPage {
+    fn chosen(&self) -> Vec<&Column> {
+        self.columns.iter().filter(|c| c.chosen).collect()
+    }
+}
+
+fn cell(
+    ctx: &PageCtx,
+    c: &ContactView,
+    customer: &str,
+    col: &str,
+    defs: &[crate::platform::custom::Def],
+) -> String {
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    match col {
+        "customer" => customer.to_owned(),
+        "title" => o(&c.title),
+        "department" => o(&c.department),
+        "role" => ctx.label("contacts.role", &c.role),
+        "mobile" => o(&c.mobile),
+        "phone" => o(&c.phone),
+        "email" => o(&c.email),
+        "wechat" => o(&c.wechat),
+        "birthday" => o(&c.birthday),
+        "is_primary" => {
+            if c.is_primary {
+                ctx.t("contacts.primary").to_owned()
+            } else {
+                String::new()
+            }
+        }
+        "updated_at" => crate::customers::pages::day(&c.updated_at),
+        other => match other
+            .strip_prefix("custom.")
+            .and_then(|k| defs.iter().find(|d| d.key == k))
+        {
+            Some(d) => c
+                .custom
+                .get(&d.key)
+                .map(|v| d.display(v))
+                .unwrap_or_default(),
+            None => String::new(),
+        },
+    }
+}
+
+async fn save_view(
+    State(state): State<AppState>,
+    s: Signed,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    crate::views::pages::save(&state, &s, "contact", "/contacts", &form).await
+}
+
+async fn delete_view(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    crate::views::pages::delete(&state, &s, "/contacts", &id).await
 }
 
 async fn list(
@@ -52,16 +143,33 @@ async fn list(
 ) -> PageResult<Response> {
     let mut p = pairs(raw.as_deref())?;
     p.retain(|(_, v)| !v.trim().is_empty());
+    let chosen: Vec<String> = p
+        .iter()
+        .filter(|(k, _)| k == "cols")
+        .map(|(_, v)| v.clone())
+        .collect();
+    p.retain(|(k, _)| k != "cols");
+    let query_without_cursor: Vec<(String, String)> = {
+        let mut q = p.clone();
+        q.retain(|(k, _)| k != "cursor");
+        q.extend(chosen.iter().map(|c| ("cols".to_owned(), c.clone())));
+        q
+    };
     let req = store::LIST.parse(&p)?;
     let page = store::list(&state.db, &s.user, &req, false).await?;
+    let defs = crate::custom_fields::store::defs(&state.db, "contact").await?;
+    let chosen: Vec<String> = if chosen.is_empty() {
+        DEFAULT_COLUMNS.iter().map(|c| c.to_string()).collect()
+    } else {
+        chosen
+    };
     let ids: Vec<String> = page.data.iter().map(|c| c.customer_id.clone()).collect();
     let customers = customer::Entity::find()
         .filter(customer::Column::Id.is_in(ids))
         .all(&state.db)
         .await?;
     let next_href = page.next_cursor.as_ref().map(|c| {
-        let mut q: Vec<(String, String)> =
-            p.iter().filter(|(k, _)| k != "cursor").cloned().collect();
+        let mut q = query_without_cursor.clone();
         q.push(("cursor".into(), c.clone()));
         format!(
             "/contacts?{}",
@@ -69,19 +177,46 @@ async fn list(
         )
     });
     let total = page.total.unwrap_or(0);
+    let ctx = &s.ctx;
+    let mut columns: Vec<Column> = COLUMNS
+        .iter()
+        .map(|c| Column {
+            key: c.to_string(),
+            label: if *c == "customer" {
+                ctx.t("contacts.customer").to_owned()
+            } else {
+                ctx.label("contacts.field", c)
+            },
+            chosen: chosen.iter().any(|x| x == c),
+        })
+        .collect();
+    columns.extend(defs.iter().map(|d| Column {
+        key: format!("custom.{}", d.key),
+        label: d.label(ctx.lang).to_owned(),
+        chosen: chosen.iter().any(|x| x == &format!("custom.{}", d.key)),
+    }));
     let rows = page
         .data
         .into_iter()
-        .map(|c| Row {
-            customer: customers
+        .map(|c| {
+            let customer = customers
                 .iter()
                 .find(|x| x.id == c.customer_id)
                 .map(|x| x.name.clone())
-                .unwrap_or_default(),
-            c,
+                .unwrap_or_default();
+            Row {
+                cells: columns
+                    .iter()
+                    .filter(|col| col.chosen)
+                    .map(|col| cell(ctx, &c, &customer, &col.key, &defs))
+                    .collect(),
+                customer,
+                c,
+            }
         })
         .collect();
-    let ctx = &s.ctx;
+    let views = crate::views::store::list(&state.db, &s.user.id, "contact").await?;
+    let query = serde_urlencoded::to_string(&query_without_cursor).unwrap_or_default();
     let roles = ROLES
         .iter()
         .map(|r| (r.to_string(), ctx.label("contacts.role", r)))
@@ -113,12 +248,15 @@ async fn list(
         ),
     ];
     Ok(render(&ListPage {
+        q: value(&p, "q"),
         ctx: s.ctx,
         rows,
+        columns,
         filters,
-        q: value(&p, "q"),
         total,
         next_href,
+        views,
+        query,
     })?)
 }
 

@@ -313,29 +313,7 @@ async fn save_view(
     s: Signed,
     HtmlForm(form): HtmlForm<Pairs>,
 ) -> PageResult<Response> {
-    let query = value(&form, "query");
-    match crate::views::store::save(
-        &state.db,
-        state.clock.now(),
-        &s.user.id,
-        "customer",
-        &value(&form, "name"),
-        &query,
-    )
-    .await
-    {
-        Ok(_) => Ok(redirect_with_flash(
-            &state,
-            &format!("/customers?{query}"),
-            "view_saved",
-        )),
-        Err(AppError::Validation(_)) => Ok(redirect_with_flash(
-            &state,
-            &format!("/customers?{query}"),
-            "view_name_needed",
-        )),
-        Err(e) => Err(e.into()),
-    }
+    crate::views::pages::save(&state, &s, "customer", "/customers", &form).await
 }
 
 async fn delete_view(
@@ -343,8 +321,7 @@ async fn delete_view(
     s: Signed,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
-    crate::views::store::delete(&state.db, &s.user.id, &id).await?;
-    Ok(redirect_with_flash(&state, "/customers", "view_deleted"))
+    crate::views::pages::delete(&state, &s, "/customers", &id).await
 }
 
 #[derive(Template)]

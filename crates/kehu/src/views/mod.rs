@@ -3,4 +3,5 @@
 //! Depends on: platform.
 
 pub mod api;
+pub mod pages;
 pub mod store;

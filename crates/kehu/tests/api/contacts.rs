@@ -192,3 +192,89 @@ async fn contacts_belong_to_customers_with_one_primary() {
         .unwrap();
     assert_eq!(all["total"], 2);
 }
+
+#[tokio::test]
+async fn the_contact_list_page_has_columns_and_saved_views() {
+    let app = crate::helpers::spawn_app().await;
+    app.admin().await;
+    let rep_id = app
+        .user(
+            "rep@example.com",
+            "张伟",
+            kehu::platform::auth::Role::Sales,
+            None,
+        )
+        .await;
+    let rep = app.api(&app.quick_token(&rep_id).await);
+    let c: serde_json::Value = rep
+        .post(
+            "/api/v1/customers?force=true",
+            &serde_json::json!({"name": "联系人列表客户"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = rep
+        .post(
+            &format!("/api/v1/customers/{}/contacts", c["id"].as_str().unwrap()),
+            &serde_json::json!({"name": "孙经理", "department": "采购部", "wechat": "sun-wx"}),
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    let (client, csrf) = app.sign_in("rep@example.com").await;
+    let html = client
+        .get(app.url("/contacts?cols=department&cols=wechat"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("采购部") && html.contains("sun-wx"),
+        "chosen columns shown"
+    );
+    let res = client
+        .post(app.url("/contacts/views"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("name", "采购联系人"),
+            ("query", "department=采购部&cols=wechat"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+    let views: serde_json::Value = rep
+        .get("/api/v1/views?entity=contact")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(views["data"][0]["name"], "采购联系人");
+    let html = client
+        .get(app.url("/contacts"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("采购联系人"), "the view is listed");
+    let id = views["data"][0]["id"].as_str().unwrap();
+    let res = client
+        .post(app.url(&format!("/contacts/views/{id}/delete")))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+    let views: serde_json::Value = rep
+        .get("/api/v1/views?entity=contact")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(views["data"].as_array().unwrap().len(), 0);
+}
