@@ -6,7 +6,7 @@ use crate::app::AppState;
 use crate::entities::customer;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{
-    FormErrors, FormField, HtmlForm, Pairs, custom_inputs, custom_values, value,
+    FormErrors, FormField, HtmlForm, Pairs, custom_inputs, custom_values, opt_value, value,
 };
 use crate::platform::list::pairs;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render};
@@ -328,10 +328,6 @@ fn as_form(c: &ContactView) -> Pairs {
     ]
 }
 
-fn opt(form: &Pairs, k: &str) -> Option<String> {
-    Some(value(form, k)).filter(|v| !v.is_empty())
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn form_page(
     state: &AppState,
@@ -395,16 +391,16 @@ async fn create(
     let input = NewContact {
         customer_id: Some(customer_id.clone()),
         name: value(&form, "name"),
-        title: opt(&form, "title"),
-        department: opt(&form, "department"),
-        phone: opt(&form, "phone"),
-        mobile: opt(&form, "mobile"),
-        email: opt(&form, "email"),
-        wechat: opt(&form, "wechat"),
-        birthday: opt(&form, "birthday"),
-        role: opt(&form, "role"),
+        title: opt_value(&form, "title"),
+        department: opt_value(&form, "department"),
+        phone: opt_value(&form, "phone"),
+        mobile: opt_value(&form, "mobile"),
+        email: opt_value(&form, "email"),
+        wechat: opt_value(&form, "wechat"),
+        birthday: opt_value(&form, "birthday"),
+        role: opt_value(&form, "role"),
         is_primary: !value(&form, "is_primary").is_empty(),
-        notes: opt(&form, "notes"),
+        notes: opt_value(&form, "notes"),
         custom: Some(custom.clone()),
     };
     match store::create(&state.db, state.clock.now(), &s.actor(), &s.user, input).await {
@@ -455,14 +451,14 @@ async fn update(
         name: Some(value(&form, "name")),
         role: Some(value(&form, "role")),
         is_primary: Some(!value(&form, "is_primary").is_empty()),
-        title: Some(opt(&form, "title")),
-        department: Some(opt(&form, "department")),
-        phone: Some(opt(&form, "phone")),
-        mobile: Some(opt(&form, "mobile")),
-        email: Some(opt(&form, "email")),
-        wechat: Some(opt(&form, "wechat")),
-        birthday: Some(opt(&form, "birthday")),
-        notes: Some(opt(&form, "notes")),
+        title: Some(opt_value(&form, "title")),
+        department: Some(opt_value(&form, "department")),
+        phone: Some(opt_value(&form, "phone")),
+        mobile: Some(opt_value(&form, "mobile")),
+        email: Some(opt_value(&form, "email")),
+        wechat: Some(opt_value(&form, "wechat")),
+        birthday: Some(opt_value(&form, "birthday")),
+        notes: Some(opt_value(&form, "notes")),
         custom: Some(custom.clone()),
         version,
     };

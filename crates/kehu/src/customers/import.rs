@@ -181,12 +181,7 @@ pub async fn import(
             source: cell("source"),
             level: cell("level"),
             status: cell("status"),
-            tags: cell("tags").map(|t| {
-                t.split([',', '，', '、', ';', '；'])
-                    .map(|x| x.trim().to_owned())
-                    .filter(|x| !x.is_empty())
-                    .collect()
-            }),
+            tags: cell("tags").map(|t| crate::platform::form::split_tags(&t)),
             notes: cell("notes"),
             ..Default::default()
         };

@@ -2,7 +2,6 @@
 
 use crate::entities::customer;
 use crate::platform::api::double_option;
-use crate::platform::error::FieldError;
 use crate::platform::validate::{self, Checks, max_len, one_of, required_text};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -356,27 +355,7 @@ impl Draft {
                 );
             }
         }
-        let mut tags: Vec<String> = Vec::new();
-        for t in &self.tags {
-            let t = t.trim();
-            if t.is_empty() {
-                continue;
-            }
-            if t.chars().count() > 30 {
-                c.add(Some(FieldError::new(
-                    "tags",
-                    "too_long",
-                    "a tag has at most 30 characters",
-                )));
-                break;
-            }
-            if !tags.iter().any(|x| x == t) {
-                tags.push(t.to_owned());
-            }
-        }
-        if tags.len() > 20 {
-            c.push("tags", "too_long", "at most 20 tags");
-        }
+        let tags = validate::tags(&mut c, &self.tags);
         self.tags = tags;
         c
     }

@@ -12,7 +12,7 @@ use crate::platform::auth::CurrentUser;
 use crate::platform::custom::Def;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{
-    FormErrors, FormField, HtmlForm, Pairs, custom_inputs, custom_values, value,
+    FormErrors, FormField, HtmlForm, Pairs, custom_inputs, custom_values, opt_value, value,
 };
 use crate::platform::list::{Page, pairs};
 use crate::platform::scope::DataScope;
@@ -437,17 +437,6 @@ fn as_form(c: &CustomerView) -> Pairs {
     ]
 }
 
-fn split_tags(s: &str) -> Vec<String> {
-    s.split([',', '，', '、', ';', '；'])
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .collect()
-}
-
-fn opt(form: &Pairs, k: &str) -> Option<String> {
-    Some(value(form, k)).filter(|v| !v.is_empty())
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn form_page(
     state: &AppState,
@@ -522,26 +511,26 @@ async fn create(
     let custom = custom_values(&form, &defs);
     let input = NewCustomer {
         name: value(&form, "name"),
-        kind: opt(&form, "kind"),
-        status: opt(&form, "status"),
-        level: opt(&form, "level"),
-        industry: opt(&form, "industry"),
-        size: opt(&form, "size"),
-        region: opt(&form, "region"),
-        source: opt(&form, "source"),
-        phone: opt(&form, "phone"),
-        email: opt(&form, "email"),
-        website: opt(&form, "website"),
-        birthday: opt(&form, "birthday"),
-        tags: Some(split_tags(&value(&form, "tags"))),
-        address: opt(&form, "address"),
-        notes: opt(&form, "notes"),
+        kind: opt_value(&form, "kind"),
+        status: opt_value(&form, "status"),
+        level: opt_value(&form, "level"),
+        industry: opt_value(&form, "industry"),
+        size: opt_value(&form, "size"),
+        region: opt_value(&form, "region"),
+        source: opt_value(&form, "source"),
+        phone: opt_value(&form, "phone"),
+        email: opt_value(&form, "email"),
+        website: opt_value(&form, "website"),
+        birthday: opt_value(&form, "birthday"),
+        tags: Some(crate::platform::form::split_tags(&value(&form, "tags"))),
+        address: opt_value(&form, "address"),
+        notes: opt_value(&form, "notes"),
         // Without an owner field the creator owns it; an empty one means the pool.
         owner_id: form
             .iter()
             .any(|(k, _)| k == "owner_id")
-            .then(|| opt(&form, "owner_id")),
-        pool_id: opt(&form, "pool_id"),
+            .then(|| opt_value(&form, "owner_id")),
+        pool_id: opt_value(&form, "pool_id"),
         custom: Some(custom.clone()),
     };
     let force = !value(&form, "force").is_empty();
@@ -598,23 +587,23 @@ async fn update(
         name: Some(value(&form, "name")),
         kind: Some(value(&form, "kind")),
         status: Some(value(&form, "status")),
-        level: Some(opt(&form, "level")),
-        industry: Some(opt(&form, "industry")),
-        size: Some(opt(&form, "size")),
-        region: Some(opt(&form, "region")),
-        source: Some(opt(&form, "source")),
-        phone: Some(opt(&form, "phone")),
-        email: Some(opt(&form, "email")),
-        website: Some(opt(&form, "website")),
-        birthday: Some(opt(&form, "birthday")),
-        tags: Some(split_tags(&value(&form, "tags"))),
-        address: Some(opt(&form, "address")),
-        notes: Some(opt(&form, "notes")),
+        level: Some(opt_value(&form, "level")),
+        industry: Some(opt_value(&form, "industry")),
+        size: Some(opt_value(&form, "size")),
+        region: Some(opt_value(&form, "region")),
+        source: Some(opt_value(&form, "source")),
+        phone: Some(opt_value(&form, "phone")),
+        email: Some(opt_value(&form, "email")),
+        website: Some(opt_value(&form, "website")),
+        birthday: Some(opt_value(&form, "birthday")),
+        tags: Some(crate::platform::form::split_tags(&value(&form, "tags"))),
+        address: Some(opt_value(&form, "address")),
+        notes: Some(opt_value(&form, "notes")),
         owner_id: form
             .iter()
             .any(|(k, _)| k == "owner_id")
-            .then(|| opt(&form, "owner_id")),
-        pool_id: opt(&form, "pool_id"),
+            .then(|| opt_value(&form, "owner_id")),
+        pool_id: opt_value(&form, "pool_id"),
         custom: Some(custom.clone()),
         version,
     };

@@ -300,23 +300,7 @@ impl Draft {
                 "say why the lead is unqualified",
             );
         }
-        let mut tags: Vec<String> = Vec::new();
-        for t in &self.tags {
-            let t = t.trim();
-            if t.is_empty() {
-                continue;
-            }
-            if t.chars().count() > 30 {
-                c.push("tags", "too_long", "a tag has at most 30 characters");
-                break;
-            }
-            if !tags.iter().any(|x| x == t) {
-                tags.push(t.to_owned());
-            }
-        }
-        if tags.len() > 20 {
-            c.push("tags", "too_long", "at most 20 tags");
-        }
+        let tags = validate::tags(&mut c, &self.tags);
         self.tags = tags;
         c
     }

@@ -8,7 +8,7 @@ use crate::entities::{audit_log, customer, user};
 use crate::platform::auth::Scope;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{
-    FormErrors, FormField, HtmlForm, Pairs, custom_inputs, custom_values, value, values,
+    FormErrors, FormField, HtmlForm, Pairs, custom_inputs, custom_values, opt_value, value, values,
 };
 use crate::platform::list::pairs;
 use crate::platform::scope::DataScope;
@@ -302,17 +302,6 @@ async fn form_page(
     })?)
 }
 
-fn split_tags(s: &str) -> Vec<String> {
-    s.split([',', '，', '、', ';', '；'])
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .collect()
-}
-
-fn opt(form: &Pairs, k: &str) -> Option<String> {
-    Some(value(form, k)).filter(|v| !v.is_empty())
-}
-
 /// The score field: empty is 0; anything but a whole number is a field error.
 fn score(form: &Pairs) -> Result<i32, AppError> {
     let v = value(form, "score");
@@ -371,21 +360,21 @@ async fn create(
         Ok(sc) => {
             let input = NewLead {
                 name: value(&form, "name"),
-                company: opt(&form, "company"),
-                title: opt(&form, "title"),
-                phone: opt(&form, "phone"),
-                email: opt(&form, "email"),
-                wechat: opt(&form, "wechat"),
-                source: opt(&form, "source"),
-                status: opt(&form, "status"),
+                company: opt_value(&form, "company"),
+                title: opt_value(&form, "title"),
+                phone: opt_value(&form, "phone"),
+                email: opt_value(&form, "email"),
+                wechat: opt_value(&form, "wechat"),
+                source: opt_value(&form, "source"),
+                status: opt_value(&form, "status"),
                 score: Some(sc),
-                tags: Some(split_tags(&value(&form, "tags"))),
+                tags: Some(crate::platform::form::split_tags(&value(&form, "tags"))),
                 owner_id: form
                     .iter()
                     .any(|(k, _)| k == "owner_id")
-                    .then(|| opt(&form, "owner_id")),
-                disqualify_reason: opt(&form, "disqualify_reason"),
-                notes: opt(&form, "notes"),
+                    .then(|| opt_value(&form, "owner_id")),
+                disqualify_reason: opt_value(&form, "disqualify_reason"),
+                notes: opt_value(&form, "notes"),
                 custom: Some(custom.clone()),
                 ..Default::default()
             };
@@ -465,21 +454,21 @@ async fn update(
         (Ok(sc), Some(v)) => {
             let patch = LeadPatch {
                 name: Some(value(&form, "name")),
-                company: Some(opt(&form, "company")),
-                title: Some(opt(&form, "title")),
-                phone: Some(opt(&form, "phone")),
-                email: Some(opt(&form, "email")),
-                wechat: Some(opt(&form, "wechat")),
-                source: Some(opt(&form, "source")),
-                status: opt(&form, "status"),
+                company: Some(opt_value(&form, "company")),
+                title: Some(opt_value(&form, "title")),
+                phone: Some(opt_value(&form, "phone")),
+                email: Some(opt_value(&form, "email")),
+                wechat: Some(opt_value(&form, "wechat")),
+                source: Some(opt_value(&form, "source")),
+                status: opt_value(&form, "status"),
                 score: Some(sc),
-                tags: Some(split_tags(&value(&form, "tags"))),
+                tags: Some(crate::platform::form::split_tags(&value(&form, "tags"))),
                 owner_id: form
                     .iter()
                     .any(|(k, _)| k == "owner_id")
-                    .then(|| opt(&form, "owner_id")),
-                disqualify_reason: Some(opt(&form, "disqualify_reason")),
-                notes: Some(opt(&form, "notes")),
+                    .then(|| opt_value(&form, "owner_id")),
+                disqualify_reason: Some(opt_value(&form, "disqualify_reason")),
+                notes: Some(opt_value(&form, "notes")),
                 custom: Some(custom.clone()),
                 version,
             };
@@ -688,7 +677,7 @@ async fn convert(
     HtmlForm(form): HtmlForm<Pairs>,
 ) -> PageResult<Response> {
     let input = ConvertInput {
-        customer_id: opt(&form, "customer_id"),
+        customer_id: opt_value(&form, "customer_id"),
         force: !value(&form, "force").is_empty(),
         create_opportunity: false,
     };
@@ -897,9 +886,9 @@ async fn create_web_form(
 ) -> PageResult<Response> {
     let input = super::model::NewLeadForm {
         name: value(&form, "name"),
-        source: opt(&form, "source"),
-        owner_id: opt(&form, "owner_id"),
-        thank_you: opt(&form, "thank_you"),
+        source: opt_value(&form, "source"),
+        owner_id: opt_value(&form, "owner_id"),
+        thank_you: opt_value(&form, "thank_you"),
     };
     match store::create_form(&state.db, state.clock.now(), &s.actor(), &s.user, input).await {
         Ok(_) => Ok(redirect_with_flash(&state, "/settings/leads", "saved")),

@@ -96,6 +96,19 @@ pub fn opt(s: &str) -> Option<String> {
     }
 }
 
+/// The value of a form input, or none when it is empty.
+pub fn opt_value(form: &Pairs, name: &str) -> Option<String> {
+    Some(value(form, name)).filter(|v| !v.is_empty())
+}
+
+/// Tags typed into one input, separated by commas (also Chinese ones) or semicolons.
+pub fn split_tags(s: &str) -> Vec<String> {
+    s.split([',', '，', '、', ';', '；'])
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
 /// One input of a generated form: the one way forms render a field (see
 /// `templates/_field.html`), for built-in and custom fields alike.
 #[derive(Clone, Debug, Default)]

@@ -189,6 +189,29 @@ pub fn time(field: &str, value: &str) -> Result<time::OffsetDateTime, FieldError
     Ok(t.replace_nanosecond(0).unwrap_or(t))
 }
 
+/// Trimmed, distinct, non-empty tags of at most 30 characters, at most 20 of them
+/// (errors on `tags` go into `c`).
+pub fn tags(c: &mut Checks, input: &[String]) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for t in input {
+        let t = t.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if t.chars().count() > 30 {
+            c.push("tags", "too_long", "a tag has at most 30 characters");
+            break;
+        }
+        if !tags.iter().any(|x| x == t) {
+            tags.push(t.to_owned());
+        }
+    }
+    if tags.len() > 20 {
+        c.push("tags", "too_long", "at most 20 tags");
+    }
+    tags
+}
+
 pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> Option<FieldError> {
     if allowed.contains(&value) {
         None

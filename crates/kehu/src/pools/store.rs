@@ -942,6 +942,7 @@ pub async fn assign(
     };
     // Current loads per (pool, candidate), for caps and least-loaded.
     let mut load: HashMap<(String, String), u64> = HashMap::new();
+    let mut may_use: HashMap<(String, String), bool> = HashMap::new();
     let all: Vec<pool::Model> = all_pools(&txn).await?;
     let mut rr_next = 0usize;
     let rr_key = input
@@ -973,7 +974,17 @@ pub async fn assign(
         // Who may take it: candidates allowed in its pool and under the cap.
         let mut able = Vec::new();
         for cand in &candidates {
-            if !user_may_use(&txn, &p, cand).await? {
+            // Asked once per pool and candidate, however many customers.
+            let key = (p.id.clone(), cand.clone());
+            let allowed = match may_use.get(&key) {
+                Some(a) => *a,
+                None => {
+                    let a = user_may_use(&txn, &p, cand).await?;
+                    may_use.insert(key, a);
+                    a
+                }
+            };
+            if !allowed {
                 continue;
             }
             let key = (p.id.clone(), cand.clone());

@@ -885,11 +885,6 @@ async fn mentions_and_participants_are_told() {
     let app = spawn_app().await;
     let t = team(&app).await;
     let cid = customer(&t.rep, "提及客户").await;
-    let boss_id = kehu::users::store::find_by_email(&app.state.db, "boss@example.com")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
     let res = t
         .rep
         .post(
@@ -930,7 +925,6 @@ async fn mentions_and_participants_are_told() {
         .await
         .unwrap();
     assert_eq!(inbox["unread"], 0, "not the author");
-    let _ = boss_id;
 }
 
 #[tokio::test]
