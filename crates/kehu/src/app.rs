@@ -117,6 +117,8 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::activities::attachments::api_router())
         .merge(crate::tasks::api::router())
         .merge(crate::reports::api::router())
+        .merge(crate::pipelines::api::router())
+        .merge(crate::opportunities::api::router())
         .split_for_parts()
 }
 
@@ -211,7 +213,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::tasks::pages::router())
         .merge(crate::tasks::pages::edit_router())
         .merge(crate::tasks::calendar::router())
-        .merge(crate::reports::pages::router());
+        .merge(crate::reports::pages::router())
+        .merge(crate::pipelines::pages::router())
+        .merge(crate::opportunities::pages::router());
     Router::new()
         .merge(api_routes)
         .merge(pages)

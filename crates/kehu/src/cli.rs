@@ -57,6 +57,10 @@ pub enum Command {
         /// Add this many customers (default: 300 into a new demo database, none otherwise).
         #[arg(long)]
         customers: Option<u64>,
+        /// Add this many deals of owned customers, with their stage history (default: 150
+        /// into a new demo database, none otherwise).
+        #[arg(long)]
+        opportunities: Option<u64>,
     },
     /// Run the background jobs once now (recycle-bin purge, automatic returns to
     /// the pool and their warnings) and print what they did. `kehu serve` runs
@@ -206,9 +210,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open(&url).await?;
             user_command(&db, cmd).await
         }
-        Command::Demo { customers } => {
+        Command::Demo {
+            customers,
+            opportunities,
+        } => {
             let db = open(&url).await?;
-            seed_demo(&db, customers).await
+            seed_demo(&db, customers, opportunities).await
         }
         Command::Jobs { recycle_days } => {
             let db = open(&url).await?;
@@ -241,7 +248,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn seed_demo(db: &DatabaseConnection, customers: Option<u64>) -> anyhow::Result<()> {
+async fn seed_demo(
+    db: &DatabaseConnection,
+    customers: Option<u64>,
+    opportunities: Option<u64>,
+) -> anyhow::Result<()> {
     let now = crate::platform::clock::Clock::default().now();
     let fresh = crate::demo::seed(db, now).await.map_err(explain)?;
     match &fresh {
@@ -250,7 +261,7 @@ async fn seed_demo(db: &DatabaseConnection, customers: Option<u64>) -> anyhow::R
             println!("sign in as {} with password {}", s.admin_email, s.password);
             println!("(every demo user, e.g. zhang.wei@kehu.demo, has the same password)");
         }
-        None if customers.is_none() => {
+        None if customers.is_none() && opportunities.is_none() => {
             println!(
                 "the database already has users; demo data goes only into an empty database (or use --customers N)"
             )
@@ -287,6 +298,32 @@ async fn seed_demo(db: &DatabaseConnection, customers: Option<u64>) -> anyhow::R
             started.elapsed().as_secs_f64()
         );
     }
+    let n = opportunities.unwrap_or(if fresh.is_some() {
+        crate::demo::DEFAULT_OPPORTUNITIES
+    } else {
+        0
+    });
+    if n > 0 {
+        let bar = indicatif::ProgressBar::new(n);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} deals ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        if n < 10_000 {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let started = std::time::Instant::now();
+        let added = crate::demo::seed_opportunities(db, now, n, Some(&bar))
+            .await
+            .map_err(explain)?;
+        bar.finish_and_clear();
+        println!(
+            "demo data: {added} deals in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }
 
@@ -299,7 +336,7 @@ async fn serve(url: String, bind: String, demo: bool, settings: Settings) -> any
     .await?;
     let addr = app.local_addr().map_err(explain)?;
     if demo {
-        seed_demo(&app.state.db, None).await?;
+        seed_demo(&app.state.db, None, None).await?;
     } else if crate::users::store::count(&app.state.db)
         .await
         .map_err(explain)?

@@ -15,6 +15,8 @@ pub mod entities;
 pub mod home;
 pub mod leads;
 pub mod notifications;
+pub mod opportunities;
+pub mod pipelines;
 pub mod platform;
 pub mod pools;
 pub mod reports;

@@ -14,8 +14,12 @@ mod m0005_transfers;
 mod m0006_leads;
 mod m0007_activities;
 mod m0008_attachments;
+mod m0009_opportunities;
 
 pub use m0004_pools::DEFAULT_POOL_ID;
+pub use m0009_opportunities::{
+    DEFAULT_PIPELINE_ID, DEFAULT_WON_STAGE_ID, stage_id as default_stage_id,
+};
 
 pub struct Migrator;
 
@@ -31,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_leads::Migration),
             Box::new(m0007_activities::Migration),
             Box::new(m0008_attachments::Migration),
+            Box::new(m0009_opportunities::Migration),
         ]
     }
 }

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 /// The records that can have custom fields.
-pub const ENTITIES: &[&str] = &["customer", "contact", "lead"];
+pub const ENTITIES: &[&str] = &["customer", "contact", "lead", "opportunity"];
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CustomFieldView {

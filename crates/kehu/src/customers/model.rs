@@ -55,6 +55,9 @@ pub struct CustomerView {
     pub owned_since: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_activity_at: Option<OffsetDateTime>,
+    /// When a deal of it was last won.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_won_at: Option<OffsetDateTime>,
     /// Locked by its owner against automatic return.
     pub locked: bool,
     /// The last time it went back to a pool, from whom and why.
@@ -101,6 +104,7 @@ impl From<customer::Model> for CustomerView {
             pool_id: m.pool_id,
             owned_since: m.owned_since,
             last_activity_at: m.last_activity_at,
+            last_won_at: m.last_won_at,
             locked: m.locked,
             returned_at: m.returned_at,
             former_owner_id: m.former_owner_id,

@@ -662,6 +662,7 @@ struct DetailPage {
     pool_name: String,
     /// The activity results to choose from in the quick-log form.
     results: Vec<String>,
+    deals: Vec<crate::opportunities::pages::Row>,
 }
 
 fn show(v: &Value) -> String {
@@ -785,7 +786,9 @@ async fn detail(
         None => String::new(),
     };
     let (results, _) = crate::settings::store::activity_results(&state.db).await?;
+    let deals = crate::opportunities::pages::customer_rows(&state, &s.ctx, &s.user, &c.id).await?;
     Ok(render(&DetailPage {
+        deals,
         results,
         ownership,
         is_owner,

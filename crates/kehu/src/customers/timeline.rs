@@ -1,8 +1,9 @@
 //! A customer's timeline: everything that happened to it, newest first.
 //!
 //! Each source returns `TimelineItem`s; today the audit log of the customer and
-//! of its contacts. Activities, deals and tickets add a source function here
-//! (and a call in `for_customer`) when their modules land.
+//! of its contacts, leads and deals (stage moves are audited), its activities and
+//! ownership history. Tickets add a source function here (and a call in
+//! `for_customer`) when their module lands.
 
 use crate::entities::{audit_log, user};
 use crate::platform::error::AppResult;
@@ -128,6 +129,7 @@ async fn audit_items<C: ConnectionTrait>(
     let contact_ids = crate::contacts::store::ids_of_customer(db, customer_id).await?;
     // The history of the leads it was converted from moves along with them.
     let lead_ids = crate::leads::store::converted_into(db, customer_id).await?;
+    let deal_ids = crate::opportunities::store::ids_of_customer(db, customer_id).await?;
     let rows = audit_log::Entity::find()
         .filter(
             Condition::any()
@@ -145,6 +147,11 @@ async fn audit_items<C: ConnectionTrait>(
                     Condition::all()
                         .add(audit_log::Column::EntityType.eq("lead"))
                         .add(audit_log::Column::EntityId.is_in(lead_ids)),
+                )
+                .add(
+                    Condition::all()
+                        .add(audit_log::Column::EntityType.eq("opportunity"))
+                        .add(audit_log::Column::EntityId.is_in(deal_ids)),
                 ),
         )
         .order_by_desc(audit_log::Column::At)

@@ -17,6 +17,8 @@ pub struct Model {
     pub lead_id: Option<String>,
     /// The activity whose `next_follow_up_at` made it.
     pub activity_id: Option<String>,
+    /// The deal an automation rule made it for.
+    pub opportunity_id: Option<String>,
     pub priority: String,
     pub status: String,
     pub kind: String,

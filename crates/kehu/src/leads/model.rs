@@ -315,7 +315,7 @@ pub struct ConvertInput {
     /// Create the customer even if it looks like an existing one.
     #[serde(default)]
     pub force: bool,
-    /// Also open an opportunity (kept for the opportunities module; ignored until it exists).
+    /// Also open a deal for the customer in the default pipeline's first stage.
     #[serde(default)]
     pub create_opportunity: bool,
 }
@@ -328,6 +328,8 @@ pub struct Converted {
     pub contact_id: String,
     /// Whether a new customer was created (false: attached to an existing one).
     pub created_customer: bool,
+    /// The deal opened when `create_opportunity` was asked for.
+    pub opportunity_id: Option<String>,
 }
 
 /// `POST /api/v1/leads/bulk`: change the status, or the owner, of many leads at once.

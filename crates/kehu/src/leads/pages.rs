@@ -679,7 +679,7 @@ async fn convert(
     let input = ConvertInput {
         customer_id: opt_value(&form, "customer_id"),
         force: !value(&form, "force").is_empty(),
-        create_opportunity: false,
+        create_opportunity: !value(&form, "create_opportunity").is_empty(),
     };
     match store::convert(
         &state.db,

@@ -803,6 +803,28 @@ pub async fn convert(
         },
     )
     .await?;
+    let opportunity_id = if input.create_opportunity {
+        let o = crate::opportunities::store::create_in(
+            &txn,
+            now,
+            actor,
+            user,
+            crate::opportunities::model::NewOpportunity {
+                name: l.company.clone().unwrap_or_else(|| l.name.clone()),
+                customer_id: customer_id.clone(),
+                contact_id: Some(contact.id.clone()),
+                source: l.source.clone(),
+                owner_id: l.owner_id.clone(),
+                campaign_id: l.campaign_id.clone(),
+                partner_id: l.partner_id.clone(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        Some(o.id)
+    } else {
+        None
+    };
     let r = lead::Entity::update_many()
         .col_expr(lead::Column::Status, Expr::value("converted"))
         .col_expr(
@@ -842,6 +864,7 @@ pub async fn convert(
         customer_id,
         contact_id: contact.id,
         created_customer: created,
+        opportunity_id,
     })
 }
 

@@ -44,6 +44,15 @@ pub fn text(lang: crate::platform::i18n::Lang, kind: &str, data: &Value) -> Stri
             "{count}",
             &data.get("count").map(|c| c.to_string()).unwrap_or_default(),
         )
+        .replace("{message}", &get("message"))
+        .replace(
+            "{stage}",
+            &get(if lang == crate::platform::i18n::Lang::ZhCn {
+                "stage"
+            } else {
+                "stage_en"
+            }),
+        )
 }
 
 pub fn view(lang: crate::platform::i18n::Lang, m: notification::Model) -> NotificationView {

@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod list;
 pub mod metrics;
+pub mod money;
 pub mod normalize;
 pub mod scope;
 pub mod validate;

@@ -485,6 +485,7 @@ impl PageCtx {
         let mut items = vec![("/", "nav.home"), ("/my-day", "nav.my_day")];
         items.push(("/leads", "nav.leads"));
         items.push(("/customers", "nav.customers"));
+        items.push(("/opportunities", "nav.opportunities"));
         items.push(("/pool", "nav.pool"));
         items.push(("/transfers", "nav.transfers"));
         items.push(("/reports/activities", "nav.reports"));
@@ -505,7 +506,10 @@ impl PageCtx {
                 } else {
                     self.path.starts_with(href)
                 },
-                more: matches!(href, "/users" | "/teams" | "/audit" | "/settings"),
+                more: matches!(
+                    href,
+                    "/transfers" | "/users" | "/teams" | "/audit" | "/settings"
+                ),
             })
             .collect()
     }

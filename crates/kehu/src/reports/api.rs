@@ -1,4 +1,4 @@
-//! `/api/v1/reports/activities`.
+//! `/api/v1/reports/activities`, `/api/v1/reports/forecast`, `/api/v1/reports/funnel`.
 
 use super::store::{self, ActivityReport, Params};
 use crate::app::AppState;
@@ -12,7 +12,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(activity_report))
+    OpenApiRouter::new()
+        .routes(routes!(activity_report))
+        .routes(routes!(forecast_report))
+        .routes(routes!(funnel_report))
 }
 
 #[derive(Debug, IntoParams)]
@@ -46,4 +49,58 @@ async fn activity_report(
     Ok(Json(
         store::activity_report(&state.db, &me.user, &p, now).await?,
     ))
+}
+
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct SalesReportParams {
+    /// First day (`YYYY-MM-DD`). Forecast: expected close dates from (default: the
+    /// first of this month); funnel: deals created, moved and closed from (default: 89
+    /// days before `to`).
+    from: Option<String>,
+    /// Last day, inclusive (forecast default: the end of the sixth month; funnel: today).
+    /// At most 1,100 days after `from`.
+    to: Option<String>,
+    /// Default: the default pipeline.
+    pipeline_id: Option<String>,
+    /// Only this team's members (with its sub-teams).
+    team_id: Option<String>,
+    /// Only this rep.
+    owner_id: Option<String>,
+    /// Amounts of deals in this currency (default CNY).
+    currency: Option<String>,
+}
+
+/// The weighted forecast of the deals you see: open deals by expected close month, by rep
+/// and by team; amount and amount × probability.
+#[utoipa::path(get, path = "/api/v1/reports/forecast", tag = "reports", params(SalesReportParams),
+    responses((status = 200, body = super::sales::Forecast), (status = 422, body = Problem)))]
+async fn forecast_report(
+    State(state): State<AppState>,
+    me: ApiUser,
+    RawQuery(q): RawQuery,
+) -> AppResult<Json<super::sales::Forecast>> {
+    let today = state.clock.now().date();
+    let p = super::sales::SalesParams::parse(
+        &pairs(q.as_deref())?,
+        super::sales::next_six_months(today),
+    )?;
+    Ok(Json(super::sales::forecast(&state.db, &me.user, &p).await?))
+}
+
+/// The funnel of the deals you see: open deals per stage now, how far the deals created in
+/// the period got with stage-to-stage conversion, median days in each stage, and the deals
+/// won and lost in the period by reason.
+#[utoipa::path(get, path = "/api/v1/reports/funnel", tag = "reports", params(SalesReportParams),
+    responses((status = 200, body = super::sales::Funnel), (status = 422, body = Problem)))]
+async fn funnel_report(
+    State(state): State<AppState>,
+    me: ApiUser,
+    RawQuery(q): RawQuery,
+) -> AppResult<Json<super::sales::Funnel>> {
+    let today = state.clock.now().date();
+    let p =
+        super::sales::SalesParams::parse(&pairs(q.as_deref())?, super::sales::last_90_days(today))?;
+    Ok(Json(super::sales::funnel(&state.db, &me.user, &p).await?))
 }

@@ -16,7 +16,9 @@ use axum::routing::get;
 use sea_orm::{EntityTrait, QueryOrder};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/reports/activities", get(activities))
+    Router::new()
+        .route("/reports/activities", get(activities))
+        .route("/reports/pipeline", get(pipeline))
 }
 
 #[derive(Template)]
@@ -84,5 +86,167 @@ async fn activities(
         chart,
         filters,
         kinds,
+    })?)
+}
+
+#[derive(Template)]
+#[template(path = "reports/pipeline.html")]
+struct PipelinePage {
+    ctx: PageCtx,
+    forecast: super::sales::Forecast,
+    funnel: super::sales::Funnel,
+    forecast_chart: String,
+    funnel_chart: String,
+    filters: Vec<FormField>,
+    from: String,
+    to: String,
+    close_from: String,
+    close_to: String,
+}
+
+impl PipelinePage {
+    fn show(&self, m: &crate::platform::money::Money) -> String {
+        crate::platform::money::parse_amount("amount", &m.amount, &m.currency)
+            .map(|v| crate::platform::money::display(v, &m.currency))
+            .unwrap_or_else(|_| m.amount.clone())
+    }
+
+    fn stage_name<'a>(&self, s: &'a super::sales::FunnelStage) -> &'a str {
+        if self.ctx.lang == crate::platform::i18n::Lang::ZhCn {
+            &s.name
+        } else {
+            &s.name_en
+        }
+    }
+
+    fn pct(&self, v: &Option<f64>) -> String {
+        v.map(|x| format!("{x}%")).unwrap_or_else(|| "—".into())
+    }
+
+    fn days(&self, v: &Option<f64>) -> String {
+        v.map(|x| x.to_string()).unwrap_or_else(|| "—".into())
+    }
+}
+
+/// The forecast and the funnel on one page. `from`/`to` choose the funnel's period,
+/// `close_from`/`close_to` the forecast's close dates.
+async fn pipeline(
+    State(state): State<AppState>,
+    s: Signed,
+    RawQuery(raw): RawQuery,
+) -> PageResult<Response> {
+    use super::sales;
+    let today = state.clock.now().date();
+    let mut p = pairs(raw.as_deref())?;
+    p.retain(|(_, v)| !v.trim().is_empty());
+    let shared: Vec<(String, String)> = p
+        .iter()
+        .filter(|(k, _)| ["pipeline_id", "team_id", "owner_id", "currency"].contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let pick = |from: &str, to: &str| {
+        let mut q = shared.clone();
+        for (k, v) in &p {
+            if k == from {
+                q.push(("from".into(), v.clone()));
+            }
+            if k == to {
+                q.push(("to".into(), v.clone()));
+            }
+        }
+        q
+    };
+    for (k, _) in &p {
+        if ![
+            "pipeline_id",
+            "team_id",
+            "owner_id",
+            "currency",
+            "from",
+            "to",
+            "close_from",
+            "close_to",
+        ]
+        .contains(&k.as_str())
+        {
+            return Err(crate::platform::error::AppError::field(
+                k,
+                "unknown_field",
+                "is not a parameter of this report",
+            )
+            .into());
+        }
+    }
+    let fp = sales::SalesParams::parse(&pick("from", "to"), sales::last_90_days(today))?;
+    let cp = sales::SalesParams::parse(
+        &pick("close_from", "close_to"),
+        sales::next_six_months(today),
+    )?;
+    let funnel = sales::funnel(&state.db, &s.user, &fp).await?;
+    let forecast = sales::forecast(&state.db, &s.user, &cp).await?;
+    let ctx = &s.ctx;
+    let chinese = ctx.lang == crate::platform::i18n::Lang::ZhCn;
+    let forecast_chart = sales::forecast_svg(
+        &forecast,
+        (
+            ctx.t("reports.sales.amount"),
+            ctx.t("reports.sales.weighted"),
+        ),
+    );
+    let funnel_chart = sales::funnel_svg(&funnel, chinese);
+    let pipelines = crate::pipelines::store::all(&state.db).await?;
+    let v = |k: &str| {
+        p.iter()
+            .find(|(x, _)| x == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut filters = vec![
+        FormField::new(
+            "pipeline_id",
+            ctx.t("opportunities.field.pipeline_id"),
+            "select",
+            &forecast.pipeline_id,
+        )
+        .options(
+            pipelines
+                .iter()
+                .map(|x| (x.id.clone(), x.label(chinese).to_owned()))
+                .collect(),
+        ),
+        FormField::new(
+            "currency",
+            ctx.t("opportunities.field.currency"),
+            "select",
+            &forecast.currency,
+        )
+        .options(
+            crate::platform::money::CURRENCIES
+                .iter()
+                .map(|(c, _)| (c.to_string(), c.to_string()))
+                .collect(),
+        ),
+    ];
+    if s.user.scope != Scope::Own {
+        let teams = team::Entity::find()
+            .order_by_asc(team::Column::Name)
+            .all(&state.db)
+            .await?;
+        filters.push(
+            FormField::new("team_id", ctx.t("reports.team"), "select", &v("team_id"))
+                .options(teams.into_iter().map(|t| (t.id, t.name)).collect()),
+        );
+    }
+    Ok(render(&PipelinePage {
+        from: funnel.from.clone(),
+        to: funnel.to.clone(),
+        close_from: forecast.from.clone(),
+        close_to: forecast.to.clone(),
+        ctx: s.ctx,
+        forecast,
+        funnel,
+        forecast_chart,
+        funnel_chart,
+        filters,
     })?)
 }

@@ -25,6 +25,8 @@ pub struct TaskView {
     pub lead_id: Option<String>,
     /// The activity that asked for this follow-up.
     pub activity_id: Option<String>,
+    /// The deal an automation rule made it for.
+    pub opportunity_id: Option<String>,
     /// `low`, `normal` or `high`.
     pub priority: String,
     /// `open`, `done` or `cancelled`.
@@ -55,6 +57,7 @@ impl TaskView {
             customer_id: m.customer_id,
             lead_id: m.lead_id,
             activity_id: m.activity_id,
+            opportunity_id: m.opportunity_id,
             priority: m.priority,
             status: m.status,
             kind: m.kind,

@@ -105,9 +105,77 @@ pub async fn get<C: ConnectionTrait>(
 fn view_json(m: &task::Model) -> Value {
     json!({
         "title": m.title, "due_at": time_key(&m.due_at), "remind_at": m.remind_at.map(|t| time_key(&t)),
-        "assignee_id": m.assignee_id, "customer_id": m.customer_id, "lead_id": m.lead_id,
+        "assignee_id": m.assignee_id, "customer_id": m.customer_id, "lead_id": m.lead_id, "opportunity_id": m.opportunity_id,
         "priority": m.priority, "status": m.status, "kind": m.kind, "notes": m.notes,
     })
+}
+
+/// A task another module makes on someone's behalf (a follow-up an activity
+/// asks for, a task an automation rule sets).
+#[derive(Debug, Clone, Default)]
+pub struct AutoTask {
+    pub assignee_id: String,
+    pub title: String,
+    pub due: Option<OffsetDateTime>,
+    pub customer_id: Option<String>,
+    pub lead_id: Option<String>,
+    pub activity_id: Option<String>,
+    pub opportunity_id: Option<String>,
+    pub kind: &'static str,
+    pub notes: Option<String>,
+    pub created_by: Option<String>,
+}
+
+/// Stores an `AutoTask` (inside the caller's transaction); the reminder goes
+/// out half an hour before it is due.
+pub async fn insert_auto<C: ConnectionTrait>(
+    db: &C,
+    now: OffsetDateTime,
+    actor: &Actor,
+    t: AutoTask,
+) -> AppResult<task::Model> {
+    let title: String = if t.title.trim().is_empty() {
+        "跟进 Follow up".to_owned()
+    } else {
+        t.title.trim().chars().take(200).collect()
+    };
+    let due = t.due.unwrap_or(now);
+    let m = task::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        title: Set(title),
+        due_at: Set(due),
+        remind_at: Set(Some(due - time::Duration::minutes(30))
+            .filter(|r| *r > now)
+            .or(Some(due))),
+        reminded_at: Set(None),
+        assignee_id: Set(t.assignee_id),
+        customer_id: Set(t.customer_id),
+        lead_id: Set(t.lead_id),
+        activity_id: Set(t.activity_id),
+        opportunity_id: Set(t.opportunity_id),
+        priority: Set("normal".into()),
+        status: Set("open".into()),
+        kind: Set(t.kind.to_owned()),
+        notes: Set(t.notes),
+        done_at: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        created_by: Set(t.created_by),
+    }
+    .insert(db)
+    .await?;
+    audit::record(
+        db,
+        now,
+        actor,
+        "task",
+        Some(&m.id),
+        "create",
+        audit::created(&view_json(&m)),
+    )
+    .await?;
+    Ok(m)
 }
 
 /// The follow-up task an activity asks for, assigned to its author.
@@ -123,46 +191,24 @@ pub async fn insert_follow_up<C: ConnectionTrait>(
     customer_id: Option<String>,
     lead_id: Option<String>,
 ) -> AppResult<task::Model> {
-    let title: String = if title.trim().is_empty() {
-        "跟进 Follow up".to_owned()
-    } else {
-        title.trim().chars().take(200).collect()
-    };
-    let m = task::ActiveModel {
-        id: Set(uuid::Uuid::now_v7().to_string()),
-        title: Set(title),
-        due_at: Set(due),
-        remind_at: Set(Some(due - time::Duration::minutes(30))
-            .filter(|r| *r > now)
-            .or(Some(due))),
-        reminded_at: Set(None),
-        assignee_id: Set(user.id.clone()),
-        customer_id: Set(customer_id),
-        lead_id: Set(lead_id),
-        activity_id: Set(Some(a.id.clone())),
-        priority: Set("normal".into()),
-        status: Set("open".into()),
-        kind: Set("follow_up".into()),
-        notes: Set(a.next_step.clone()),
-        done_at: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        created_by: Set(Some(user.id.clone())),
-    }
-    .insert(db)
-    .await?;
-    audit::record(
+    insert_auto(
         db,
         now,
         actor,
-        "task",
-        Some(&m.id),
-        "create",
-        audit::created(&view_json(&m)),
+        AutoTask {
+            assignee_id: user.id.clone(),
+            title: title.to_owned(),
+            due: Some(due),
+            customer_id,
+            lead_id,
+            activity_id: Some(a.id.clone()),
+            kind: "follow_up",
+            notes: a.next_step.clone(),
+            created_by: Some(user.id.clone()),
+            ..Default::default()
+        },
     )
-    .await?;
-    Ok(m)
+    .await
 }
 
 /// Checks the parts of a task every write shares; returns (due, remind).
@@ -310,6 +356,7 @@ pub async fn create(
         customer_id: Set(customer_id),
         lead_id: Set(lead_id),
         activity_id: Set(None),
+        opportunity_id: Set(None),
         priority: Set(priority),
         status: Set("open".into()),
         kind: Set(kind),

@@ -394,6 +394,19 @@ pub async fn decide(
         }
         let mut customers = customers;
         customers.sort_by(|a, b| a.id.cmp(&b.id));
+        if t.include_opportunities {
+            let moves: Vec<(String, String)> = customers
+                .iter()
+                .filter_map(|c| {
+                    c.owner_id
+                        .clone()
+                        .filter(|o| o != &t.to_user_id)
+                        .map(|o| (c.id.clone(), o))
+                })
+                .collect();
+            crate::opportunities::store::move_open_deals(&txn, now, actor, &moves, &t.to_user_id)
+                .await?;
+        }
         for c in &customers {
             if c.owner_id.as_deref() == Some(t.to_user_id.as_str()) {
                 continue;

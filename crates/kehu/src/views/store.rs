@@ -10,7 +10,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 
 /// The lists that can have saved views.
-pub const ENTITIES: &[&str] = &["customer", "contact", "lead"];
+pub const ENTITIES: &[&str] = &["customer", "contact", "lead", "opportunity"];
 
 pub async fn list(
     db: &DatabaseConnection,

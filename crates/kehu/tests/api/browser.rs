@@ -683,3 +683,108 @@ async fn day_and_statistics_pages_in_a_real_browser() {
     std::fs::remove_dir_all(profile).ok();
     result.expect("browser steps");
 }
+
+#[tokio::test]
+async fn deal_board_drag_and_drop_and_reports_in_a_real_browser() {
+    let Some((_guard, driver, profile)) = start_driver().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let now = app.state.clock.now();
+    let seeded = kehu::demo::seed(&app.state.db, now).await.unwrap().unwrap();
+    let owners = kehu::demo::demo_owners(&app.state.db).await.unwrap();
+    kehu::demo::seed_customers(&app.state.db, now, 30, &owners, None)
+        .await
+        .unwrap();
+    kehu::demo::seed_opportunities(&app.state.db, now, 60, None)
+        .await
+        .unwrap();
+    let admin = kehu::users::store::find_by_email(&app.state.db, &seeded.admin_email)
+        .await
+        .unwrap()
+        .unwrap();
+    let api = app.api(&app.quick_token(&admin.id).await);
+    let first_stage = kehu_migration::default_stage_id("111");
+    let second_stage = kehu_migration::default_stage_id("112");
+    let open: serde_json::Value = api
+        .get(&format!(
+            "/api/v1/opportunities?stage_id={first_stage}&limit=1"
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let deal = open["data"][0]["id"].as_str().unwrap().to_owned();
+    let shots = screenshot_dir();
+    let result = async {
+        driver.goto(app.url("/login")).await?;
+        driver.find(By::Id("email")).await?.send_keys(&seeded.admin_email).await?;
+        driver.find(By::Id("password")).await?.send_keys(&seeded.password).await?;
+        driver.find(By::Id("sign-in")).await?.click().await?;
+        wait_for(&driver, By::Id("sign-out")).await?;
+        driver.find(By::Css("button[data-lang='zh-CN']")).await?.click().await?;
+        wait_for(&driver, By::Css("html[lang='zh-CN']")).await?;
+        driver.goto(app.url("/opportunities/board")).await?;
+        wait_for(&driver, By::Id(format!("card-{deal}"))).await?;
+        driver.screenshot(&shots.join("50-deal-board-zh.png")).await?;
+        // Drag the card onto the next column (HTML5 drag events, as a mouse would fire them).
+        driver
+            .execute(
+                r#"
+                const card = document.getElementById(arguments[0]);
+                const col = document.querySelector(`.board-col[data-stage="${arguments[1]}"]`);
+                const dt = new DataTransfer();
+                card.dispatchEvent(new DragEvent("dragstart", {bubbles: true, dataTransfer: dt}));
+                col.dispatchEvent(new DragEvent("dragover", {bubbles: true, cancelable: true, dataTransfer: dt}));
+                col.dispatchEvent(new DragEvent("drop", {bubbles: true, cancelable: true, dataTransfer: dt}));
+                card.dispatchEvent(new DragEvent("dragend", {bubbles: true, dataTransfer: dt}));
+                "#,
+                vec![
+                    serde_json::json!(format!("card-{deal}")),
+                    serde_json::json!(second_stage),
+                ],
+            )
+            .await?;
+        // The board is read again: the card now sits in the second column, moved on the server.
+        wait_for(
+            &driver,
+            By::Css(format!(".board-col[data-stage='{second_stage}'] #card-{deal}:not(.moving)")),
+        )
+        .await?;
+        driver.goto(app.url(&format!("/opportunities/{deal}"))).await?;
+        wait_for(&driver, By::Id("stage-history")).await?;
+        let history = driver.find(By::Id("stage-history")).await?.text().await?;
+        assert!(history.contains("需求确认"), "{history}");
+        driver.screenshot(&shots.join("51-deal-page-zh.png")).await?;
+        driver.goto(app.url("/reports/pipeline")).await?;
+        wait_for(&driver, By::Css("#funnel-chart svg")).await?;
+        driver.screenshot(&shots.join("52-forecast-funnel-zh.png")).await?;
+        driver.find(By::Css("button[data-lang='en']")).await?.click().await?;
+        wait_for(&driver, By::Css("html[lang='en']")).await?;
+        driver.goto(app.url("/opportunities/board")).await?;
+        wait_for(&driver, By::Id("board")).await?;
+        driver.screenshot(&shots.join("53-deal-board-en.png")).await?;
+        driver.goto(app.url("/reports/pipeline")).await?;
+        wait_for(&driver, By::Css("#forecast-chart svg")).await?;
+        driver.screenshot(&shots.join("54-forecast-funnel-en.png")).await?;
+        driver.goto(app.url(&format!("/opportunities/{deal}"))).await?;
+        driver.screenshot(&shots.join("55-deal-page-en.png")).await?;
+        driver.goto(app.url("/settings/pipelines")).await?;
+        driver.screenshot(&shots.join("56-pipeline-settings-en.png")).await?;
+        driver.goto(app.url("/opportunities/new")).await?;
+        driver.screenshot(&shots.join("57-deal-form-en.png")).await?;
+        Ok::<(), WebDriverError>(())
+    }
+    .await;
+    driver.quit().await.ok();
+    std::fs::remove_dir_all(profile).ok();
+    result.expect("browser steps");
+    let moved: serde_json::Value = api
+        .get(&format!("/api/v1/opportunities/{deal}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(moved["stage_id"], second_stage.as_str());
+    assert_eq!(moved["probability"], 30);
+}

@@ -16,6 +16,7 @@ mod email;
 mod helpers;
 mod import;
 mod leads;
+mod opportunities;
 mod pages;
 mod pools;
 mod scope;
