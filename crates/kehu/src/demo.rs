@@ -688,18 +688,6 @@ fn sqlite_times(sql: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn sqlite_times_match_what_sqlx_writes() {
-        let sql = "VALUES ('a', '2026-01-02 03:04:05 +00:00', 'it''s +00:00', '2026-01-02 03:04:05.5 +00:00')";
-        assert_eq!(
-            super::sqlite_times(sql),
-            "VALUES ('a', '2026-01-02T03:04:05Z', 'it''s +00:00', '2026-01-02T03:04:05.5Z')"
-        );
-    }
-}
-
 /// Deals the demo organisation starts with.
 pub const DEFAULT_OPPORTUNITIES: u64 = 150;
 
@@ -915,4 +903,16 @@ pub async fn seed_opportunities(
         db.execute_unprepared("ANALYZE").await?;
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sqlite_times_match_what_sqlx_writes() {
+        let sql = "VALUES ('a', '2026-01-02 03:04:05 +00:00', 'it''s +00:00', '2026-01-02 03:04:05.5 +00:00')";
+        assert_eq!(
+            super::sqlite_times(sql),
+            "VALUES ('a', '2026-01-02T03:04:05Z', 'it''s +00:00', '2026-01-02T03:04:05.5Z')"
+        );
+    }
 }

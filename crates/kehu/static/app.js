@@ -71,6 +71,10 @@
           showError(text);
           return refresh();
         });
+      }).catch(function () {
+        card.classList.remove("moving");
+        showError(board.dataset.msgFailed);
+        return refresh().catch(function () {});
       });
     };
     board.addEventListener("dragstart", function (ev) {

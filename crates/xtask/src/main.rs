@@ -1,5 +1,6 @@
 //! Developer commands. `cargo run --release -p xtask -- bench` measures Kehu
-//! over HTTP on loopback against a 1M-customer SQLite demo database.
+//! over HTTP on loopback against a SQLite demo database of 1M customers and 1M
+//! deals.
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
@@ -25,6 +26,9 @@ enum Cmd {
         /// Customers in a new benchmark database.
         #[arg(long, default_value_t = 1_000_000)]
         customers: u64,
+        /// Deals added when the database has none.
+        #[arg(long, default_value_t = 1_000_000)]
+        opportunities: u64,
         /// Concurrent connections.
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
@@ -98,8 +102,15 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// A name, the URLs to cycle through, and the target (p99 ms, minimum req/s).
-type Scenario<'a> = (&'a str, Vec<String>, Option<(f64, f64)>);
+/// A request of a scenario: GET the URL, or POST the JSON body to it.
+type Req = (String, Option<serde_json::Value>);
+
+/// A name, the requests to cycle through, the workers, and the target (p99 ms, minimum req/s).
+type Scenario<'a> = (&'a str, Vec<Req>, usize, Option<(f64, f64)>);
+
+fn gets(urls: Vec<String>) -> Vec<Req> {
+    urls.into_iter().map(|u| (u, None)).collect()
+}
 
 struct Figures {
     rps: f64,
@@ -115,7 +126,7 @@ async fn load(
     token: &str,
     concurrency: usize,
     seconds: u64,
-    urls: Arc<Vec<String>>,
+    urls: Arc<Vec<Req>>,
 ) -> Result<Figures> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
@@ -128,10 +139,14 @@ async fn load(
             let mut errors = 0usize;
             let mut i = w * 7919;
             while Instant::now() < deadline {
-                let url = &urls[i % urls.len()];
+                let (url, body) = &urls[i % urls.len()];
                 i += 1;
                 let t = Instant::now();
-                match client.get(url).bearer_auth(&token).send().await {
+                let req = match body {
+                    Some(b) => client.post(url).json(b),
+                    None => client.get(url),
+                };
+                match req.bearer_auth(&token).send().await {
                     Ok(r) if r.status().is_success() => {
                         let _ = r.bytes().await;
                         lat.push(t.elapsed());
@@ -166,7 +181,49 @@ async fn load(
     })
 }
 
-async fn bench(db: PathBuf, customers: u64, concurrency: usize, seconds: u64) -> Result<()> {
+fn start_server(kehu: &Path, url: &str, port: u16) -> Result<Server> {
+    let child = Command::new(kehu)
+        .args([
+            "--database-url",
+            url,
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("KEHU_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()?;
+    Ok(Server(child))
+}
+
+async fn wait_up(client: &reqwest::Client, base: &str) -> Result<()> {
+    let started = Instant::now();
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("kehu did not start");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+async fn get_json(client: &reqwest::Client, token: &str, url: String) -> Result<serde_json::Value> {
+    Ok(client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?)
+}
+
+async fn bench(
+    db: PathBuf,
+    customers: u64,
+    opportunities: u64,
+    concurrency: usize,
+    seconds: u64,
+) -> Result<()> {
     let kehu = kehu_binary()?;
     let url = url_of(&db)?;
     if !db.exists() {
@@ -181,7 +238,13 @@ async fn bench(db: PathBuf, customers: u64, concurrency: usize, seconds: u64) ->
         let out = run(
             &kehu,
             &url,
-            &["demo", "--customers", &customers.to_string()],
+            &[
+                "demo",
+                "--customers",
+                &customers.to_string(),
+                "--opportunities",
+                &opportunities.to_string(),
+            ],
             None,
         )?;
         print!("{out}");
@@ -203,30 +266,12 @@ async fn bench(db: PathBuf, customers: u64, concurrency: usize, seconds: u64) ->
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let child = Command::new(&kehu)
-        .args([
-            "--database-url",
-            &url,
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("KEHU_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()?;
-    let server = Server(child);
-    let pid = server.0.id();
+    let mut server = start_server(&kehu, &url, port)?;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
-    let started = Instant::now();
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        if started.elapsed() > Duration::from_secs(30) {
-            bail!("kehu did not start");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_up(&client, &base).await?;
     let token: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/tokens"))
         .json(
@@ -240,6 +285,31 @@ async fn bench(db: PathBuf, customers: u64, concurrency: usize, seconds: u64) ->
         .as_str()
         .ok_or_else(|| anyhow!("no token: {token}"))?
         .to_owned();
+    // A database from before the deals existed gets them now.
+    let deals = get_json(
+        &client,
+        &token,
+        format!("{base}/api/v1/opportunities?limit=1"),
+    )
+    .await?;
+    if deals["total"].as_u64() == Some(0) && opportunities > 0 {
+        drop(server);
+        println!("adding {opportunities} deals to {} ...", db.display());
+        let t = Instant::now();
+        print!(
+            "{}",
+            run(
+                &kehu,
+                &url,
+                &["demo", "--opportunities", &opportunities.to_string()],
+                None
+            )?
+        );
+        println!("added in {:.1} s", t.elapsed().as_secs_f64());
+        server = start_server(&kehu, &url, port)?;
+        wait_up(&client, &base).await?;
+    }
+    let pid = server.0.id();
     let page: serde_json::Value = client
         .get(format!("{base}/api/v1/customers?limit=500&sort=name"))
         .bearer_auth(&token)
@@ -273,40 +343,118 @@ async fn bench(db: PathBuf, customers: u64, concurrency: usize, seconds: u64) ->
         "8888",
         "example-4242",
     ];
+    // A team for the one-team reports, and open deals to move back and forth.
+    let teams = get_json(&client, &token, format!("{base}/api/v1/teams")).await?;
+    let team = teams
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["name"] == "华东区")
+        .and_then(|t| t["id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let stage = |n: u8| format!("00000000-0000-7000-8000-00000000011{n}");
+    let open = get_json(
+        &client,
+        &token,
+        format!(
+            "{base}/api/v1/opportunities?stage_id={}&limit=200",
+            stage(1)
+        ),
+    )
+    .await?;
+    let moves: Vec<Req> = open["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["id"].as_str())
+        .flat_map(|id| {
+            let url = format!("{base}/api/v1/opportunities/{id}/move");
+            [
+                (url.clone(), Some(serde_json::json!({"stage_id": stage(2)}))),
+                (url, Some(serde_json::json!({"stage_id": stage(1)}))),
+            ]
+        })
+        .collect();
+    let report = |kind: &str, team: Option<&str>| {
+        gets(vec![match team {
+            Some(t) => format!("{base}/api/v1/reports/{kind}?team_id={t}"),
+            None => format!("{base}/api/v1/reports/{kind}"),
+        }])
+    };
     let scenarios: Vec<Scenario> = vec![
-        ("hello (/ping)", vec![format!("{base}/ping")], None),
+        (
+            "hello (/ping)",
+            gets(vec![format!("{base}/ping")]),
+            concurrency,
+            None,
+        ),
         (
             "get one customer",
-            ids.iter()
-                .map(|id| format!("{base}/api/v1/customers/{id}"))
-                .collect(),
+            gets(
+                ids.iter()
+                    .map(|id| format!("{base}/api/v1/customers/{id}"))
+                    .collect(),
+            ),
+            concurrency,
             Some((5.0, 5000.0)),
         ),
         (
             "filtered list of 50",
-            (0..60)
-                .map(|i| {
-                    format!(
-                        "{base}/api/v1/customers?status={}&region={}&owner_id={}&limit=50",
-                        statuses[i % 3],
-                        regions[i % 5],
-                        owners
-                            .get(i % owners.len().max(1))
-                            .cloned()
-                            .unwrap_or_default()
-                    )
-                })
-                .collect(),
+            gets(
+                (0..60)
+                    .map(|i| {
+                        format!(
+                            "{base}/api/v1/customers?status={}&region={}&owner_id={}&limit=50",
+                            statuses[i % 3],
+                            regions[i % 5],
+                            owners
+                                .get(i % owners.len().max(1))
+                                .cloned()
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect(),
+            ),
+            concurrency,
             Some((25.0, 0.0)),
         ),
         (
             "search q",
-            words
-                .iter()
-                .map(|w| format!("{base}/api/v1/customers?q={w}&limit=50"))
-                .collect(),
+            gets(
+                words
+                    .iter()
+                    .map(|w| format!("{base}/api/v1/customers?q={w}&limit=50"))
+                    .collect(),
+            ),
+            concurrency,
             Some((30.0, 0.0)),
         ),
+        (
+            "funnel, company",
+            report("funnel", None),
+            1,
+            Some((300.0, 0.0)),
+        ),
+        (
+            "forecast, company",
+            report("forecast", None),
+            1,
+            Some((300.0, 0.0)),
+        ),
+        (
+            "funnel, one team",
+            report("funnel", Some(&team)),
+            1,
+            Some((50.0, 0.0)),
+        ),
+        (
+            "forecast, one team",
+            report("forecast", Some(&team)),
+            1,
+            Some((50.0, 0.0)),
+        ),
+        ("move a deal (4 conn)", moves, 4, Some((10.0, 0.0))),
     ];
     println!();
     println!(
@@ -319,8 +467,8 @@ async fn bench(db: PathBuf, customers: u64, concurrency: usize, seconds: u64) ->
     );
     let mut hello_rps = 0.0;
     let mut missed = Vec::new();
-    for (name, urls, target) in scenarios {
-        let f = load(&client, &token, concurrency, seconds, Arc::new(urls)).await?;
+    for (name, urls, workers, target) in scenarios {
+        let f = load(&client, &token, workers, seconds, Arc::new(urls)).await?;
         if hello_rps == 0.0 {
             hello_rps = f.rps;
         }
@@ -439,8 +587,9 @@ async fn main() -> Result<()> {
         Cmd::Bench {
             db,
             customers,
+            opportunities,
             concurrency,
             seconds,
-        } => bench(db, customers, concurrency, seconds).await,
+        } => bench(db, customers, opportunities, concurrency, seconds).await,
     }
 }

@@ -215,7 +215,9 @@ async fn customer_timeline(
     Path(id): Path<String>,
 ) -> AppResult<Json<Vec<TimelineItem>>> {
     store::get(&state.db, &me.user, &id).await?;
-    Ok(Json(timeline::for_customer(&state.db, &id).await?))
+    Ok(Json(
+        timeline::for_customer(&state.db, &me.user, &id).await?,
+    ))
 }
 
 /// Import customers from a CSV (UTF-8) or Excel file (multipart field `file`); the first

@@ -770,7 +770,7 @@ async fn detail(
         .into_iter()
         .map(ContactView::from)
         .collect();
-    let events = events(ctx, timeline::for_customer(&state.db, &id).await?);
+    let events = events(ctx, timeline::for_customer(&state.db, &s.user, &id).await?);
     let ownership = crate::pools::store::history(&state.db, &id)
         .await?
         .into_iter()

@@ -41,12 +41,14 @@ pub struct TimelineItem {
     pub attachments: Vec<crate::activities::attachments::AttachmentView>,
 }
 
-/// The timeline of a customer the caller may see (checked by the caller).
+/// The timeline of a customer the caller may see (checked by the caller); of its
+/// deals only those the viewer sees.
 pub async fn for_customer<C: ConnectionTrait>(
     db: &C,
+    viewer: &crate::platform::auth::CurrentUser,
     customer_id: &str,
 ) -> AppResult<Vec<TimelineItem>> {
-    let mut items = audit_items(db, customer_id).await?;
+    let mut items = audit_items(db, viewer, customer_id).await?;
     // Owner changes come from the ownership history, which says from whom, to whom and why.
     items.retain(|i| {
         !(i.entity_type == "customer" && OWNERSHIP_ACTIONS.contains(&i.action.as_str()))
@@ -124,12 +126,13 @@ async fn ownership_items<C: ConnectionTrait>(
 
 async fn audit_items<C: ConnectionTrait>(
     db: &C,
+    viewer: &crate::platform::auth::CurrentUser,
     customer_id: &str,
 ) -> AppResult<Vec<TimelineItem>> {
     let contact_ids = crate::contacts::store::ids_of_customer(db, customer_id).await?;
     // The history of the leads it was converted from moves along with them.
     let lead_ids = crate::leads::store::converted_into(db, customer_id).await?;
-    let deal_ids = crate::opportunities::store::ids_of_customer(db, customer_id).await?;
+    let deal_ids = crate::opportunities::store::ids_of_customer(db, viewer, customer_id).await?;
     let rows = audit_log::Entity::find()
         .filter(
             Condition::any()

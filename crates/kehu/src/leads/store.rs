@@ -813,7 +813,10 @@ pub async fn convert(
                 name: l.company.clone().unwrap_or_else(|| l.name.clone()),
                 customer_id: customer_id.clone(),
                 contact_id: Some(contact.id.clone()),
-                source: l.source.clone(),
+                source: {
+                    let (sources, _) = crate::settings::store::lead_sources(&txn).await?;
+                    l.source.clone().filter(|s| sources.contains(s))
+                },
                 owner_id: l.owner_id.clone(),
                 campaign_id: l.campaign_id.clone(),
                 partner_id: l.partner_id.clone(),

@@ -401,8 +401,9 @@ impl Draft {
         }
     }
 
-    /// The plain fields' checks (the store checks references).
-    pub fn check(&self, sources: &[String]) -> Checks {
+    /// The plain fields' checks (the store checks references). `sources`: the
+    /// sources to check `source` against (None: it did not change, keep it).
+    pub fn check(&self, sources: Option<&[String]>) -> Checks {
         let mut c = Checks::default();
         c.add(required_text("name", &self.name, 200));
         c.add(one_of("priority", &self.priority, PRIORITIES));
@@ -424,7 +425,7 @@ impl Draft {
                 c.add(max_len(field, v, max));
             }
         }
-        if let Some(s) = &self.source
+        if let (Some(s), Some(sources)) = (&self.source, sources)
             && !sources.iter().any(|x| x == s)
         {
             c.push(

@@ -24,7 +24,6 @@ use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use sea_orm::sea_query::{Alias, Expr, Func};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -78,14 +77,19 @@ pub struct Row {
     pub close: String,
 }
 
+/// Table rows of deals. A customer the viewer does not see (a deal of theirs on
+/// someone else's customer) is shown without its name.
 async fn rows(
     state: &AppState,
     ctx: &PageCtx,
+    me: &CurrentUser,
     deals: Vec<OpportunityView>,
     pipelines: &[PipelineView],
 ) -> PageResult<Vec<Row>> {
     let customer_ids: Vec<String> = deals.iter().map(|d| d.customer_id.clone()).collect();
-    let customers: BTreeMap<String, String> = customer::Entity::find()
+    let scope = DataScope::for_user(&state.db, me).await?;
+    let customers: BTreeMap<String, String> = scope
+        .filter(customer::Entity::find(), customer::Column::OwnerId)
         .filter(customer::Column::Id.is_in(customer_ids))
         .select_only()
         .column(customer::Column::Id)
@@ -135,7 +139,7 @@ pub async fn customer_rows(
         .map(OpportunityView::from)
         .collect();
     let pipelines = crate::pipelines::store::all(&state.db).await?;
-    rows(state, ctx, deals, &pipelines).await
+    rows(state, ctx, me, deals, &pipelines).await
 }
 
 #[derive(Template)]
@@ -272,7 +276,7 @@ async fn list(
         q.push(("cursor".into(), c.clone()));
         format!("/opportunities?{}", query_string(&q))
     });
-    let rows = rows(&state, ctx, page.data, &pipelines).await?;
+    let rows = rows(&state, ctx, &s.user, page.data, &pipelines).await?;
     Ok(render(&ListPage {
         total: page.total.unwrap_or(0),
         total_is_estimate: page.total_is_estimate,
@@ -362,19 +366,17 @@ async fn board(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors).into());
     }
-    let sums: Vec<(String, String, i64, i64)> = base
+    let (a_hi, a_lo) = store::amount_sums();
+    // (stage, currency, deals, and the two parts of the amount sum)
+    type Sum = (String, String, i64, Option<i64>, Option<i64>);
+    let sums: Vec<Sum> = base
         .clone()
         .select_only()
         .column(opportunity::Column::StageId)
         .column(opportunity::Column::Currency)
-        .column_as(opportunity::Column::Id.count(), "n")
-        .column_as(
-            Expr::from(Func::cast_as(
-                Func::sum(Expr::col(opportunity::Column::Amount)),
-                Alias::new("BIGINT"),
-            )),
-            "total",
-        )
+        .column_as(crate::opportunities::store::count_all(), "n")
+        .column_as(a_hi, "a_hi")
+        .column_as(a_lo, "a_lo")
         .group_by(opportunity::Column::StageId)
         .group_by(opportunity::Column::Currency)
         .into_tuple()
@@ -393,18 +395,21 @@ async fn board(
             .into_iter()
             .map(OpportunityView::from)
             .collect();
-        let mine: Vec<&(String, String, i64, i64)> = sums.iter().filter(|x| x.0 == st.id).collect();
+        let mine: Vec<_> = sums.iter().filter(|x| x.0 == st.id).collect();
         columns.push(Column {
             id: st.id.clone(),
             name: st.label(zh(ctx)).to_owned(),
             kind: st.kind.clone(),
             probability: st.probability,
-            count: mine.iter().map(|x| x.2 as u64).sum(),
+            count: mine.iter().map(|x| u64::try_from(x.2).unwrap_or(0)).sum(),
             totals: mine
                 .iter()
-                .map(|x| money::compact(x.3, &x.1, zh(ctx)))
+                .map(|x| {
+                    let total = i64::try_from(store::join_sums(x.3, x.4)).unwrap_or(i64::MAX);
+                    money::compact(total, &x.1, zh(ctx))
+                })
                 .collect(),
-            cards: rows(&state, ctx, cards, std::slice::from_ref(&pipeline)).await?,
+            cards: rows(&state, ctx, &s.user, cards, std::slice::from_ref(&pipeline)).await?,
         });
     }
     let owners = owners(&state, &s.user).await?;
@@ -522,14 +527,22 @@ async fn form_page(
         .into_tuple()
         .all(&state.db)
         .await?;
-    let chosen = v("customer_id");
-    if !chosen.is_empty()
-        && !customers.iter().any(|c| c.0 == chosen)
-        && let Ok(c) = crate::customers::store::get(&state.db, &s.user, &chosen).await
-    {
-        customers.insert(0, (c.id, c.name));
+    let mut chosen = v("customer_id");
+    let visible = !chosen.is_empty()
+        && match crate::customers::store::get(&state.db, &s.user, &chosen).await {
+            Ok(c) => {
+                if !customers.iter().any(|x| x.0 == c.id) {
+                    customers.insert(0, (c.id, c.name));
+                }
+                true
+            }
+            Err(AppError::NotFound) => false,
+            Err(e) => return Err(e.into()),
+        };
+    if !visible {
+        chosen.clear();
     }
-    let contacts: Vec<(String, String)> = if chosen.is_empty() {
+    let contacts: Vec<(String, String)> = if !visible {
         Vec::new()
     } else {
         crate::entities::contact::Entity::find()
@@ -567,10 +580,15 @@ async fn form_page(
         FormField::new("name", &t("name"), "text", &v("name"))
             .required()
             .max(200),
-        FormField::new("customer_id", &t("customer_id"), "select", &chosen)
-            .options(customers)
-            .required(),
     ];
+    // A deal stays with its customer: the customer is chosen when it is created.
+    if id.is_none() {
+        fields.push(
+            FormField::new("customer_id", &t("customer_id"), "select", &chosen)
+                .options(customers)
+                .required(),
+        );
+    }
     if !contacts.is_empty() {
         fields.push(
             FormField::new("contact_id", &t("contact_id"), "select", &v("contact_id"))
@@ -838,6 +856,8 @@ async fn update(
         )),
         Err(e) => {
             let errors = FormErrors::from_error(s.ctx.lang, e)?;
+            let mut form = form;
+            form.push(("customer_id".into(), old.customer_id.clone()));
             form_page(&state, s, Some(id), version, &form, &custom, errors).await
         }
     }
@@ -930,6 +950,7 @@ async fn detail(
     let row = rows(
         &state,
         ctx,
+        &s.user,
         vec![o.clone()],
         std::slice::from_ref(&pipeline),
     )
@@ -951,8 +972,12 @@ async fn detail(
             probability: st.probability,
             current: st.id == o.stage_id,
             done: st.kind == "open"
-                && st.position < current.max(m.furthest_position + 1)
-                && st.id != o.stage_id,
+                && st.id != o.stage_id
+                && if o.status == "open" {
+                    st.position < current.max(m.furthest_position + 1)
+                } else {
+                    st.position <= m.furthest_position
+                },
         })
         .collect();
     let stage_name = |sid: &Option<String>| {
@@ -999,11 +1024,14 @@ async fn detail(
     let t = |k: &str| ctx.t(&format!("opportunities.field.{k}")).to_owned();
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
     let contact = match &o.contact_id {
-        Some(c) => crate::entities::contact::Entity::find_by_id(c.clone())
-            .one(&state.db)
-            .await?
-            .map(|c| c.name),
-        None => None,
+        Some(c) if !row.customer.is_empty() => {
+            crate::entities::contact::Entity::find_by_id(c.clone())
+                .filter(crate::entities::contact::Column::DeletedAt.is_null())
+                .one(&state.db)
+                .await?
+                .map(|c| c.name)
+        }
+        _ => None,
     };
     let mut facts = vec![
         (t("amount"), row.amount.clone()),

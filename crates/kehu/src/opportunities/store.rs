@@ -78,6 +78,53 @@ pub static LIST: ListSpec<opportunity::Column> = ListSpec {
 
 const CUSTOM_COLUMN: &str = "opportunities.custom";
 
+/// Sums of stored money are taken in two parts (whole 10⁸ units and the rest),
+/// each safe from i64 overflow, and joined in Rust as i128: `join_sums`.
+const SPLIT: i64 = 100_000_000;
+
+fn sum_cast(e: Expr) -> Expr {
+    Expr::from(sea_orm::sea_query::Func::cast_as(
+        sea_orm::sea_query::Func::sum(e),
+        sea_orm::sea_query::Alias::new("BIGINT"),
+    ))
+}
+
+/// `(SUM(amount / 10⁸), SUM(amount % 10⁸))` for a grouped select.
+pub fn amount_sums() -> (Expr, Expr) {
+    use sea_orm::sea_query::ExprTrait as _;
+    (
+        sum_cast(Expr::col(opportunity::Column::Amount).div(SPLIT)),
+        sum_cast(Expr::col(opportunity::Column::Amount).modulo(SPLIT)),
+    )
+}
+
+/// The same of `amount × probability` (stored units × percent).
+pub fn weighted_sums() -> (Expr, Expr) {
+    use sea_orm::sea_query::ExprTrait as _;
+    (
+        sum_cast(
+            Expr::col(opportunity::Column::Amount)
+                .div(SPLIT)
+                .mul(Expr::col(opportunity::Column::Probability)),
+        ),
+        sum_cast(
+            Expr::col(opportunity::Column::Amount)
+                .modulo(SPLIT)
+                .mul(Expr::col(opportunity::Column::Probability)),
+        ),
+    )
+}
+
+/// `COUNT(*)`: counts from the index alone (`COUNT(id)` would read every row).
+pub fn count_all() -> Expr {
+    Expr::cust("COUNT(*)")
+}
+
+/// Joins the two parts of `amount_sums` or `weighted_sums`.
+pub fn join_sums(high: Option<i64>, low: Option<i64>) -> i128 {
+    i128::from(high.unwrap_or(0)) * i128::from(SPLIT) + i128::from(low.unwrap_or(0))
+}
+
 fn scoped(scope: &DataScope, deleted: bool) -> Select<opportunity::Entity> {
     let q = scope.filter(opportunity::Entity::find(), opportunity::Column::OwnerId);
     if deleted {
@@ -167,12 +214,14 @@ pub async fn of_customer<C: ConnectionTrait>(
         .await?)
 }
 
-/// The ids of every deal of a customer (its timeline shows their history).
+/// The ids of the deals of a customer that `user` sees (its timeline shows their history).
 pub async fn ids_of_customer<C: ConnectionTrait>(
     db: &C,
+    user: &CurrentUser,
     customer_id: &str,
 ) -> AppResult<Vec<String>> {
-    Ok(opportunity::Entity::find()
+    let scope = DataScope::for_user(db, user).await?;
+    Ok(scoped(&scope, false)
         .filter(opportunity::Column::CustomerId.eq(customer_id))
         .select_only()
         .column(opportunity::Column::Id)
@@ -278,7 +327,9 @@ async fn check<C: ConnectionTrait>(
     custom_input: Option<&Value>,
 ) -> AppResult<(PipelineView, Map<String, Value>)> {
     let (sources, _) = crate::settings::store::lead_sources(db).await?;
-    errors.extend(d.check(&sources).0);
+    // A source an administrator has since removed stays on the deals that have it.
+    let source_changed = old.is_none_or(|o| o.source != d.source);
+    errors.extend(d.check(source_changed.then_some(sources.as_slice())).0);
     let customer_changed = old.is_none_or(|o| o.customer_id != d.customer_id);
     if customer_changed {
         match crate::customers::store::get(db, user, &d.customer_id).await {
@@ -385,20 +436,28 @@ async fn save<C: ConnectionTrait>(
     })?;
     let stage_changed = old.is_none_or(|o| o.stage_id != d.stage_id);
     let mut rules = Vec::new();
-    if stage_changed {
-        if !probability_sent {
-            d.probability = Some(stage.probability);
-        }
-        if stage.kind == "lost" {
-            if d.lost_reason.is_none() {
+    // A lost deal always says why; any other keeps no lost reason.
+    if stage.kind == "lost" {
+        match &d.lost_reason {
+            None => {
                 return Err(AppError::field(
                     "lost_reason",
                     "required",
                     "say why the deal was lost",
                 ));
             }
-        } else {
-            d.lost_reason = None;
+            Some(r) => {
+                if let Some(e) = crate::platform::validate::max_len("lost_reason", r, 500) {
+                    return Err(AppError::Validation(vec![e]));
+                }
+            }
+        }
+    } else {
+        d.lost_reason = None;
+    }
+    if stage_changed {
+        if !probability_sent {
+            d.probability = Some(stage.probability);
         }
         let missing = d.missing(&stage.required_fields, &custom);
         if !missing.is_empty() {
@@ -757,24 +816,16 @@ pub async fn move_stage(
     id: &str,
     input: MoveInput,
 ) -> AppResult<opportunity::Model> {
-    let expected = match input.version {
-        Some(v) => v,
-        None => get(db, user, id).await?.version,
-    };
-    let patch = OpportunityPatch {
-        stage_id: Some(input.stage_id),
-        lost_reason: input.lost_reason.map(Some),
-        ..Default::default()
-    };
     let txn = write_txn(db).await?;
     let old = get(&txn, user, id).await?;
-    if old.version != expected {
+    // Without a version the move applies to the deal as it is now.
+    if input.version.is_some_and(|v| v != old.version) {
         return Err(stale());
     }
     let mut d = Draft::from_model(&old);
-    d.stage_id = patch.stage_id.clone().unwrap_or_default().trim().to_owned();
-    if let Some(r) = &patch.lost_reason {
-        d.lost_reason = clean(r.clone());
+    d.stage_id = input.stage_id.trim().to_owned();
+    if input.lost_reason.is_some() {
+        d.lost_reason = clean(input.lost_reason.clone());
     }
     let pipeline = crate::pipelines::store::get(&txn, &old.pipeline_id).await?;
     if pipeline.stage(&d.stage_id).is_none() {
@@ -927,13 +978,20 @@ pub async fn move_open_deals<C: ConnectionTrait>(
             .all(txn)
             .await?;
         for o in deals {
-            opportunity::Entity::update_many()
+            let r = opportunity::Entity::update_many()
                 .col_expr(opportunity::Column::OwnerId, Expr::value(to.to_owned()))
                 .col_expr(opportunity::Column::Version, Expr::value(o.version + 1))
                 .col_expr(opportunity::Column::UpdatedAt, Expr::value(now))
                 .filter(opportunity::Column::Id.eq(o.id.clone()))
+                .filter(opportunity::Column::Version.eq(o.version))
+                .filter(opportunity::Column::OwnerId.eq(from.clone()))
+                .filter(opportunity::Column::Status.eq("open"))
                 .exec(txn)
                 .await?;
+            if r.rows_affected == 0 {
+                // Changed meanwhile (closed, given away): it stays as it is now.
+                continue;
+            }
             let mut changes = Map::new();
             changes.insert("owner_id".into(), json!([from, to]));
             audit::record(

@@ -314,6 +314,22 @@ pub async fn update(
         for (i, s) in stages.iter().enumerate() {
             match &s.id {
                 Some(sid) => {
+                    let kind = s.kind.as_deref().unwrap_or("open");
+                    if old.stage(sid).is_some_and(|o| o.kind != kind) {
+                        let used = opportunity::Entity::find()
+                            .filter(opportunity::Column::StageId.eq(sid.clone()))
+                            .count(&txn)
+                            .await?;
+                        if used > 0 {
+                            return Err(AppError::refused(
+                                "stage_in_use",
+                                format!(
+                                    "{used} deals are in stage {}; move them before changing its kind",
+                                    s.name
+                                ),
+                            ));
+                        }
+                    }
                     let am = stage_model(id, sid.clone(), i, s);
                     pipeline_stage::Entity::update(am).exec(&txn).await?;
                 }

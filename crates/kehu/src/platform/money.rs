@@ -111,6 +111,31 @@ pub fn money(stored: i64, currency: &str) -> Money {
     }
 }
 
+/// A sum of stored amounts (which may pass i64) as money, rounded half-even
+/// to the currency's minor unit.
+pub fn money_of_sum(stored: i128, currency: &str) -> Money {
+    money_of_scaled(stored, SCALE, currency)
+}
+
+/// `value × 10^-scale` as money, rounded half-even to the currency's minor unit
+/// (once, so there is no double rounding).
+pub fn money_of_scaled(value: i128, scale: u32, currency: &str) -> Money {
+    let digits = minor_digits(currency).unwrap_or(2);
+    let amount = match Decimal::try_from_i128_with_scale(value, scale) {
+        Ok(d) => {
+            let mut d = round(d, currency);
+            d.rescale(digits);
+            d.to_string()
+        }
+        // Beyond 28 digits: whole units.
+        Err(_) => (value / 10i128.pow(scale)).to_string(),
+    };
+    Money {
+        amount,
+        currency: currency.to_owned(),
+    }
+}
+
 /// `amount` parsed as a non-negative amount of `currency`: at most its minor
 /// digits, at most `MAX_UNITS`. Errors name `field` (`amount`, `items[0].unit_price`…).
 pub fn parse_amount(field: &str, amount: &str, currency: &str) -> Result<i64, FieldError> {
@@ -255,7 +280,7 @@ mod tests {
         // 0.125 → 0.12, 0.135 → 0.14
         assert_eq!(text(1_250, "CNY"), "0.12");
         assert_eq!(text(1_350, "CNY"), "0.14");
-        assert_eq!(compact(123_456_0000, "CNY", true), "¥12.3万");
-        assert_eq!(compact(123_456_0000, "USD", false), "$123.5K");
+        assert_eq!(compact(1_234_560_000, "CNY", true), "¥12.3万");
+        assert_eq!(compact(1_234_560_000, "USD", false), "$123.5K");
     }
 }

@@ -10,11 +10,8 @@ use crate::platform::auth::{CurrentUser, Scope};
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::money::{self, Money};
 use crate::platform::scope::DataScope;
-use rust_decimal::Decimal;
-use sea_orm::sea_query::{Alias, Expr, Func};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -188,23 +185,6 @@ async fn pipeline_of<C: ConnectionTrait>(db: &C, p: &SalesParams) -> AppResult<P
     }
 }
 
-fn sum_bigint(col: opportunity::Column) -> Expr {
-    Expr::from(Func::cast_as(
-        Func::sum(Expr::col(col)),
-        Alias::new("BIGINT"),
-    ))
-}
-
-fn weighted_sum() -> Expr {
-    Expr::from(Func::cast_as(
-        Func::sum(sea_orm::sea_query::ExprTrait::mul(
-            Expr::col(opportunity::Column::Amount),
-            Expr::col(opportunity::Column::Probability),
-        )),
-        Alias::new("BIGINT"),
-    ))
-}
-
 /// Count, amount and weighted amount of a group of deals.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Figures {
@@ -217,28 +197,25 @@ pub struct Figures {
 #[derive(Debug, Clone, Default)]
 struct Acc {
     count: u64,
-    amount: i64,
+    /// Stored units.
+    amount: i128,
     /// amount × probability (percent), in stored units × 100.
     weighted: i128,
 }
 
 impl Acc {
-    fn add(&mut self, count: i64, amount: i64, weighted: i64) {
-        self.count += count.max(0) as u64;
+    fn add(&mut self, count: i64, amount: i128, weighted: i128) {
+        self.count += u64::try_from(count).unwrap_or(0);
         self.amount += amount;
-        self.weighted += i128::from(weighted);
+        self.weighted += weighted;
     }
 
     fn figures(&self, currency: &str) -> Figures {
-        // Σ amount × percent, in stored units × 100: scale 4 + 2 gives currency units.
-        let w = Decimal::try_from_i128_with_scale(self.weighted, 6)
-            .ok()
-            .and_then(|w| money::to_stored(money::round(w, currency)))
-            .unwrap_or(0);
         Figures {
             count: self.count,
-            amount: money::money(self.amount, currency),
-            weighted: money::money(w, currency),
+            amount: money::money_of_sum(self.amount, currency),
+            // Stored units × percent: scale 4 + 2.
+            weighted: money::money_of_scaled(self.weighted, money::SCALE + 2, currency),
         }
     }
 }
@@ -308,25 +285,37 @@ pub async fn forecast<C: ConnectionTrait>(
 ) -> AppResult<Forecast> {
     let pipeline = pipeline_of(db, p).await?;
     let owners = owners(db, user, p).await?;
-    let rows: Vec<(Option<String>, Option<Date>, i64, Option<i64>, Option<i64>)> =
-        opportunity::Entity::find()
-            .select_only()
-            .column(opportunity::Column::OwnerId)
-            .column(opportunity::Column::ExpectedCloseDate)
-            .column_as(opportunity::Column::Id.count(), "n")
-            .column_as(sum_bigint(opportunity::Column::Amount), "amount")
-            .column_as(weighted_sum(), "weighted")
-            .filter(opportunity::Column::PipelineId.eq(pipeline.id.clone()))
-            .filter(opportunity::Column::DeletedAt.is_null())
-            .filter(opportunity::Column::Status.eq("open"))
-            .filter(opportunity::Column::ExpectedCloseDate.between(p.from, p.to))
-            .filter(opportunity::Column::Currency.eq(p.currency.clone()))
-            .filter(scope_cond(&owners))
-            .group_by(opportunity::Column::OwnerId)
-            .group_by(opportunity::Column::ExpectedCloseDate)
-            .into_tuple()
-            .all(db)
-            .await?;
+    let (a_hi, a_lo) = crate::opportunities::store::amount_sums();
+    let (w_hi, w_lo) = crate::opportunities::store::weighted_sums();
+    type Row = (
+        Option<String>,
+        Option<Date>,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = opportunity::Entity::find()
+        .select_only()
+        .column(opportunity::Column::OwnerId)
+        .column(opportunity::Column::ExpectedCloseDate)
+        .column_as(crate::opportunities::store::count_all(), "n")
+        .column_as(a_hi, "a_hi")
+        .column_as(a_lo, "a_lo")
+        .column_as(w_hi, "w_hi")
+        .column_as(w_lo, "w_lo")
+        .filter(opportunity::Column::PipelineId.eq(pipeline.id.clone()))
+        .filter(opportunity::Column::DeletedAt.is_null())
+        .filter(opportunity::Column::Status.eq("open"))
+        .filter(opportunity::Column::ExpectedCloseDate.between(p.from, p.to))
+        .filter(opportunity::Column::Currency.eq(p.currency.clone()))
+        .filter(scope_cond(&owners))
+        .group_by(opportunity::Column::OwnerId)
+        .group_by(opportunity::Column::ExpectedCloseDate)
+        .into_tuple()
+        .all(db)
+        .await?;
     let (users, teams) = names(db).await?;
     let mut months: BTreeMap<String, Acc> = BTreeMap::new();
     // Every month of the range appears, empty or not.
@@ -342,8 +331,9 @@ pub async fn forecast<C: ConnectionTrait>(
     let mut by_owner: BTreeMap<Option<String>, Acc> = BTreeMap::new();
     let mut by_team: BTreeMap<Option<String>, Acc> = BTreeMap::new();
     let mut total = Acc::default();
-    for (owner, date, n, amount, weighted) in rows {
-        let (a, w) = (amount.unwrap_or(0), weighted.unwrap_or(0));
+    for (owner, date, n, a_hi, a_lo, w_hi, w_lo) in rows {
+        let join = crate::opportunities::store::join_sums;
+        let (a, w) = (join(a_hi, a_lo), join(w_hi, w_lo));
         if let Some(d) = date {
             months.entry(month_key(d)).or_default().add(n, a, w);
         }
@@ -412,14 +402,14 @@ pub struct FunnelStage {
     /// `open`, `won` or `lost`.
     pub kind: String,
     pub probability: i32,
-    /// Open deals in this stage now (for won/lost stages: deals closed there in the period).
+    /// Deals created in the period that are in this stage now.
     pub current_count: u64,
     pub current_amount: Money,
     /// Deals created in the period that reached this stage or a later one (won: that were won).
     pub reached: u64,
     /// Percent of `reached` that went on to the next open or won stage.
     pub conversion_to_next: Option<f64>,
-    /// Median days deals spent in this stage, over the moves out of it in the period.
+    /// Median days deals spent in this stage, over the latest 2,000 moves out of it in the period.
     pub median_days: Option<f64>,
 }
 
@@ -433,7 +423,7 @@ pub struct Outcome {
     pub amount: Money,
 }
 
-/// The pipeline's funnel for deals of a period.
+/// The pipeline's funnel for the deals of a period in one currency.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Funnel {
     pub from: String,
@@ -472,92 +462,65 @@ pub async fn funnel<C: ConnectionTrait>(
         opportunity::Entity::find()
             .filter(opportunity::Column::PipelineId.eq(pipeline.id.clone()))
             .filter(opportunity::Column::DeletedAt.is_null())
+            .filter(opportunity::Column::Currency.eq(p.currency.clone()))
             .filter(scope_cond(&owners))
     };
-    // Open deals per stage now.
-    let open_ids: Vec<String> = pipeline
-        .stages
-        .iter()
-        .filter(|s| s.kind == "open")
-        .map(|s| s.id.clone())
-        .collect();
-    let current: Vec<(String, i64, Option<i64>)> = base()
-        .select_only()
-        .column(opportunity::Column::StageId)
-        .column_as(opportunity::Column::Id.count(), "n")
-        .column_as(sum_bigint(opportunity::Column::Amount), "amount")
-        .filter(opportunity::Column::StageId.is_in(open_ids))
-        .filter(opportunity::Column::Currency.eq(p.currency.clone()))
-        .group_by(opportunity::Column::StageId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    // How far the deals created in the period got.
-    let cohort: Vec<(i32, String, i64)> = base()
+    // The deals created in the period: where they are now, how far they got. And
+    // the deals closed in the period, by stage and lost reason. All in `currency`.
+    let (a_hi, a_lo) = crate::opportunities::store::amount_sums();
+    let join = crate::opportunities::store::join_sums;
+    type CohortRow = (i32, String, String, i64, Option<i64>, Option<i64>);
+    let cohort: Vec<CohortRow> = base()
         .select_only()
         .column(opportunity::Column::FurthestPosition)
         .column(opportunity::Column::Status)
-        .column_as(opportunity::Column::Id.count(), "n")
+        .column(opportunity::Column::StageId)
+        .column_as(crate::opportunities::store::count_all(), "n")
+        .column_as(a_hi.clone(), "a_hi")
+        .column_as(a_lo.clone(), "a_lo")
         .filter(opportunity::Column::CreatedAt.gte(start))
         .filter(opportunity::Column::CreatedAt.lt(end))
         .group_by(opportunity::Column::FurthestPosition)
         .group_by(opportunity::Column::Status)
+        .group_by(opportunity::Column::StageId)
         .into_tuple()
         .all(db)
         .await?;
-    // Closed in the period, by outcome and reason.
-    let closed: Vec<(String, Option<String>, String, i64, Option<i64>)> = base()
+    type ClosedRow = (String, Option<String>, i64, Option<i64>, Option<i64>);
+    let closed: Vec<ClosedRow> = base()
         .select_only()
-        .column(opportunity::Column::Status)
+        .column(opportunity::Column::StageId)
         .column(opportunity::Column::LostReason)
-        .column(opportunity::Column::Currency)
-        .column_as(opportunity::Column::Id.count(), "n")
-        .column_as(sum_bigint(opportunity::Column::Amount), "amount")
+        .column_as(crate::opportunities::store::count_all(), "n")
+        .column_as(a_hi, "a_hi")
+        .column_as(a_lo, "a_lo")
         .filter(opportunity::Column::ClosedAt.gte(start))
         .filter(opportunity::Column::ClosedAt.lt(end))
         .filter(opportunity::Column::Status.ne("open"))
-        .group_by(opportunity::Column::Status)
+        .group_by(opportunity::Column::StageId)
         .group_by(opportunity::Column::LostReason)
-        .group_by(opportunity::Column::Currency)
         .into_tuple()
         .all(db)
         .await?;
-    let created: u64 = cohort.iter().map(|c| c.2.max(0) as u64).sum();
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    let created: u64 = cohort.iter().map(|c| n(c.3)).sum();
     let reached_at = |pos: i32, kind: &str| -> u64 {
         cohort
             .iter()
-            .filter(|(f, status, _)| match kind {
+            .filter(|(f, status, ..)| match kind {
                 "won" => status == "won",
                 "lost" => status == "lost",
                 _ => *f >= pos,
             })
-            .map(|c| c.2.max(0) as u64)
+            .map(|c| n(c.3))
             .sum()
     };
     let mut stages = Vec::new();
     for st in &pipeline.stages {
-        let (count, amount) = if st.kind == "open" {
-            current
-                .iter()
-                .find(|c| c.0 == st.id)
-                .map(|c| (c.1.max(0) as u64, c.2.unwrap_or(0)))
-                .unwrap_or((0, 0))
-        } else {
-            closed
-                .iter()
-                .filter(|c| c.0 == st.kind)
-                .fold((0, 0), |acc, c| {
-                    (
-                        acc.0 + c.3.max(0) as u64,
-                        acc.1
-                            + if c.2 == p.currency {
-                                c.4.unwrap_or(0)
-                            } else {
-                                0
-                            },
-                    )
-                })
-        };
+        let (count, amount) = cohort
+            .iter()
+            .filter(|c| c.2 == st.id)
+            .fold((0, 0), |acc, c| (acc.0 + n(c.3), acc.1 + join(c.4, c.5)));
         stages.push(FunnelStage {
             stage_id: st.id.clone(),
             name: st.name.clone(),
@@ -565,7 +528,7 @@ pub async fn funnel<C: ConnectionTrait>(
             kind: st.kind.clone(),
             probability: st.probability,
             current_count: count,
-            current_amount: money::money(amount, &p.currency),
+            current_amount: money::money_of_sum(amount, &p.currency),
             reached: reached_at(st.position, &st.kind),
             conversion_to_next: None,
             median_days: median_days(db, &pipeline.id, &st.id, &owners, start, end).await?,
@@ -584,22 +547,20 @@ pub async fn funnel<C: ConnectionTrait>(
             stages[a].conversion_to_next = percent(stages[b].reached, stages[a].reached);
         }
     }
-    let mut outcomes: BTreeMap<(String, Option<String>), (u64, i64)> = BTreeMap::new();
-    for (status, reason, currency, n, amount) in &closed {
-        let e = outcomes
-            .entry((
-                status.clone(),
-                if status == "lost" {
-                    reason.clone()
-                } else {
-                    None
-                },
-            ))
-            .or_default();
-        e.0 += (*n).max(0) as u64;
-        if currency == &p.currency {
-            e.1 += amount.unwrap_or(0);
-        }
+    let mut outcomes: BTreeMap<(String, Option<String>), (u64, i128)> = BTreeMap::new();
+    for (stage_id, reason, count, hi, lo) in &closed {
+        let status = pipeline
+            .stage(stage_id)
+            .map(|s| s.kind.clone())
+            .unwrap_or_else(|| "lost".into());
+        let reason = if status == "lost" {
+            reason.clone()
+        } else {
+            None
+        };
+        let e = outcomes.entry((status, reason)).or_default();
+        e.0 += n(*count);
+        e.1 += join(*hi, *lo);
     }
     let won: u64 = outcomes
         .iter()
@@ -613,7 +574,7 @@ pub async fn funnel<C: ConnectionTrait>(
             status,
             reason,
             count,
-            amount: money::money(amount, &p.currency),
+            amount: money::money_of_sum(amount, &p.currency),
         })
         .collect();
     outcomes.sort_by(|a, b| b.status.cmp(&a.status).then(b.count.cmp(&a.count)));
@@ -629,7 +590,11 @@ pub async fn funnel<C: ConnectionTrait>(
     })
 }
 
-/// The median of the time deals spent in `stage_id`, over the moves out of it in the range.
+/// Moves out of a stage the median is taken over: the latest in the period.
+pub const MEDIAN_SAMPLE: u64 = 2_000;
+
+/// The median time deals spent in `stage_id`, over the latest `MEDIAN_SAMPLE`
+/// moves out of it in the range (all of them when there are fewer), in days.
 async fn median_days<C: ConnectionTrait>(
     db: &C,
     pipeline_id: &str,
@@ -647,24 +612,26 @@ async fn median_days<C: ConnectionTrait>(
     if let Some(ids) = owners {
         q = q.filter(stage_change::Column::OwnerId.is_in(ids.clone()));
     }
-    let n = q.clone().count(db).await?;
-    if n == 0 {
-        return Ok(None);
-    }
-    let mid: Vec<i64> = q
+    let mut secs: Vec<Option<i64>> = q
         .select_only()
         .column(stage_change::Column::SecondsInFrom)
-        .order_by_asc(stage_change::Column::SecondsInFrom)
-        .offset((n - 1) / 2)
-        .limit(if n % 2 == 0 { 2 } else { 1 })
+        .order_by_desc(stage_change::Column::ChangedAt)
+        .limit(MEDIAN_SAMPLE)
         .into_tuple()
         .all(db)
         .await?;
-    if mid.is_empty() {
+    secs.sort_unstable();
+    let v: Vec<i64> = secs.into_iter().flatten().collect();
+    if v.is_empty() {
         return Ok(None);
     }
-    let secs = mid.iter().sum::<i64>() as f64 / mid.len() as f64;
-    Ok(Some((secs / 86_400.0 * 10.0).round() / 10.0))
+    let mid = v.len() / 2;
+    let median = if v.len().is_multiple_of(2) {
+        (v[mid - 1] + v[mid]) as f64 / 2.0
+    } else {
+        v[mid] as f64
+    };
+    Ok(Some((median / 86_400.0 * 10.0).round() / 10.0))
 }
 
 /// The forecast as a bar chart (SVG): amount and weighted amount per month.

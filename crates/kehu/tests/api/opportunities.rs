@@ -427,6 +427,49 @@ async fn reps_see_and_change_only_their_deals_in_the_api_and_the_pages() {
     let after: Value = p.other.get(&path).await.json().await.unwrap();
     assert_eq!(after["stage_id"], stage(1).as_str());
     assert_eq!(after["version"], 1);
+    // A deal a manager puts on the rep's customer for someone else stays out of
+    // the rep's timeline; its owner sees the deal but not the customer's name.
+    let boss_deal = deal(
+        &p.boss,
+        json!({"name": "经理安排的商机", "customer_id": mine["customer_id"], "owner_id": p.other_id}),
+    )
+    .await;
+    let tl: Value = p
+        .rep
+        .get(&format!(
+            "/api/v1/customers/{}/timeline",
+            mine["customer_id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!tl.to_string().contains("经理安排的商机"), "{tl}");
+    let (other_client, _) = app.sign_in("li@example.com").await;
+    let html = other_client
+        .get(app.url(&format!(
+            "/opportunities/{}",
+            boss_deal["id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("经理安排的商机") && !html.contains("甲公司"));
+    let form = other_client
+        .get(app.url(&format!(
+            "/opportunities/new?customer_id={}",
+            mine["customer_id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!form.contains("甲公司"));
     // The customer page lists the customer's deals.
     let html = client
         .get(app.url(&format!(
@@ -563,6 +606,30 @@ async fn stage_moves_keep_history_need_reasons_and_required_fields() {
     let lost: Value = res.json().await.unwrap();
     assert_eq!(lost["status"], "lost");
     assert_eq!(lost["lost_reason"], "预算不足");
+    // A lost deal keeps a reason, and a short one.
+    let res = p
+        .rep
+        .patch_current(
+            &format!("/api/v1/opportunities/{id}"),
+            &json!({"lost_reason": null}),
+        )
+        .await;
+    assert_eq!(
+        field_codes(&problem(res, StatusCode::UNPROCESSABLE_ENTITY).await),
+        vec![("lost_reason".to_owned(), "required".to_owned())]
+    );
+    let long = "很".repeat(501);
+    let other_deal = deal(&p.rep, json!({"name": "长原因", "customer_id": c})).await;
+    let res = moved(
+        &p.rep,
+        other_deal["id"].as_str().unwrap(),
+        json!({"stage_id": stage(6), "lost_reason": long}),
+    )
+    .await;
+    assert_eq!(
+        field_codes(&problem(res, StatusCode::UNPROCESSABLE_ENTITY).await),
+        vec![("lost_reason".to_owned(), "too_long".to_owned())]
+    );
     assert_eq!(lost["probability"], 0);
     assert!(lost["closed_at"].is_string());
     // History: from, to, who, when; time in each stage.
@@ -620,6 +687,31 @@ async fn stage_moves_keep_history_need_reasons_and_required_fields() {
             .patch_current(
                 &format!("/api/v1/pipelines/{}", kehu_migration::DEFAULT_PIPELINE_ID),
                 &json!({"stages": keep}),
+            )
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(pr["reason"], "stage_in_use");
+    // Nor may its kind change while deals sit in it.
+    let kinds: Vec<Value> = pipeline["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let kind = if s["id"] == stage(4).as_str() {
+                json!("won")
+            } else {
+                s["kind"].clone()
+            };
+            json!({"id": s["id"], "name": s["name"], "probability": s["probability"], "kind": kind})
+        })
+        .collect();
+    let pr = problem(
+        p.admin
+            .patch_current(
+                &format!("/api/v1/pipelines/{}", kehu_migration::DEFAULT_PIPELINE_ID),
+                &json!({"stages": kinds}),
             )
             .await,
         StatusCode::CONFLICT,
@@ -1077,12 +1169,12 @@ async fn forecast_and_funnel_add_up_by_rep_and_team() {
         .json()
         .await
         .unwrap();
-    assert_eq!(fun["created"], 5);
+    assert_eq!(fun["created"], 4);
     let st = fun["stages"].as_array().unwrap();
     let reached: Vec<i64> = st.iter().map(|s| s["reached"].as_i64().unwrap()).collect();
-    // a: won (through 4); b: reached 3; c: reached 2 then lost; usd, undated: 1.
-    assert_eq!(reached, vec![5, 3, 2, 1, 1, 1]);
-    assert_eq!(st[0]["conversion_to_next"], 60.0);
+    // a: won (through 4); b: reached 3; c: reached 2 then lost; undated: 1 (the USD deal is left out).
+    assert_eq!(reached, vec![4, 3, 2, 1, 1, 1]);
+    assert_eq!(st[0]["conversion_to_next"], 75.0);
     assert_eq!(st[1]["conversion_to_next"], 66.7);
     assert_eq!(st[2]["current_count"], 1);
     assert_eq!(st[2]["current_amount"]["amount"], "2000.00");
@@ -1122,7 +1214,16 @@ async fn forecast_and_funnel_add_up_by_rep_and_team() {
         .json()
         .await
         .unwrap();
-    assert_eq!(south["created"], 2);
+    assert_eq!(south["created"], 1);
+    let usd: Value = p
+        .admin
+        .get("/api/v1/reports/funnel?currency=USD")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(usd["created"], 1);
+    assert_eq!(usd["stages"][0]["current_amount"]["amount"], "999.00");
     let none: Value = p
         .boss
         .get(&format!("/api/v1/reports/funnel?team_id={}", p.south_team))
