@@ -264,7 +264,8 @@ pub async fn run_jobs(state: &AppState) -> AppResult<JobReport> {
     }
     let result = async {
         let before = now - time::Duration::days(state.settings.recycle_days);
-        let purged = crate::customers::store::purge(&state.db, now, before).await?;
+        let deals = crate::opportunities::store::purge(&state.db, now, before).await?;
+        let purged = crate::customers::store::purge(&state.db, now, before).await? + deals;
         crate::platform::idempotency::purge(&state.db, now - time::Duration::days(1)).await?;
         let returns = crate::pools::jobs::auto_return(&state.db, now).await?;
         let (reminded, emailed) = quick_jobs(state, now).await?;
@@ -350,7 +351,11 @@ impl Application {
     /// Connects, migrates and binds (`127.0.0.1:0` picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         use anyhow::Context;
-        let db = crate::platform::db::connect(&config.database_url).await?;
+        let db = crate::platform::db::connect_with(
+            &config.database_url,
+            config.settings.background_jobs,
+        )
+        .await?;
         crate::platform::db::migrate(&db).await?;
         let listener = TcpListener::bind(&config.bind)
             .await
@@ -398,11 +403,26 @@ impl Application {
                 }
             }
         });
+        // SQLite's WAL goes back into the database here, not inside requests.
+        let db = self.state.db.clone();
+        let checkpoints = tokio::spawn(async move {
+            if !enabled {
+                return;
+            }
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                if let Err(e) = crate::platform::db::checkpoint(&db).await {
+                    tracing::warn!(error = %e, "checkpoint failed");
+                }
+            }
+        });
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         jobs.abort();
+        checkpoints.abort();
         served?;
         Ok(())
     }

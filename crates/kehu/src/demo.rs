@@ -900,6 +900,9 @@ pub async fn seed_opportunities(
         for sql in &saved {
             db.execute_unprepared(sql).await?;
         }
+    }
+    crate::opportunities::rollups::rebuild(db).await?;
+    if bulk {
         db.execute_unprepared("ANALYZE").await?;
     }
     Ok(done)

@@ -153,8 +153,7 @@ impl MigrationTrait for Migration {
                 &["deleted_at", "updated_at", "id"][..],
             ),
             ("ix_opportunities_customer", &["customer_id"][..]),
-            // The board, the forecast and the funnel read these without touching the rows;
-            // the owner-first twins serve one team or rep.
+            // The board reads its counts and totals from this index alone.
             (
                 "ix_opportunities_board",
                 &[
@@ -163,74 +162,6 @@ impl MigrationTrait for Migration {
                     "stage_id",
                     "owner_id",
                     "currency",
-                    "amount",
-                ][..],
-            ),
-            (
-                "ix_opportunities_forecast",
-                &[
-                    "pipeline_id",
-                    "deleted_at",
-                    "status",
-                    "expected_close_date",
-                    "owner_id",
-                    "currency",
-                    "amount",
-                    "probability",
-                ][..],
-            ),
-            (
-                "ix_opportunities_owner_forecast",
-                &[
-                    "owner_id",
-                    "pipeline_id",
-                    "deleted_at",
-                    "status",
-                    "expected_close_date",
-                    "currency",
-                    "amount",
-                    "probability",
-                ][..],
-            ),
-            (
-                "ix_opportunities_cohort",
-                &[
-                    "pipeline_id",
-                    "deleted_at",
-                    "created_at",
-                    "owner_id",
-                    "currency",
-                    "furthest_position",
-                    "status",
-                    "stage_id",
-                    "amount",
-                ][..],
-            ),
-            (
-                "ix_opportunities_owner_cohort",
-                &[
-                    "owner_id",
-                    "pipeline_id",
-                    "deleted_at",
-                    "created_at",
-                    "currency",
-                    "furthest_position",
-                    "status",
-                    "stage_id",
-                    "amount",
-                ][..],
-            ),
-            (
-                "ix_opportunities_closed",
-                &[
-                    "pipeline_id",
-                    "deleted_at",
-                    "closed_at",
-                    "owner_id",
-                    "currency",
-                    "status",
-                    "stage_id",
-                    "lost_reason",
                     "amount",
                 ][..],
             ),
@@ -306,6 +237,60 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Report rollups, kept by `opportunities::rollups` with every change of a deal:
+        // deals by day created (the funnel), by day closed (won and lost), and open
+        // deals by expected close date (the forecast). `owner_id` and `lost_reason`
+        // are '' rather than NULL so the unique keys hold.
+        for (table, day, extra) in [
+            (
+                "deal_cohorts",
+                "day",
+                &["furthest_position", "status", "stage_id"][..],
+            ),
+            ("deal_closings", "day", &["stage_id", "lost_reason"][..]),
+            ("deal_forecasts", "day", &[][..]),
+        ] {
+            let mut t = Table::create();
+            t.table(table)
+                .col(ColumnDef::new("pipeline_id").string_len(36).not_null())
+                .col(ColumnDef::new(day).date().not_null())
+                .col(ColumnDef::new("owner_id").string_len(36).not_null())
+                .col(ColumnDef::new("currency").string_len(3).not_null());
+            for c in extra {
+                match *c {
+                    "furthest_position" => t.col(ColumnDef::new(*c).integer().not_null()),
+                    "lost_reason" => t.col(ColumnDef::new(*c).text().not_null()),
+                    _ => t.col(ColumnDef::new(*c).string_len(36).not_null()),
+                };
+            }
+            for c in [
+                "deals",
+                "amount_high",
+                "amount_low",
+                "weighted_high",
+                "weighted_low",
+            ] {
+                t.col(money(c));
+            }
+            m.create_table(t.to_owned()).await?;
+            let mut key = vec!["pipeline_id", day, "owner_id", "currency"];
+            key.extend(extra.iter().copied());
+            let mut i = Index::create()
+                .name(format!("ux_{table}"))
+                .table(table)
+                .unique()
+                .to_owned();
+            for c in &key {
+                i.col(*c);
+            }
+            m.create_index(i).await?;
+            m.create_index(index(
+                &format!("ix_{table}_owner"),
+                table,
+                &["owner_id", "pipeline_id", day],
+            ))
+            .await?;
+        }
         // Won deals waiting for their contract draft (the contracts module takes them).
         m.create_table(
             Table::create()
@@ -375,6 +360,9 @@ impl MigrationTrait for Migration {
         )
         .await?;
         for t in [
+            "deal_cohorts",
+            "deal_closings",
+            "deal_forecasts",
             "contract_requests",
             "automation_rules",
             "opportunity_stage_changes",

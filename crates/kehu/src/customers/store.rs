@@ -757,10 +757,16 @@ pub async fn purge(
     before: OffsetDateTime,
 ) -> AppResult<u64> {
     let txn = write_txn(db).await?;
+    // A customer with deals stays in the bin (its deals keep their history).
+    let with_deals = sea_orm::sea_query::Query::select()
+        .column(crate::entities::opportunity::Column::CustomerId)
+        .from(crate::entities::opportunity::Entity)
+        .to_owned();
     let expired = sea_orm::sea_query::Query::select()
         .column(customer::Column::Id)
         .from(customer::Entity)
         .cond_where(customer::Column::DeletedAt.lt(before))
+        .and_where(customer::Column::Id.not_in_subquery(with_deals.clone()))
         .to_owned();
     contact::Entity::delete_many()
         .filter(contact::Column::CustomerId.in_subquery(expired))
@@ -768,6 +774,7 @@ pub async fn purge(
         .await?;
     let n = customer::Entity::delete_many()
         .filter(customer::Column::DeletedAt.lt(before))
+        .filter(customer::Column::Id.not_in_subquery(with_deals))
         .exec(&txn)
         .await?
         .rows_affected;

@@ -10,4 +10,5 @@ pub mod api;
 pub mod automation;
 pub mod model;
 pub mod pages;
+pub mod rollups;
 pub mod store;

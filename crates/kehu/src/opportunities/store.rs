@@ -98,23 +98,6 @@ pub fn amount_sums() -> (Expr, Expr) {
     )
 }
 
-/// The same of `amount × probability` (stored units × percent).
-pub fn weighted_sums() -> (Expr, Expr) {
-    use sea_orm::sea_query::ExprTrait as _;
-    (
-        sum_cast(
-            Expr::col(opportunity::Column::Amount)
-                .div(SPLIT)
-                .mul(Expr::col(opportunity::Column::Probability)),
-        ),
-        sum_cast(
-            Expr::col(opportunity::Column::Amount)
-                .modulo(SPLIT)
-                .mul(Expr::col(opportunity::Column::Probability)),
-        ),
-    )
-}
-
 /// `COUNT(*)`: counts from the index alone (`COUNT(id)` would read every row).
 pub fn count_all() -> Expr {
     Expr::cust("COUNT(*)")
@@ -557,6 +540,7 @@ async fn save<C: ConnectionTrait>(
                 })?
         }
     };
+    super::rollups::apply(txn, old, Some(&m)).await?;
     let mut changes = match old {
         None => audit::created(&view_json(&m)),
         Some(o) => audit::diff(&view_json(o), &view_json(&m)),
@@ -954,6 +938,7 @@ pub async fn set_deleted(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
+    super::rollups::apply(&txn, Some(&old), Some(&m)).await?;
     txn.commit().await?;
     Ok(m)
 }
@@ -992,6 +977,13 @@ pub async fn move_open_deals<C: ConnectionTrait>(
                 // Changed meanwhile (closed, given away): it stays as it is now.
                 continue;
             }
+            let new = opportunity::Model {
+                owner_id: Some(to.to_owned()),
+                version: o.version + 1,
+                updated_at: now,
+                ..o.clone()
+            };
+            super::rollups::apply(txn, Some(&o), Some(&new)).await?;
             let mut changes = Map::new();
             changes.insert("owner_id".into(), json!([from, to]));
             audit::record(
@@ -1008,4 +1000,41 @@ pub async fn move_open_deals<C: ConnectionTrait>(
         }
     }
     Ok(moved)
+}
+
+/// Removes the deals deleted before `before` for good (the hourly job), except
+/// won deals waiting for or holding a contract. Their stage history goes with
+/// them; the rollups left them when they were deleted.
+pub async fn purge(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    before: OffsetDateTime,
+) -> AppResult<u64> {
+    let txn = write_txn(db).await?;
+    let kept = sea_orm::sea_query::Query::select()
+        .column(crate::entities::contract_request::Column::OpportunityId)
+        .from(crate::entities::contract_request::Entity)
+        .to_owned();
+    let n = opportunity::Entity::delete_many()
+        .filter(opportunity::Column::DeletedAt.lt(before))
+        .filter(opportunity::Column::Id.not_in_subquery(kept))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if n > 0 {
+        let mut changes = Map::new();
+        changes.insert("opportunities".into(), json!([null, n]));
+        audit::record(
+            &txn,
+            now,
+            &Actor::default(),
+            "recycle_bin",
+            None,
+            "purge",
+            changes,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(n)
 }

@@ -17,6 +17,16 @@ pub fn is_sqlite(url: &str) -> bool {
 
 /// Opens a pool. SQLite gets WAL, foreign keys, a busy timeout and several connections.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_with(url, false).await
+}
+
+/// `connect`; with `background_checkpoints`, SQLite connections do not copy the
+/// WAL back into the database when they commit (an fsync in the middle of a
+/// request): the server calls `checkpoint` every second instead.
+pub async fn connect_with(
+    url: &str,
+    background_checkpoints: bool,
+) -> anyhow::Result<DatabaseConnection> {
     if is_sqlite(url) {
         ensure_sqlite_dir(url)?;
     }
@@ -27,13 +37,17 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     if is_sqlite(url) {
         opts.max_connections(8)
             .min_connections(1)
-            .map_sqlx_sqlite_opts(|o| {
+            .map_sqlx_sqlite_opts(move |o| {
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
                     // 8 MB of page cache per connection (the default is 2 MB).
                     .pragma("cache_size", "-8000")
+                    .pragma(
+                        "wal_autocheckpoint",
+                        if background_checkpoints { "0" } else { "1000" },
+                    )
                     .create_if_missing(true)
             });
     } else {
@@ -43,6 +57,17 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .await
         .with_context(|| format!("cannot open database {}", redact(url)))?;
     Ok(db)
+}
+
+/// Copies what the WAL holds back into the SQLite database without blocking
+/// readers or writers (a passive checkpoint). Nothing to do on PostgreSQL.
+pub async fn checkpoint(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm::ConnectionTrait;
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+            .await?;
+    }
+    Ok(())
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at

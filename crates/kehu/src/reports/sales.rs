@@ -4,12 +4,13 @@
 //! stage, won and lost by reason). Aggregated in SQL over the report indexes of
 //! `opportunities`; money summed exactly (stored units), one currency at a time.
 
-use crate::entities::{opportunity, stage_change, team, user};
+use crate::entities::{stage_change, team, user};
 use crate::pipelines::model::PipelineView;
 use crate::platform::auth::{CurrentUser, Scope};
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::money::{self, Money};
 use crate::platform::scope::DataScope;
+use sea_orm::sea_query::{Alias, Expr, Func};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -250,11 +251,20 @@ pub struct Forecast {
     pub total: Figures,
 }
 
-fn scope_cond(owners: &Option<Vec<String>>) -> Condition {
+/// "The owner is one of these" on a rollup's `owner_id` (everyone when `None`).
+fn scope_cond<C: ColumnTrait>(owner_col: C, owners: &Option<Vec<String>>) -> Condition {
     match owners {
         None => Condition::all(),
-        Some(ids) => Condition::all().add(opportunity::Column::OwnerId.is_in(ids.clone())),
+        Some(ids) => Condition::all().add(owner_col.is_in(ids.clone())),
     }
+}
+
+/// `CAST(SUM(col) AS BIGINT)`: one of a rollup's sums, over the grouped rows.
+fn total<C: sea_orm::sea_query::IntoColumnRef>(col: C) -> Expr {
+    Expr::from(Func::cast_as(
+        Func::sum(Expr::col(col)),
+        Alias::new("BIGINT"),
+    ))
 }
 
 async fn names<C: ConnectionTrait>(
@@ -285,34 +295,31 @@ pub async fn forecast<C: ConnectionTrait>(
 ) -> AppResult<Forecast> {
     let pipeline = pipeline_of(db, p).await?;
     let owners = owners(db, user, p).await?;
-    let (a_hi, a_lo) = crate::opportunities::store::amount_sums();
-    let (w_hi, w_lo) = crate::opportunities::store::weighted_sums();
     type Row = (
-        Option<String>,
-        Option<Date>,
-        i64,
+        String,
+        Date,
+        Option<i64>,
         Option<i64>,
         Option<i64>,
         Option<i64>,
         Option<i64>,
     );
-    let rows: Vec<Row> = opportunity::Entity::find()
+    use crate::entities::deal_forecast::{Column as F, Entity as Forecasts};
+    let rows: Vec<Row> = Forecasts::find()
         .select_only()
-        .column(opportunity::Column::OwnerId)
-        .column(opportunity::Column::ExpectedCloseDate)
-        .column_as(crate::opportunities::store::count_all(), "n")
-        .column_as(a_hi, "a_hi")
-        .column_as(a_lo, "a_lo")
-        .column_as(w_hi, "w_hi")
-        .column_as(w_lo, "w_lo")
-        .filter(opportunity::Column::PipelineId.eq(pipeline.id.clone()))
-        .filter(opportunity::Column::DeletedAt.is_null())
-        .filter(opportunity::Column::Status.eq("open"))
-        .filter(opportunity::Column::ExpectedCloseDate.between(p.from, p.to))
-        .filter(opportunity::Column::Currency.eq(p.currency.clone()))
-        .filter(scope_cond(&owners))
-        .group_by(opportunity::Column::OwnerId)
-        .group_by(opportunity::Column::ExpectedCloseDate)
+        .column(F::OwnerId)
+        .column(F::Day)
+        .column_as(total(F::Deals), "n")
+        .column_as(total(F::AmountHigh), "a_hi")
+        .column_as(total(F::AmountLow), "a_lo")
+        .column_as(total(F::WeightedHigh), "w_hi")
+        .column_as(total(F::WeightedLow), "w_lo")
+        .filter(F::PipelineId.eq(pipeline.id.clone()))
+        .filter(F::Currency.eq(p.currency.clone()))
+        .filter(F::Day.between(p.from, p.to))
+        .filter(scope_cond(F::OwnerId, &owners))
+        .group_by(F::OwnerId)
+        .group_by(F::Day)
         .into_tuple()
         .all(db)
         .await?;
@@ -334,9 +341,9 @@ pub async fn forecast<C: ConnectionTrait>(
     for (owner, date, n, a_hi, a_lo, w_hi, w_lo) in rows {
         let join = crate::opportunities::store::join_sums;
         let (a, w) = (join(a_hi, a_lo), join(w_hi, w_lo));
-        if let Some(d) = date {
-            months.entry(month_key(d)).or_default().add(n, a, w);
-        }
+        let n = n.unwrap_or(0);
+        months.entry(month_key(date)).or_default().add(n, a, w);
+        let owner = Some(owner).filter(|o| !o.is_empty());
         let team = owner
             .as_ref()
             .and_then(|o| users.get(o))
@@ -458,51 +465,49 @@ pub async fn funnel<C: ConnectionTrait>(
     let pipeline = pipeline_of(db, p).await?;
     let owners = owners(db, user, p).await?;
     let (start, end) = range(p);
-    let base = || {
-        opportunity::Entity::find()
-            .filter(opportunity::Column::PipelineId.eq(pipeline.id.clone()))
-            .filter(opportunity::Column::DeletedAt.is_null())
-            .filter(opportunity::Column::Currency.eq(p.currency.clone()))
-            .filter(scope_cond(&owners))
-    };
     // The deals created in the period: where they are now, how far they got. And
-    // the deals closed in the period, by stage and lost reason. All in `currency`.
-    let (a_hi, a_lo) = crate::opportunities::store::amount_sums();
+    // the deals closed in the period, by stage and lost reason. All in `currency`,
+    // from the rollups (`opportunities::rollups`).
     let join = crate::opportunities::store::join_sums;
-    type CohortRow = (i32, String, String, i64, Option<i64>, Option<i64>);
-    let cohort: Vec<CohortRow> = base()
+    use crate::entities::deal_closing::{Column as D, Entity as Closings};
+    use crate::entities::deal_cohort::{Column as K, Entity as Cohorts};
+    type CohortRow = (i32, String, String, Option<i64>, Option<i64>, Option<i64>);
+    let cohort: Vec<CohortRow> = Cohorts::find()
         .select_only()
-        .column(opportunity::Column::FurthestPosition)
-        .column(opportunity::Column::Status)
-        .column(opportunity::Column::StageId)
-        .column_as(crate::opportunities::store::count_all(), "n")
-        .column_as(a_hi.clone(), "a_hi")
-        .column_as(a_lo.clone(), "a_lo")
-        .filter(opportunity::Column::CreatedAt.gte(start))
-        .filter(opportunity::Column::CreatedAt.lt(end))
-        .group_by(opportunity::Column::FurthestPosition)
-        .group_by(opportunity::Column::Status)
-        .group_by(opportunity::Column::StageId)
+        .column(K::FurthestPosition)
+        .column(K::Status)
+        .column(K::StageId)
+        .column_as(total(K::Deals), "n")
+        .column_as(total(K::AmountHigh), "a_hi")
+        .column_as(total(K::AmountLow), "a_lo")
+        .filter(K::PipelineId.eq(pipeline.id.clone()))
+        .filter(K::Currency.eq(p.currency.clone()))
+        .filter(K::Day.between(p.from, p.to))
+        .filter(scope_cond(K::OwnerId, &owners))
+        .group_by(K::FurthestPosition)
+        .group_by(K::Status)
+        .group_by(K::StageId)
         .into_tuple()
         .all(db)
         .await?;
-    type ClosedRow = (String, Option<String>, i64, Option<i64>, Option<i64>);
-    let closed: Vec<ClosedRow> = base()
+    type ClosedRow = (String, String, Option<i64>, Option<i64>, Option<i64>);
+    let closed: Vec<ClosedRow> = Closings::find()
         .select_only()
-        .column(opportunity::Column::StageId)
-        .column(opportunity::Column::LostReason)
-        .column_as(crate::opportunities::store::count_all(), "n")
-        .column_as(a_hi, "a_hi")
-        .column_as(a_lo, "a_lo")
-        .filter(opportunity::Column::ClosedAt.gte(start))
-        .filter(opportunity::Column::ClosedAt.lt(end))
-        .filter(opportunity::Column::Status.ne("open"))
-        .group_by(opportunity::Column::StageId)
-        .group_by(opportunity::Column::LostReason)
+        .column(D::StageId)
+        .column(D::LostReason)
+        .column_as(total(D::Deals), "n")
+        .column_as(total(D::AmountHigh), "a_hi")
+        .column_as(total(D::AmountLow), "a_lo")
+        .filter(D::PipelineId.eq(pipeline.id.clone()))
+        .filter(D::Currency.eq(p.currency.clone()))
+        .filter(D::Day.between(p.from, p.to))
+        .filter(scope_cond(D::OwnerId, &owners))
+        .group_by(D::StageId)
+        .group_by(D::LostReason)
         .into_tuple()
         .all(db)
         .await?;
-    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    let n = |v: Option<i64>| u64::try_from(v.unwrap_or(0)).unwrap_or(0);
     let created: u64 = cohort.iter().map(|c| n(c.3)).sum();
     let reached_at = |pos: i32, kind: &str| -> u64 {
         cohort
@@ -553,11 +558,7 @@ pub async fn funnel<C: ConnectionTrait>(
             .stage(stage_id)
             .map(|s| s.kind.clone())
             .unwrap_or_else(|| "lost".into());
-        let reason = if status == "lost" {
-            reason.clone()
-        } else {
-            None
-        };
+        let reason = Some(reason.clone()).filter(|r| status == "lost" && !r.is_empty());
         let e = outcomes.entry((status, reason)).or_default();
         e.0 += n(*count);
         e.1 += join(*hi, *lo);

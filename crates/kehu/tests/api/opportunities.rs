@@ -1525,3 +1525,122 @@ async fn deal_pages_create_edit_and_move_without_javascript() {
     assert_eq!(list.as_array().unwrap().len(), 2);
     let _ = p.south_team;
 }
+
+/// The rollup rows with anything in them, in key order, as text.
+async fn rollups(app: &TestApp) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let mut out = Vec::new();
+    for (table, key) in [
+        (
+            "deal_cohorts",
+            "pipeline_id, day, owner_id, currency, furthest_position, status, stage_id",
+        ),
+        (
+            "deal_closings",
+            "pipeline_id, day, owner_id, currency, stage_id, lost_reason",
+        ),
+        ("deal_forecasts", "pipeline_id, day, owner_id, currency"),
+    ] {
+        let cols: Vec<&str> = key.split(", ").collect();
+        let keys: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("CAST({c} AS TEXT) AS k{i}"))
+            .collect();
+        let sql = format!(
+            "SELECT {}, CAST(SUM(deals) AS BIGINT) AS d, CAST(SUM(amount_high) AS BIGINT) AS ah, \
+             CAST(SUM(amount_low) AS BIGINT) AS al, CAST(SUM(weighted_high) AS BIGINT) AS wh, \
+             CAST(SUM(weighted_low) AS BIGINT) AS wl FROM {table} GROUP BY {key} ORDER BY {key}",
+            keys.join(", ")
+        );
+        let rows = app
+            .state
+            .db
+            .query_all_raw(Statement::from_string(
+                app.state.db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .unwrap();
+        for r in rows {
+            let sums: Vec<i64> = ["d", "ah", "al", "wh", "wl"]
+                .iter()
+                .map(|c| r.try_get::<i64>("", c).unwrap())
+                .collect();
+            if sums.iter().all(|v| *v == 0) {
+                continue;
+            }
+            let key: Vec<String> = (0..cols.len())
+                .map(|i| r.try_get::<String>("", &format!("k{i}")).unwrap())
+                .collect();
+            out.push(format!("{table} {key:?} {sums:?}"));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn report_rollups_follow_every_change_of_a_deal() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let c = customer(&p.rep, "汇总客户").await;
+    let a = deal(&p.rep, json!({"name": "a", "customer_id": c, "amount": {"amount": "123456789.99", "currency": "CNY"}, "expected_close_date": "2027-01-15"})).await;
+    let b = deal(
+        &p.rep,
+        json!({"name": "b", "customer_id": c, "amount": {"amount": "10", "currency": "USD"}}),
+    )
+    .await;
+    let path = |d: &Value| format!("/api/v1/opportunities/{}", d["id"].as_str().unwrap());
+    app.state.clock.advance(time::Duration::days(2));
+    moved(
+        &p.rep,
+        a["id"].as_str().unwrap(),
+        json!({"stage_id": stage(3)}),
+    )
+    .await;
+    p.rep
+        .patch_current(&path(&a), &json!({"amount": {"amount": "99.50", "currency": "EUR"}, "probability": 45, "expected_close_date": "2027-02-01"}))
+        .await;
+    moved(
+        &p.rep,
+        b["id"].as_str().unwrap(),
+        json!({"stage_id": stage(6), "lost_reason": "预算不足"}),
+    )
+    .await;
+    app.state.clock.advance(time::Duration::days(1));
+    moved(
+        &p.rep,
+        b["id"].as_str().unwrap(),
+        json!({"stage_id": stage(5)}),
+    )
+    .await;
+    assert_eq!(
+        p.rep.delete(&path(&a)).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    p.rep
+        .post(&format!("{}/restore", path(&a)), &json!({}))
+        .await;
+    let t: Value = p
+        .rep
+        .post(
+            "/api/v1/transfers",
+            &json!({"customer_ids": [c], "to_user_id": p.other_id, "reason": "调岗", "include_opportunities": true}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    p.admin
+        .post(
+            &format!("/api/v1/transfers/{}/approve", t["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await;
+    let kept = rollups(&app).await;
+    assert!(kept.iter().any(|r| r.contains(&p.other_id)), "{kept:?}");
+    kehu::opportunities::rollups::rebuild(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(rollups(&app).await, kept, "kept step by step = recomputed");
+}
