@@ -783,119 +783,124 @@ pub async fn seed_opportunities(
     let mut g = Gen(0xA076_1D64_78BD_642F ^ n ^ now.unix_timestamp() as u64);
     let batch = 1000u64;
     let per_txn = 100_000u64;
-    let mut done = 0u64;
-    while done < n {
-        let txn = db.begin().await?;
-        let end = (done + per_txn).min(n);
-        while done < end {
-            let size = batch.min(end - done);
-            let mut deals = Vec::with_capacity(size as usize);
-            let mut changes = Vec::with_capacity(size as usize * 3);
-            for _ in 0..size {
-                let (cid, cname, owner) = g.pick(&customers).clone();
-                let id = uuid::Uuid::now_v7().to_string();
-                let created = now - time::Duration::minutes(g.below(2 * 365 * 24 * 60) as i64);
-                let roll = g.below(100);
-                // Where the deal got: the open stages it passed, and how it ended.
-                let (reached, end_stage) = if roll < 55 {
-                    let p = g.below(open.len());
-                    (p, &open[p])
-                } else if roll < 78 {
-                    (open.len() - 1, &won)
-                } else {
-                    (g.below(open.len()), &lost)
-                };
-                let mut path: Vec<&crate::pipelines::model::StageView> =
-                    open[..=reached].iter().collect();
-                if end_stage.kind != "open" {
-                    path.push(end_stage);
-                }
-                let mut at = created;
-                let mut from: Option<&crate::pipelines::model::StageView> = None;
-                for st in &path {
-                    let stayed = match from {
-                        None => 0,
-                        Some(_) => 3_600 * (12 + g.below(20 * 24) as i64),
-                    };
-                    let next = at + time::Duration::seconds(stayed);
-                    at = if next > now { now } else { next };
-                    changes.push(stage_change::ActiveModel {
-                        id: Set(uuid::Uuid::now_v7().to_string()),
-                        opportunity_id: Set(id.clone()),
-                        pipeline_id: Set(pipeline.id.clone()),
-                        from_stage_id: Set(from.map(|f| f.id.clone())),
-                        to_stage_id: Set(st.id.clone()),
-                        seconds_in_from: Set(from.map(|_| stayed)),
-                        owner_id: Set(owner.clone()),
-                        changed_by: Set(owner.clone()),
-                        changed_at: Set(at),
-                    });
-                    from = Some(st);
-                }
-                let currency = if g.below(20) == 0 { "USD" } else { "CNY" };
-                let amount = (10 + g.below(1990)) as i64 * 1_000 * 10_000;
-                let close = (created + time::Duration::days(30 + g.below(150) as i64)).date();
-                let closed = (end_stage.kind != "open").then_some(at);
-                let product = g.pick(DEAL_PRODUCTS);
-                let short: String = cname.chars().take(12).collect();
-                deals.push(opportunity::ActiveModel {
-                    id: Set(id),
-                    name: Set(format!("{short} · {product}")),
-                    customer_id: Set(cid),
-                    contact_id: Set(None),
-                    pipeline_id: Set(pipeline.id.clone()),
-                    stage_id: Set(end_stage.id.clone()),
-                    status: Set(end_stage.kind.clone()),
-                    furthest_position: Set(if end_stage.kind == "won" {
-                        won.position
+    let inserted: AppResult<u64> = async {
+        let mut done = 0u64;
+        while done < n {
+            let txn = db.begin().await?;
+            let end = (done + per_txn).min(n);
+            while done < end {
+                let size = batch.min(end - done);
+                let mut deals = Vec::with_capacity(size as usize);
+                let mut changes = Vec::with_capacity(size as usize * 3);
+                for _ in 0..size {
+                    let (cid, cname, owner) = g.pick(&customers).clone();
+                    let id = uuid::Uuid::now_v7().to_string();
+                    let created = now - time::Duration::minutes(g.below(2 * 365 * 24 * 60) as i64);
+                    let roll = g.below(100);
+                    // Where the deal got: the open stages it passed, and how it ended.
+                    let (reached, end_stage) = if roll < 55 {
+                        let p = g.below(open.len());
+                        (p, &open[p])
+                    } else if roll < 78 {
+                        (open.len() - 1, &won)
                     } else {
-                        open[reached].position
-                    }),
-                    amount: Set(amount),
-                    currency: Set(currency.into()),
-                    probability: Set(end_stage.probability),
-                    expected_close_date: Set(Some(close)),
-                    source: Set(Some(g.pick(SOURCES).to_string())),
-                    grade: Set(Some(["A", "B", "C"][g.below(3)].to_owned())),
-                    priority: Set(["low", "normal", "normal", "high"][g.below(4)].to_owned()),
-                    owner_id: Set(owner.clone()),
-                    campaign_id: Set(None),
-                    partner_id: Set(None),
-                    lost_reason: Set(
-                        (end_stage.kind == "lost").then(|| g.pick(LOST_REASONS).to_string())
-                    ),
-                    won_at: Set((end_stage.kind == "won").then_some(at)),
-                    closed_at: Set(closed),
-                    stage_entered_at: Set(at),
-                    products: Set("[]".into()),
-                    custom: Set("{}".into()),
-                    notes: Set(None),
-                    version: Set(1),
-                    created_at: Set(created),
-                    updated_at: Set(at),
-                    created_by: Set(owner),
-                    deleted_at: Set(None),
-                    deleted_by: Set(None),
-                });
+                        (g.below(open.len()), &lost)
+                    };
+                    let mut path: Vec<&crate::pipelines::model::StageView> =
+                        open[..=reached].iter().collect();
+                    if end_stage.kind != "open" {
+                        path.push(end_stage);
+                    }
+                    let mut at = created;
+                    let mut from: Option<&crate::pipelines::model::StageView> = None;
+                    for st in &path {
+                        let stayed = match from {
+                            None => 0,
+                            Some(_) => 3_600 * (12 + g.below(20 * 24) as i64),
+                        };
+                        let next = at + time::Duration::seconds(stayed);
+                        at = if next > now { now } else { next };
+                        changes.push(stage_change::ActiveModel {
+                            id: Set(uuid::Uuid::now_v7().to_string()),
+                            opportunity_id: Set(id.clone()),
+                            pipeline_id: Set(pipeline.id.clone()),
+                            from_stage_id: Set(from.map(|f| f.id.clone())),
+                            to_stage_id: Set(st.id.clone()),
+                            seconds_in_from: Set(from.map(|_| stayed)),
+                            owner_id: Set(owner.clone()),
+                            changed_by: Set(owner.clone()),
+                            changed_at: Set(at),
+                        });
+                        from = Some(st);
+                    }
+                    let currency = if g.below(20) == 0 { "USD" } else { "CNY" };
+                    let amount = (10 + g.below(1990)) as i64 * 1_000 * 10_000;
+                    let close = (created + time::Duration::days(30 + g.below(150) as i64)).date();
+                    let closed = (end_stage.kind != "open").then_some(at);
+                    let product = g.pick(DEAL_PRODUCTS);
+                    let short: String = cname.chars().take(12).collect();
+                    deals.push(opportunity::ActiveModel {
+                        id: Set(id),
+                        name: Set(format!("{short} · {product}")),
+                        customer_id: Set(cid),
+                        contact_id: Set(None),
+                        pipeline_id: Set(pipeline.id.clone()),
+                        stage_id: Set(end_stage.id.clone()),
+                        status: Set(end_stage.kind.clone()),
+                        furthest_position: Set(if end_stage.kind == "won" {
+                            won.position
+                        } else {
+                            open[reached].position
+                        }),
+                        amount: Set(amount),
+                        currency: Set(currency.into()),
+                        probability: Set(end_stage.probability),
+                        expected_close_date: Set(Some(close)),
+                        source: Set(Some(g.pick(SOURCES).to_string())),
+                        grade: Set(Some(["A", "B", "C"][g.below(3)].to_owned())),
+                        priority: Set(["low", "normal", "normal", "high"][g.below(4)].to_owned()),
+                        owner_id: Set(owner.clone()),
+                        campaign_id: Set(None),
+                        partner_id: Set(None),
+                        lost_reason: Set(
+                            (end_stage.kind == "lost").then(|| g.pick(LOST_REASONS).to_string())
+                        ),
+                        won_at: Set((end_stage.kind == "won").then_some(at)),
+                        closed_at: Set(closed),
+                        stage_entered_at: Set(at),
+                        products: Set("[]".into()),
+                        custom: Set("{}".into()),
+                        notes: Set(None),
+                        version: Set(1),
+                        created_at: Set(created),
+                        updated_at: Set(at),
+                        created_by: Set(owner),
+                        deleted_at: Set(None),
+                        deleted_by: Set(None),
+                    });
+                }
+                let backend = txn.get_database_backend();
+                let sql = inline_sql(
+                    backend,
+                    opportunity::Entity::insert_many(deals).into_query(),
+                );
+                txn.execute_unprepared(&sql).await?;
+                let sql = inline_sql(
+                    backend,
+                    stage_change::Entity::insert_many(changes).into_query(),
+                );
+                txn.execute_unprepared(&sql).await?;
+                done += size;
+                if let Some(p) = progress {
+                    p.set_position(done);
+                }
             }
-            let backend = txn.get_database_backend();
-            let sql = inline_sql(
-                backend,
-                opportunity::Entity::insert_many(deals).into_query(),
-            );
-            txn.execute_unprepared(&sql).await?;
-            let sql = inline_sql(
-                backend,
-                stage_change::Entity::insert_many(changes).into_query(),
-            );
-            txn.execute_unprepared(&sql).await?;
-            done += size;
-            if let Some(p) = progress {
-                p.set_position(done);
-            }
+            txn.commit().await?;
         }
-        txn.commit().await?;
+        Ok(done)
     }
+    .await;
+    // Indexes and rollups come back even when a batch failed.
     if bulk {
         for sql in &saved {
             db.execute_unprepared(sql).await?;
@@ -905,7 +910,7 @@ pub async fn seed_opportunities(
     if bulk {
         db.execute_unprepared("ANALYZE").await?;
     }
-    Ok(done)
+    inserted
 }
 
 #[cfg(test)]

@@ -758,15 +758,24 @@ pub async fn purge(
 ) -> AppResult<u64> {
     let txn = write_txn(db).await?;
     // A customer with deals stays in the bin (its deals keep their history).
-    let with_deals = sea_orm::sea_query::Query::select()
-        .column(crate::entities::opportunity::Column::CustomerId)
-        .from(crate::entities::opportunity::Entity)
-        .to_owned();
-    let expired = sea_orm::sea_query::Query::select()
+    use crate::entities::opportunity;
+    use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
+    let no_deals = Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(opportunity::Entity)
+            .and_where(
+                Expr::col((opportunity::Entity, opportunity::Column::CustomerId))
+                    .equals((customer::Entity, customer::Column::Id)),
+            )
+            .to_owned(),
+    )
+    .not();
+    let expired = Query::select()
         .column(customer::Column::Id)
         .from(customer::Entity)
         .cond_where(customer::Column::DeletedAt.lt(before))
-        .and_where(customer::Column::Id.not_in_subquery(with_deals.clone()))
+        .and_where(no_deals.clone())
         .to_owned();
     contact::Entity::delete_many()
         .filter(contact::Column::CustomerId.in_subquery(expired))
@@ -774,7 +783,7 @@ pub async fn purge(
         .await?;
     let n = customer::Entity::delete_many()
         .filter(customer::Column::DeletedAt.lt(before))
-        .filter(customer::Column::Id.not_in_subquery(with_deals))
+        .filter(no_deals)
         .exec(&txn)
         .await?
         .rows_affected;

@@ -122,7 +122,8 @@ async fn add<C: ConnectionTrait>(db: &C, e: &Entry, sign: i64) -> AppResult<()> 
 }
 
 /// Moves a deal's counts from what it was (`old`) to what it is (`new`); either
-/// may be absent (created, purged).
+/// may be absent (created, purged). Rows are touched in one fixed order (table,
+/// then key), so two changes at once on PostgreSQL cannot lock them crosswise.
 pub async fn apply<C: ConnectionTrait>(
     db: &C,
     old: Option<&opportunity::Model>,
@@ -130,17 +131,38 @@ pub async fn apply<C: ConnectionTrait>(
 ) -> AppResult<()> {
     let before = old.map(entries).unwrap_or_default();
     let after = new.map(entries).unwrap_or_default();
-    for e in before.iter().filter(|e| !after.contains(e)) {
-        add(db, e, -1).await?;
-    }
-    for e in after.iter().filter(|e| !before.contains(e)) {
-        add(db, e, 1).await?;
+    let mut changes: Vec<(String, &Entry, i64)> = before
+        .iter()
+        .filter(|e| !after.contains(e))
+        .map(|e| (order(e), e, -1))
+        .chain(
+            after
+                .iter()
+                .filter(|e| !before.contains(e))
+                .map(|e| (order(e), e, 1)),
+        )
+        .collect();
+    changes.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, e, sign) in changes {
+        add(db, e, sign).await?;
     }
     Ok(())
 }
 
-/// Recomputes every rollup from the deals (after a bulk load).
-pub async fn rebuild<C: ConnectionTrait>(db: &C) -> AppResult<()> {
+/// The order rows are locked in: table, then key.
+fn order(e: &Entry) -> String {
+    format!("{} {:?}", e.table, e.key)
+}
+
+/// Recomputes every rollup from the deals (after a bulk load), in one transaction.
+pub async fn rebuild(db: &sea_orm::DatabaseConnection) -> AppResult<()> {
+    let txn = crate::platform::db::write_txn(db).await?;
+    rebuild_in(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn rebuild_in<C: ConnectionTrait>(db: &C) -> AppResult<()> {
     let backend = db.get_database_backend();
     let day = |col: &str| match backend {
         DbBackend::Postgres => format!("({col} AT TIME ZONE 'UTC')::date"),

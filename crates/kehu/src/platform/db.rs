@@ -6,36 +6,7 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
-
-/// SQLite: one connection per database file for write transactions, so writers
-/// queue inside the process (in order, without sleeping) instead of retrying
-/// SQLite's write lock with growing pauses. Reads keep the pool.
-static WRITERS: LazyLock<Mutex<HashMap<PathBuf, DatabaseConnection>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-fn writer_for(db: &DatabaseConnection) -> Option<DatabaseConnection> {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return None;
-    }
-    let opts = db.get_sqlite_connection_pool().connect_options();
-    let mut writers = WRITERS.lock().ok()?;
-    let writer = writers
-        .entry(opts.get_filename().to_path_buf())
-        .or_insert_with(|| {
-            let pool = sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(0)
-                .idle_timeout(Duration::from_secs(60))
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_lazy_with((*opts).clone());
-            sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
-        });
-    Some(writer.clone())
-}
 
 /// The default database: a SQLite file under `./kehu-data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://kehu-data/kehu.db?mode=rwc";
@@ -101,16 +72,12 @@ pub async fn checkpoint(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// Starts a transaction that will write. On SQLite it takes the write lock at
 /// once (`BEGIN IMMEDIATE`), so a read-then-write transaction waits for other
 /// writers instead of failing with "database is locked" when it upgrades.
-/// On SQLite it runs on the database's writer connection (see `WRITERS`).
 pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    let options = TransactionOptions {
+    db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..Default::default()
-    };
-    match writer_for(db) {
-        Some(writer) => writer.begin_with_options(options).await,
-        None => db.begin_with_options(options).await,
-    }
+    })
+    .await
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {

@@ -342,6 +342,10 @@ pub async fn forecast<C: ConnectionTrait>(
         let join = crate::opportunities::store::join_sums;
         let (a, w) = (join(a_hi, a_lo), join(w_hi, w_lo));
         let n = n.unwrap_or(0);
+        if n == 0 {
+            // A rollup row whose deals have all moved on.
+            continue;
+        }
         months.entry(month_key(date)).or_default().add(n, a, w);
         let owner = Some(owner).filter(|o| !o.is_empty());
         let team = owner
@@ -553,7 +557,7 @@ pub async fn funnel<C: ConnectionTrait>(
         }
     }
     let mut outcomes: BTreeMap<(String, Option<String>), (u64, i128)> = BTreeMap::new();
-    for (stage_id, reason, count, hi, lo) in &closed {
+    for (stage_id, reason, count, hi, lo) in closed.iter().filter(|c| n(c.2) > 0) {
         let status = pipeline
             .stage(stage_id)
             .map(|s| s.kind.clone())

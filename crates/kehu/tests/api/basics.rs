@@ -57,6 +57,15 @@ async fn openapi_lists_every_route() {
         "/api/v1/teams",
         "/api/v1/teams/{id}",
         "/api/v1/audit",
+        "/api/v1/opportunities",
+        "/api/v1/opportunities/{id}",
+        "/api/v1/opportunities/{id}/move",
+        "/api/v1/opportunities/{id}/history",
+        "/api/v1/pipelines",
+        "/api/v1/pipelines/{id}",
+        "/api/v1/automation-rules",
+        "/api/v1/reports/forecast",
+        "/api/v1/reports/funnel",
     ] {
         assert!(paths.contains_key(p), "{p} missing from OpenAPI");
     }
