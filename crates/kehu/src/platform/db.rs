@@ -6,7 +6,30 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
+
+/// SQLite: write transactions of one database file start one at a time. A task
+/// waits here, in order, while the one ahead of it waits for SQLite's write
+/// lock; without this every waiter polls SQLite's lock with growing pauses and
+/// a busy writer could wait seconds behind luckier ones.
+static BEGIN_TURNS: LazyLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn begin_turn(db: &DatabaseConnection) -> Option<Arc<tokio::sync::Mutex<()>>> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return None;
+    }
+    let file = db
+        .get_sqlite_connection_pool()
+        .connect_options()
+        .get_filename()
+        .to_path_buf();
+    let mut turns = BEGIN_TURNS.lock().ok()?;
+    Some(turns.entry(file).or_default().clone())
+}
 
 /// The default database: a SQLite file under `./kehu-data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://kehu-data/kehu.db?mode=rwc";
@@ -72,12 +95,19 @@ pub async fn checkpoint(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// Starts a transaction that will write. On SQLite it takes the write lock at
 /// once (`BEGIN IMMEDIATE`), so a read-then-write transaction waits for other
 /// writers instead of failing with "database is locked" when it upgrades.
+/// On SQLite, transactions of one file begin in turn (see `BEGIN_TURNS`).
 pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
+    let options = TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..Default::default()
-    })
-    .await
+    };
+    match begin_turn(db) {
+        Some(turn) => {
+            let _turn = turn.lock().await;
+            db.begin_with_options(options).await
+        }
+        None => db.begin_with_options(options).await,
+    }
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {

@@ -1153,7 +1153,11 @@ async fn forecast_and_funnel_add_up_by_rep_and_team() {
     assert_eq!(f["total"]["weighted"]["amount"], "1200.00");
     assert_eq!(f["months"].as_array().unwrap().len(), 6);
     assert_eq!(f["by_owner"][0]["id"], p.other_id.as_str());
-    assert_eq!(f["by_owner"].as_array().unwrap().len(), 1, "the won deal left no empty row");
+    assert_eq!(
+        f["by_owner"].as_array().unwrap().len(),
+        1,
+        "the won deal left no empty row"
+    );
     let usd: Value = p
         .admin
         .get("/api/v1/reports/forecast?currency=USD")
