@@ -382,9 +382,10 @@ async fn board(
         .into_tuple()
         .all(&state.db)
         .await?;
-    let mut columns = Vec::new();
+    // The cards of every column first, then their names in one go.
+    let mut per_stage = Vec::new();
     for st in &pipeline.stages {
-        let cards = base
+        let cards: Vec<OpportunityView> = base
             .clone()
             .filter(opportunity::Column::StageId.eq(st.id.clone()))
             .order_by_desc(opportunity::Column::UpdatedAt)
@@ -395,6 +396,19 @@ async fn board(
             .into_iter()
             .map(OpportunityView::from)
             .collect();
+        per_stage.push(cards);
+    }
+    let mut all_cards = rows(
+        &state,
+        ctx,
+        &s.user,
+        per_stage.iter().flatten().cloned().collect(),
+        std::slice::from_ref(&pipeline),
+    )
+    .await?
+    .into_iter();
+    let mut columns = Vec::new();
+    for (st, cards) in pipeline.stages.iter().zip(&per_stage) {
         let mine: Vec<_> = sums.iter().filter(|x| x.0 == st.id).collect();
         columns.push(Column {
             id: st.id.clone(),
@@ -409,7 +423,7 @@ async fn board(
                     money::compact(total, &x.1, zh(ctx))
                 })
                 .collect(),
-            cards: rows(&state, ctx, &s.user, cards, std::slice::from_ref(&pipeline)).await?,
+            cards: all_cards.by_ref().take(cards.len()).collect(),
         });
     }
     let owners = owners(&state, &s.user).await?;
