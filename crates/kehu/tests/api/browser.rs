@@ -723,9 +723,9 @@ async fn deal_board_drag_and_drop_and_reports_in_a_real_browser() {
         driver.find(By::Id("sign-in")).await?.click().await?;
         wait_for(&driver, By::Id("sign-out")).await?;
         driver.find(By::Css("button[data-lang='zh-CN']")).await?.click().await?;
-        wait_for(&driver, By::Css("html[lang='zh-CN']")).await?;
+        settle(&driver, "html[lang='zh-CN']").await;
         driver.goto(app.url("/opportunities/board")).await?;
-        wait_for(&driver, By::Id(format!("card-{deal}"))).await?;
+        settle(&driver, &format!("#card-{deal}")).await;
         driver.screenshot(&shots.join("50-deal-board-zh.png")).await?;
         // Drag the card onto the next column (HTML5 drag events, as a mouse would fire them).
         driver
@@ -751,6 +751,18 @@ async fn deal_board_drag_and_drop_and_reports_in_a_real_browser() {
             By::Css(format!(".board-col[data-stage='{second_stage}'] #card-{deal}:not(.moving)")),
         )
         .await?;
+        for _ in 0..50 {
+            let now: serde_json::Value = api
+                .get(&format!("/api/v1/opportunities/{deal}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            if now["stage_id"] == second_stage.as_str() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         driver.goto(app.url(&format!("/opportunities/{deal}"))).await?;
         wait_for(&driver, By::Id("stage-history")).await?;
         let history = driver.find(By::Id("stage-history")).await?.text().await?;
@@ -760,7 +772,7 @@ async fn deal_board_drag_and_drop_and_reports_in_a_real_browser() {
         wait_for(&driver, By::Css("#funnel-chart svg")).await?;
         driver.screenshot(&shots.join("52-forecast-funnel-zh.png")).await?;
         driver.find(By::Css("button[data-lang='en']")).await?.click().await?;
-        wait_for(&driver, By::Css("html[lang='en']")).await?;
+        settle(&driver, "html[lang='en']").await;
         driver.goto(app.url("/opportunities/board")).await?;
         wait_for(&driver, By::Id("board")).await?;
         driver.screenshot(&shots.join("53-deal-board-en.png")).await?;
@@ -787,4 +799,18 @@ async fn deal_board_drag_and_drop_and_reports_in_a_real_browser() {
         .unwrap();
     assert_eq!(moved["stage_id"], second_stage.as_str());
     assert_eq!(moved["probability"], 30);
+}
+
+/// Waits (up to 15 s) until the page shows `css`, riding out the moments in
+/// which a navigation leaves the driver without a page to ask.
+async fn settle(driver: &WebDriver, css: &str) {
+    for _ in 0..75 {
+        if let Ok(found) = driver.find_all(By::Css(css)).await
+            && !found.is_empty()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the page never showed {css}");
 }
