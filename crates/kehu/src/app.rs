@@ -119,6 +119,8 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::reports::api::router())
         .merge(crate::pipelines::api::router())
         .merge(crate::opportunities::api::router())
+        .merge(crate::products::api::router())
+        .merge(crate::contracts::api::router())
         .split_for_parts()
 }
 
@@ -215,7 +217,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::tasks::calendar::router())
         .merge(crate::reports::pages::router())
         .merge(crate::pipelines::pages::router())
-        .merge(crate::opportunities::pages::router());
+        .merge(crate::opportunities::pages::router())
+        .merge(crate::products::pages::router())
+        .merge(crate::contracts::pages::router());
     Router::new()
         .merge(api_routes)
         .merge(pages)
@@ -268,6 +272,7 @@ pub async fn run_jobs(state: &AppState) -> AppResult<JobReport> {
         let purged = crate::customers::store::purge(&state.db, now, before).await? + deals;
         crate::platform::idempotency::purge(&state.db, now - time::Duration::days(1)).await?;
         let returns = crate::pools::jobs::auto_return(&state.db, now).await?;
+        let contracts = crate::contracts::receivables::run_jobs(&state.db, now).await?;
         let (reminded, emailed) = quick_jobs(state, now).await?;
         Ok::<_, AppError>(JobReport {
             skipped: false,
@@ -276,12 +281,23 @@ pub async fn run_jobs(state: &AppState) -> AppResult<JobReport> {
             warned: returns.warned,
             reminded,
             emailed,
+            contracts: contracts.drafted
+                + contracts.expired
+                + contracts.expiry_reminders
+                + contracts.overdue_reminders,
         })
     }
     .await;
     crate::platform::jobs::release(&state.db, "hourly", &holder, now).await?;
     let report = result?;
-    if report.purged + report.returned + report.warned + report.reminded + report.emailed > 0 {
+    if report.purged
+        + report.returned
+        + report.warned
+        + report.reminded
+        + report.emailed
+        + report.contracts
+        > 0
+    {
         tracing::info!(?report, "background jobs done");
     }
     Ok(report)
@@ -302,6 +318,8 @@ pub struct JobReport {
     pub reminded: u64,
     /// Notifications sent by email.
     pub emailed: u64,
+    /// Contract drafts made, contracts expired, expiry and overdue reminders.
+    pub contracts: u64,
 }
 
 /// The jobs that run every minute in `kehu serve` (and in every `run_jobs`):

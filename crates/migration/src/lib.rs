@@ -15,6 +15,7 @@ mod m0006_leads;
 mod m0007_activities;
 mod m0008_attachments;
 mod m0009_opportunities;
+mod m0010_contracts;
 
 pub use m0004_pools::DEFAULT_POOL_ID;
 pub use m0009_opportunities::{
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_activities::Migration),
             Box::new(m0008_attachments::Migration),
             Box::new(m0009_opportunities::Migration),
+            Box::new(m0010_contracts::Migration),
         ]
     }
 }

@@ -3,12 +3,15 @@
 //! Queries over these live in each domain's `store.rs`; nothing else builds SQL.
 
 pub mod activity;
+pub mod allocation;
 pub mod api_token;
 pub mod attachment;
 pub mod audit_log;
 pub mod automation_rule;
 pub mod calendar_feed;
 pub mod contact;
+pub mod contract;
+pub mod contract_approval;
 pub mod contract_request;
 pub mod custom_field;
 pub mod customer;
@@ -16,16 +19,21 @@ pub mod deal_closing;
 pub mod deal_cohort;
 pub mod deal_forecast;
 pub mod idempotency_key;
+pub mod installment;
+pub mod invoice;
 pub mod job_lease;
 pub mod lead;
 pub mod lead_form;
 pub mod login_attempt;
 pub mod notification;
+pub mod number_sequence;
 pub mod opportunity;
 pub mod ownership;
+pub mod payment;
 pub mod pipeline;
 pub mod pipeline_stage;
 pub mod pool;
+pub mod product;
 pub mod saved_view;
 pub mod session;
 pub mod setting;

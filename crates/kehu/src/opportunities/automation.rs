@@ -150,7 +150,7 @@ pub async fn run<C: ConnectionTrait>(
                     .await?
                     .is_some();
                 if !exists {
-                    contract_request::ActiveModel {
+                    let req = contract_request::ActiveModel {
                         id: Set(uuid::Uuid::now_v7().to_string()),
                         opportunity_id: Set(m.id.clone()),
                         customer_id: Set(m.customer_id.clone()),
@@ -165,21 +165,11 @@ pub async fn run<C: ConnectionTrait>(
                     }
                     .insert(txn)
                     .await?;
+                    crate::contracts::store::draft_for_request(txn, now, actor, &req).await?;
                 }
             }
             _ => {}
         }
     }
     Ok(())
-}
-
-/// The won deal waiting for its contract draft, if any (the deal page shows it).
-pub async fn contract_request_of<C: ConnectionTrait>(
-    db: &C,
-    opportunity_id: &str,
-) -> AppResult<Option<contract_request::Model>> {
-    Ok(contract_request::Entity::find()
-        .filter(contract_request::Column::OpportunityId.eq(opportunity_id))
-        .one(db)
-        .await?)
 }

@@ -932,7 +932,8 @@ struct DetailPage {
     history: Vec<HistoryRow>,
     /// Time in each stage so far: (stage, duration).
     durations: Vec<(String, String)>,
-    contract_pending: bool,
+    /// The contract made from the deal: (id, number, status).
+    contract: Option<(String, String, String)>,
 }
 
 /// "3 d 4 h" / "3 天 4 小时".
@@ -1102,9 +1103,9 @@ async fn detail(
             })
         })
         .collect();
-    let contract_pending = super::automation::contract_request_of(&state.db, &id)
+    let contract = crate::contracts::store::of_opportunity(&state.db, &s.user, &id)
         .await?
-        .is_some_and(|r| r.contract_id.is_none());
+        .map(|c| (c.id, c.number, c.status));
     Ok(render(&DetailPage {
         ctx: s.ctx,
         o,
@@ -1114,6 +1115,6 @@ async fn detail(
         steps,
         history,
         durations,
-        contract_pending,
+        contract,
     })?)
 }

@@ -13,7 +13,7 @@ use crate::platform::error::AppResult;
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
-const SPLIT: i64 = 100_000_000;
+use crate::platform::money::SPLIT;
 const SUMS: [&str; 5] = [
     "deals",
     "amount_high",

@@ -78,24 +78,9 @@ pub static LIST: ListSpec<opportunity::Column> = ListSpec {
 
 const CUSTOM_COLUMN: &str = "opportunities.custom";
 
-/// Sums of stored money are taken in two parts (whole 10⁸ units and the rest),
-/// each safe from i64 overflow, and joined in Rust as i128: `join_sums`.
-const SPLIT: i64 = 100_000_000;
-
-fn sum_cast(e: Expr) -> Expr {
-    Expr::from(sea_orm::sea_query::Func::cast_as(
-        sea_orm::sea_query::Func::sum(e),
-        sea_orm::sea_query::Alias::new("BIGINT"),
-    ))
-}
-
-/// `(SUM(amount / 10⁸), SUM(amount % 10⁸))` for a grouped select.
+/// `(SUM(amount / 10⁸), SUM(amount % 10⁸))` for a grouped select (`money::split_sum`).
 pub fn amount_sums() -> (Expr, Expr) {
-    use sea_orm::sea_query::ExprTrait as _;
-    (
-        sum_cast(Expr::col(opportunity::Column::Amount).div(SPLIT)),
-        sum_cast(Expr::col(opportunity::Column::Amount).modulo(SPLIT)),
-    )
+    money::split_sum(Expr::col(opportunity::Column::Amount))
 }
 
 /// `COUNT(*)`: counts from the index alone (`COUNT(id)` would read every row).
@@ -103,10 +88,7 @@ pub fn count_all() -> Expr {
     Expr::cust("COUNT(*)")
 }
 
-/// Joins the two parts of `amount_sums` or `weighted_sums`.
-pub fn join_sums(high: Option<i64>, low: Option<i64>) -> i128 {
-    i128::from(high.unwrap_or(0)) * i128::from(SPLIT) + i128::from(low.unwrap_or(0))
-}
+pub use crate::platform::money::join_sums;
 
 fn scoped(scope: &DataScope, deleted: bool) -> Select<opportunity::Entity> {
     let q = scope.filter(opportunity::Entity::find(), opportunity::Column::OwnerId);
@@ -247,28 +229,35 @@ fn stage_text(s: &StageView) -> String {
 }
 
 /// Sets a draft's money from what was sent: product lines price it, or `amount`.
-fn set_money(
+async fn set_money<C: ConnectionTrait>(
+    db: &C,
     d: &mut Draft,
     amount: Option<&Money>,
     currency: Option<&str>,
     products: Option<&Vec<LineItemInput>>,
     errors: &mut Vec<FieldError>,
-) {
+) -> AppResult<()> {
     if let Some(c) = amount.map(|a| a.currency.as_str()).or(currency) {
         d.currency = c.trim().to_owned();
     }
     if let Err(e) = money::check_currency("currency", &d.currency) {
         errors.push(e);
-        return;
+        return Ok(());
     }
     match products {
-        Some(items) if !items.is_empty() => match price_items(items, &d.currency) {
-            Ok((lines, sum)) => {
-                d.products = lines;
-                d.amount = sum;
+        Some(items) if !items.is_empty() => {
+            let (items, mut errs) =
+                crate::products::store::resolve_lines(db, items, &d.currency).await?;
+            match price_items(&items, &d.currency) {
+                Ok((lines, sum)) if errs.is_empty() => {
+                    d.products = lines;
+                    d.amount = sum;
+                }
+                Ok(_) => {}
+                Err(e) => errs.extend(e),
             }
-            Err(e) => errors.extend(e),
-        },
+            errors.extend(errs);
+        }
         Some(_) => {
             d.products = Vec::new();
             if let Some(a) = amount {
@@ -295,6 +284,7 @@ fn set_money(
             }
         }
     }
+    Ok(())
 }
 
 /// Checks a draft's references against the database: the customer (which the
@@ -650,12 +640,14 @@ async fn draft_of_new<C: ConnectionTrait>(
         notes: clean(input.notes.clone()),
     };
     set_money(
+        db,
         &mut d,
         input.amount.as_ref(),
         input.currency.as_deref(),
         input.products.as_ref(),
         &mut errors,
-    );
+    )
+    .await?;
     Ok((d, errors))
 }
 
@@ -760,12 +752,14 @@ pub async fn update(
         d.stage_id = s.trim().to_owned();
     }
     set_money(
+        &txn,
         &mut d,
         patch.amount.as_ref(),
         None,
         patch.products.as_ref(),
         &mut errors,
-    );
+    )
+    .await?;
     let (pipeline, custom) = check(
         &txn,
         user,

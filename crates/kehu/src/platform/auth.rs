@@ -129,6 +129,20 @@ impl CurrentUser {
             Err(AppError::Forbidden)
         }
     }
+
+    /// Whether the user has one of `roles` (administrators always do).
+    pub fn has_role(&self, roles: &[Role]) -> bool {
+        self.is_admin() || roles.contains(&self.role)
+    }
+
+    /// Fails with 403 unless the user has one of `roles` or is an administrator.
+    pub fn require_role(&self, roles: &[Role]) -> Result<(), AppError> {
+        if self.has_role(roles) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
 }
 
 /// Hashes a password with argon2id (blocking: call from `spawn_blocking`).

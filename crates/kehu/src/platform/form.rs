@@ -289,3 +289,28 @@ pub fn custom_inputs(
         })
         .collect()
 }
+
+/// A form page with nothing but fields (`templates/form_page.html`): the one
+/// template for plain create/edit forms (products, payments, invoices…).
+#[derive(askama::Template)]
+#[template(path = "form_page.html")]
+pub struct FormPage {
+    pub ctx: crate::platform::web::PageCtx,
+    pub title: String,
+    pub action: String,
+    pub back: String,
+    /// The `id` of the `<form>` (browser tests find it by it).
+    pub form_id: &'static str,
+    /// Hidden inputs besides the CSRF token (`version`, `idempotency_key`…).
+    pub hidden: Vec<(String, String)>,
+    pub fields: Vec<FormField>,
+    pub errors: FormErrors,
+}
+
+impl FormPage {
+    /// Errors of fields the form does not show.
+    pub fn other_errors(&self) -> Vec<String> {
+        let shown: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
+        self.errors.other(&shown)
+    }
+}

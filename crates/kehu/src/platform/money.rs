@@ -17,6 +17,23 @@ const ONE: i64 = 10_000;
 /// The largest amount one record may carry (a trillion units).
 pub const MAX_UNITS: i64 = 1_000_000_000_000;
 
+/// Sums of stored money in SQL are taken in two parts, whole 10⁸ units and
+/// the rest, each safe from i64 overflow, and joined in Rust as i128
+/// (`split_sum`, `join_sums`).
+pub const SPLIT: i64 = 100_000_000;
+
+/// `(SUM(e / 10⁸), SUM(e % 10⁸))` as BIGINTs, for a grouped select.
+pub fn split_sum(e: sea_orm::sea_query::Expr) -> (sea_orm::sea_query::Expr, sea_orm::sea_query::Expr) {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func};
+    let cast = |x: Expr| Expr::from(Func::cast_as(Func::sum(x), Alias::new("BIGINT")));
+    (cast(e.clone().div(SPLIT)), cast(e.modulo(SPLIT)))
+}
+
+/// Joins the two parts of a `split_sum`.
+pub fn join_sums(high: Option<i64>, low: Option<i64>) -> i128 {
+    i128::from(high.unwrap_or(0)) * i128::from(SPLIT) + i128::from(low.unwrap_or(0))
+}
+
 /// Currencies we accept and their minor digits (ISO 4217).
 pub const CURRENCIES: &[(&str, u32)] = &[
     ("CNY", 2),

@@ -486,10 +486,12 @@ impl PageCtx {
         items.push(("/leads", "nav.leads"));
         items.push(("/customers", "nav.customers"));
         items.push(("/opportunities", "nav.opportunities"));
+        items.push(("/contracts", "nav.contracts"));
         items.push(("/pool", "nav.pool"));
         items.push(("/transfers", "nav.transfers"));
         items.push(("/reports/activities", "nav.reports"));
         items.push(("/contacts", "nav.contacts"));
+        items.push(("/products", "nav.products"));
         items.push(("/users", "nav.users"));
         items.push(("/teams", "nav.teams"));
         if user.is_admin() {
@@ -501,14 +503,17 @@ impl PageCtx {
             .map(|(href, label_key)| NavItem {
                 href,
                 label_key,
-                active: if href == "/" {
-                    self.path == "/"
-                } else {
-                    self.path.starts_with(href)
+                active: match href {
+                    "/" => self.path == "/",
+                    // The contract pages' tabs: payments, receivables, their report.
+                    "/contracts" => ["/contracts", "/payments", "/receivables", "/reports/payments"]
+                        .iter()
+                        .any(|p| self.path.starts_with(p)),
+                    _ => self.path.starts_with(href),
                 },
                 more: matches!(
                     href,
-                    "/transfers" | "/users" | "/teams" | "/audit" | "/settings"
+                    "/transfers" | "/products" | "/users" | "/teams" | "/audit" | "/settings"
                 ),
             })
             .collect()

@@ -1,4 +1,5 @@
-//! `/api/v1/reports/activities`, `/api/v1/reports/forecast`, `/api/v1/reports/funnel`.
+//! `/api/v1/reports/activities`, `/api/v1/reports/forecast`, `/api/v1/reports/funnel`,
+//! `/api/v1/reports/payments`.
 
 use super::store::{self, ActivityReport, Params};
 use crate::app::AppState;
@@ -16,6 +17,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(activity_report))
         .routes(routes!(forecast_report))
         .routes(routes!(funnel_report))
+        .routes(routes!(payments_report))
 }
 
 #[derive(Debug, IntoParams)]
@@ -103,4 +105,38 @@ async fn funnel_report(
     let p =
         super::sales::SalesParams::parse(&pairs(q.as_deref())?, super::sales::last_90_days(today))?;
     Ok(Json(super::sales::funnel(&state.db, &me.user, &p).await?))
+}
+
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct PaymentReportParams {
+    /// First day received (`YYYY-MM-DD`); default: the first of the month eleven months ago.
+    from: Option<String>,
+    /// Last day, inclusive (default today); at most 1,100 days after `from`.
+    to: Option<String>,
+    /// Only this team's members' contracts (with its sub-teams).
+    team_id: Option<String>,
+    /// Only this rep's contracts.
+    owner_id: Option<String>,
+    /// Payments in this currency (default CNY).
+    currency: Option<String>,
+    /// `month` (default), `owner` or `customer`.
+    group_by: Option<String>,
+}
+
+/// Confirmed payments received on the contracts you see, by month, rep or customer,
+/// summed exactly.
+#[utoipa::path(get, path = "/api/v1/reports/payments", tag = "reports", params(PaymentReportParams),
+    responses((status = 200, body = super::payments::PaymentReport), (status = 422, body = Problem)))]
+async fn payments_report(
+    State(state): State<AppState>,
+    me: ApiUser,
+    RawQuery(q): RawQuery,
+) -> AppResult<Json<super::payments::PaymentReport>> {
+    let today = state.clock.now().date();
+    let (p, group) = super::payments::parse(&pairs(q.as_deref())?, today)?;
+    Ok(Json(
+        super::payments::payments(&state.db, &me.user, &p, group).await?,
+    ))
 }

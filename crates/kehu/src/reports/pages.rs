@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/reports/activities", get(activities))
         .route("/reports/pipeline", get(pipeline))
+        .route("/reports/payments", get(payments))
 }
 
 #[derive(Template)]
@@ -247,6 +248,91 @@ async fn pipeline(
         funnel,
         forecast_chart,
         funnel_chart,
+        filters,
+    })?)
+}
+
+#[derive(Template)]
+#[template(path = "reports/payments.html")]
+struct PaymentsPage {
+    ctx: PageCtx,
+    report: super::payments::PaymentReport,
+    /// The amounts as people read them, in `report.groups` order.
+    shown: Vec<String>,
+    total: String,
+    chart: String,
+    filters: Vec<FormField>,
+}
+
+/// Payments received over time (or by rep, or by customer) with the chart.
+async fn payments(
+    State(state): State<AppState>,
+    s: Signed,
+    RawQuery(raw): RawQuery,
+) -> PageResult<Response> {
+    use crate::platform::money;
+    let today = state.clock.now().date();
+    let mut p = pairs(raw.as_deref())?;
+    p.retain(|(_, v)| !v.trim().is_empty());
+    let (params, group) = super::payments::parse(&p, today)?;
+    let report = super::payments::payments(&state.db, &s.user, &params, group).await?;
+    let ctx = &s.ctx;
+    let chart = super::payments::payments_svg(&report, ctx.t("reports.payments.received"));
+    let show = |m: &money::Money| {
+        money::parse_amount("a", &m.amount, &m.currency)
+            .map(|v| money::display(v, &m.currency))
+            .unwrap_or_else(|_| m.amount.clone())
+    };
+    let shown = report.groups.iter().map(|g| show(&g.amount)).collect();
+    let total = show(&report.total);
+    let v = |k: &str| {
+        p.iter()
+            .find(|(x, _)| x == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut filters = vec![
+        FormField::new(
+            "group_by",
+            ctx.t("reports.payments.group_by"),
+            "select",
+            &report.group_by,
+        )
+        .options(
+            ["month", "owner", "customer"]
+                .iter()
+                .map(|g| (g.to_string(), ctx.label("reports.payments.by", g)))
+                .collect(),
+        ),
+        FormField::new(
+            "currency",
+            ctx.t("opportunities.field.currency"),
+            "select",
+            &report.currency,
+        )
+        .options(
+            money::CURRENCIES
+                .iter()
+                .map(|(c, _)| (c.to_string(), c.to_string()))
+                .collect(),
+        ),
+    ];
+    if s.user.scope != Scope::Own {
+        let teams = team::Entity::find()
+            .order_by_asc(team::Column::Name)
+            .all(&state.db)
+            .await?;
+        filters.push(
+            FormField::new("team_id", ctx.t("reports.team"), "select", &v("team_id"))
+                .options(teams.into_iter().map(|t| (t.id, t.name)).collect()),
+        );
+    }
+    Ok(render(&PaymentsPage {
+        ctx: s.ctx,
+        report,
+        shown,
+        total,
+        chart,
         filters,
     })?)
 }

@@ -137,7 +137,7 @@ pub fn last_90_days(today: Date) -> (Date, Date) {
 }
 
 /// Who a report counts: `None` is everyone (an administrator's whole company).
-async fn owners<C: ConnectionTrait>(
+pub(super) async fn owners<C: ConnectionTrait>(
     db: &C,
     user: &CurrentUser,
     p: &SalesParams,

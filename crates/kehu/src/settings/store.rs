@@ -6,6 +6,7 @@ use crate::platform::audit::{self, Actor};
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::validate::Checks;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     Set,
@@ -137,55 +138,15 @@ pub async fn set_follow_up_days(
     }
     c.finish()?;
     let (old, version) = follow_up_days(&txn).await?;
-    if expected.is_some_and(|v| v != version) {
-        return Err(stale());
-    }
-    let value = json!(days).to_string();
-    if version == 0 {
-        setting::ActiveModel {
-            key: Set(FOLLOW_UP_DAYS.to_owned()),
-            value: Set(value),
-            version: Set(1),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await
-        .map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => stale(),
-            _ => e.into(),
-        })?;
-    } else {
-        let r = setting::Entity::update_many()
-            .col_expr(
-                setting::Column::Value,
-                sea_orm::sea_query::Expr::value(value),
-            )
-            .col_expr(
-                setting::Column::Version,
-                sea_orm::sea_query::Expr::value(version + 1),
-            )
-            .col_expr(
-                setting::Column::UpdatedAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
-            .filter(setting::Column::Key.eq(FOLLOW_UP_DAYS))
-            .filter(setting::Column::Version.eq(version))
-            .exec(&txn)
-            .await?;
-        if r.rows_affected == 0 {
-            return Err(stale());
-        }
-    }
-    let mut changes = serde_json::Map::new();
-    changes.insert("days".into(), json!([old, days]));
-    audit::record(
+    put_versioned(
         &txn,
         now,
         actor,
-        "setting",
-        Some(FOLLOW_UP_DAYS),
-        "update",
-        changes,
+        FOLLOW_UP_DAYS,
+        "days",
+        (json!(old), json!(days)),
+        version,
+        expected,
     )
     .await?;
     txn.commit().await?;
@@ -267,10 +228,47 @@ async fn set_string_list(
     c.finish()?;
     let txn = write_txn(db).await?;
     let (old, version) = string_list(&txn, key, defaults).await?;
+    put_versioned(
+        &txn,
+        now,
+        actor,
+        key,
+        field,
+        (json!(old), json!(levels)),
+        version,
+        expected,
+    )
+    .await?;
+    txn.commit().await.map_err(AppError::from)?;
+    Ok((levels, version + 1))
+}
+
+/// A JSON setting and its version (`None` until it is first saved).
+pub async fn json_setting<C: ConnectionTrait>(db: &C, key: &str) -> AppResult<Option<(Value, i64)>> {
+    Ok(setting::Entity::find_by_id(key.to_owned())
+        .one(db)
+        .await?
+        .map(|r| (serde_json::from_str(&r.value).unwrap_or(Value::Null), r.version)))
+}
+
+/// Writes a setting a person changes, inside the caller's write transaction:
+/// `version` is the stored one (0: none yet), `expected` the one the person
+/// read (a mismatch is 409); the change `(old, new)` is audited under `field`.
+#[allow(clippy::too_many_arguments)]
+pub async fn put_versioned<C: ConnectionTrait>(
+    txn: &C,
+    now: OffsetDateTime,
+    actor: &Actor,
+    key: &str,
+    field: &str,
+    (old, new): (Value, Value),
+    version: i64,
+    expected: Option<i64>,
+) -> AppResult<i64> {
     if expected.is_some_and(|v| v != version) {
         return Err(stale());
     }
-    let value = Value::from(levels.clone()).to_string();
+    let value = new.to_string();
     if version == 0 {
         setting::ActiveModel {
             key: Set(key.to_owned()),
@@ -278,7 +276,7 @@ async fn set_string_list(
             version: Set(1),
             updated_at: Set(now),
         }
-        .insert(&txn)
+        .insert(txn)
         .await
         .map_err(|e| match e.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => stale(),
@@ -286,31 +284,21 @@ async fn set_string_list(
         })?;
     } else {
         let r = setting::Entity::update_many()
-            .col_expr(
-                setting::Column::Value,
-                sea_orm::sea_query::Expr::value(value),
-            )
-            .col_expr(
-                setting::Column::Version,
-                sea_orm::sea_query::Expr::value(version + 1),
-            )
-            .col_expr(
-                setting::Column::UpdatedAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
+            .col_expr(setting::Column::Value, Expr::value(value))
+            .col_expr(setting::Column::Version, Expr::value(version + 1))
+            .col_expr(setting::Column::UpdatedAt, Expr::value(now))
             .filter(setting::Column::Key.eq(key))
             .filter(setting::Column::Version.eq(version))
-            .exec(&txn)
+            .exec(txn)
             .await?;
         if r.rows_affected == 0 {
             return Err(stale());
         }
     }
     let mut changes = serde_json::Map::new();
-    changes.insert(field.into(), json!([old, levels]));
-    audit::record(&txn, now, actor, "setting", Some(key), "update", changes).await?;
-    txn.commit().await.map_err(AppError::from)?;
-    Ok((levels, version + 1))
+    changes.insert(field.into(), json!([old, new]));
+    audit::record(txn, now, actor, "setting", Some(key), "update", changes).await?;
+    Ok(version + 1)
 }
 
 /// Writes a setting the application keeps for itself (no audit, no version check).

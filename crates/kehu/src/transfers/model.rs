@@ -19,9 +19,9 @@ pub struct TransferView {
     #[schema(value_type = Object)]
     pub owners_at_request: Map<String, Value>,
     pub reason: Option<String>,
-    /// Move the customers' open opportunities along (once that module exists).
+    /// Move the customers' open opportunities along.
     pub include_opportunities: bool,
-    /// Move the customers' contracts along (once that module exists).
+    /// Move the customers' contracts (all but terminated ones) along.
     pub include_contracts: bool,
     /// `pending`, `approved` or `rejected`.
     pub status: String,

@@ -394,17 +394,21 @@ pub async fn decide(
         }
         let mut customers = customers;
         customers.sort_by(|a, b| a.id.cmp(&b.id));
+        let moves: Vec<(String, String)> = customers
+            .iter()
+            .filter_map(|c| {
+                c.owner_id
+                    .clone()
+                    .filter(|o| o != &t.to_user_id)
+                    .map(|o| (c.id.clone(), o))
+            })
+            .collect();
         if t.include_opportunities {
-            let moves: Vec<(String, String)> = customers
-                .iter()
-                .filter_map(|c| {
-                    c.owner_id
-                        .clone()
-                        .filter(|o| o != &t.to_user_id)
-                        .map(|o| (c.id.clone(), o))
-                })
-                .collect();
             crate::opportunities::store::move_open_deals(&txn, now, actor, &moves, &t.to_user_id)
+                .await?;
+        }
+        if t.include_contracts {
+            crate::contracts::store::move_contracts(&txn, now, actor, &moves, &t.to_user_id)
                 .await?;
         }
         for c in &customers {

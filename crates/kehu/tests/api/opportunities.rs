@@ -1056,7 +1056,23 @@ async fn rules_run_with_the_move_and_won_deals_wait_for_their_contract() {
             .unwrap();
         assert_eq!(r[0].amount, 2_500_000_000);
         assert_eq!(r[0].customer_id, c);
+        assert!(r[0].contract_id.is_some() && r[0].done_at.is_some());
     }
+    // The won deal's draft contract: its customer, deal, amount and owner.
+    let drafts: Value = p
+        .rep
+        .get(&format!("/api/v1/contracts?opportunity_id={id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(drafts["data"].as_array().unwrap().len(), 1, "{drafts}");
+    let draft = &drafts["data"][0];
+    assert_eq!(draft["status"], "draft");
+    assert_eq!(draft["customer_id"], c.as_str());
+    assert_eq!(draft["amount"], json!({"amount": "250000.00", "currency": "CNY"}));
+    assert_eq!(draft["owner_id"], won["owner_id"]);
+    assert!(draft["number"].as_str().unwrap().starts_with("HT-"));
     // A move that fails writes nothing: no history, no task, no notification.
     let before = (
         count(&app, "opportunity_stage_changes").await,
@@ -1078,7 +1094,7 @@ async fn rules_run_with_the_move_and_won_deals_wait_for_their_contract() {
         ),
         before
     );
-    // The deal page says the contract draft is waiting.
+    // The deal page links its contract.
     let (client, _) = app.sign_in("rep@example.com").await;
     let html = client
         .get(app.url(&format!("/opportunities/{id}")))
@@ -1088,7 +1104,8 @@ async fn rules_run_with_the_move_and_won_deals_wait_for_their_contract() {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("contract-pending"));
+    assert!(html.contains("deal-contract"));
+    assert!(html.contains(draft["number"].as_str().unwrap()));
 }
 
 #[tokio::test]
