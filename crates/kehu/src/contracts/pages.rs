@@ -148,6 +148,7 @@ pub async fn customer_rows(
 #[template(path = "contracts/list.html")]
 struct ListPage {
     ctx: PageCtx,
+    is_finance: bool,
     rows: Vec<Row>,
     total: u64,
     q: String,
@@ -211,6 +212,7 @@ async fn list(
     });
     let rows = rows(&state, &s.user, page.data).await?;
     Ok(render(&ListPage {
+        is_finance: s.user.has_role(FINANCE),
         total: page.total.unwrap_or(0),
         q: v("q"),
         ctx: s.ctx,

@@ -123,7 +123,7 @@ pub async fn sums<C: ConnectionTrait>(db: &C, ids: &[String]) -> AppResult<HashM
         let planned: Vec<(String, Option<i64>)> = installment::Entity::find()
             .select_only()
             .column(installment::Column::ContractId)
-            .column_as(sum(installment::Column::Amount), "s")
+            .column_as(sum(installment::Entity, installment::Column::Amount), "s")
             .filter(installment::Column::ContractId.is_in(chunk.to_vec()))
             .group_by(installment::Column::ContractId)
             .into_tuple()
@@ -136,7 +136,7 @@ pub async fn sums<C: ConnectionTrait>(db: &C, ids: &[String]) -> AppResult<HashM
             .select_only()
             .column(payment::Column::ContractId)
             .column(payment::Column::Status)
-            .column_as(sum(payment::Column::Amount), "s")
+            .column_as(sum(payment::Entity, payment::Column::Amount), "s")
             .filter(payment::Column::ContractId.is_in(chunk.to_vec()))
             .filter(payment::Column::Status.ne("rejected"))
             .group_by(payment::Column::ContractId)
@@ -155,7 +155,7 @@ pub async fn sums<C: ConnectionTrait>(db: &C, ids: &[String]) -> AppResult<HashM
         let invoiced: Vec<(String, Option<i64>)> = invoice::Entity::find()
             .select_only()
             .column(invoice::Column::ContractId)
-            .column_as(sum(invoice::Column::Amount), "s")
+            .column_as(sum(invoice::Entity, invoice::Column::Amount), "s")
             .filter(invoice::Column::ContractId.is_in(chunk.to_vec()))
             .filter(invoice::Column::Status.eq("issued"))
             .group_by(invoice::Column::ContractId)
@@ -170,9 +170,9 @@ pub async fn sums<C: ConnectionTrait>(db: &C, ids: &[String]) -> AppResult<HashM
 }
 
 /// `SUM(col)` as BIGINT. One contract's sums stay below its amount, which fits i64.
-fn sum<T: ColumnTrait>(col: T) -> Expr {
+fn sum<E: EntityTrait>(entity: E, col: E::Column) -> Expr {
     Expr::from(sea_orm::sea_query::Func::cast_as(
-        sea_orm::sea_query::Func::sum(Expr::col(col)),
+        sea_orm::sea_query::Func::sum(Expr::col((entity, col))),
         sea_orm::sea_query::Alias::new("BIGINT"),
     ))
 }
@@ -492,13 +492,16 @@ async fn price<C: ConnectionTrait>(
         (Some(items), _) if !items.is_empty() => {
             let (items, mut errs) =
                 crate::products::store::resolve_lines(db, items, currency).await?;
-            let priced = match price_items(&items, currency) {
-                Ok(x) if errs.is_empty() => Some((x.1, x.0)),
-                Ok(_) => None,
-                Err(e) => {
-                    errs.extend(e);
-                    None
+            let priced = if errs.is_empty() {
+                match price_items(&items, currency) {
+                    Ok(x) => Some((x.1, x.0)),
+                    Err(e) => {
+                        errs.extend(e);
+                        None
+                    }
                 }
+            } else {
+                None
             };
             errors.extend(errs);
             Ok(priced)
@@ -1234,7 +1237,7 @@ pub async fn allocated<C: ConnectionTrait>(
             .select_only()
             .column(allocation::Column::InstallmentId)
             .column(payment::Column::Status)
-            .column_as(sum(allocation::Column::Amount), "s")
+            .column_as(sum(allocation::Entity, allocation::Column::Amount), "s")
             .join(
                 sea_orm::JoinType::InnerJoin,
                 allocation::Entity::belongs_to(payment::Entity)

@@ -663,6 +663,7 @@ struct DetailPage {
     /// The activity results to choose from in the quick-log form.
     results: Vec<String>,
     deals: Vec<crate::opportunities::pages::Row>,
+    contracts: Vec<crate::contracts::pages::Row>,
 }
 
 fn show(v: &Value) -> String {
@@ -787,8 +788,10 @@ async fn detail(
     };
     let (results, _) = crate::settings::store::activity_results(&state.db).await?;
     let deals = crate::opportunities::pages::customer_rows(&state, &s.ctx, &s.user, &c.id).await?;
+    let contracts = crate::contracts::pages::customer_rows(&state, &s.user, &c.id).await?;
     Ok(render(&DetailPage {
         deals,
+        contracts,
         results,
         ownership,
         is_owner,

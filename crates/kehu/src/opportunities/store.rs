@@ -248,13 +248,14 @@ async fn set_money<C: ConnectionTrait>(
         Some(items) if !items.is_empty() => {
             let (items, mut errs) =
                 crate::products::store::resolve_lines(db, items, &d.currency).await?;
-            match price_items(&items, &d.currency) {
-                Ok((lines, sum)) if errs.is_empty() => {
-                    d.products = lines;
-                    d.amount = sum;
+            if errs.is_empty() {
+                match price_items(&items, &d.currency) {
+                    Ok((lines, sum)) => {
+                        d.products = lines;
+                        d.amount = sum;
+                    }
+                    Err(e) => errs.extend(e),
                 }
-                Ok(_) => {}
-                Err(e) => errs.extend(e),
             }
             errors.extend(errs);
         }

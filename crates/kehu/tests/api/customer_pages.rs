@@ -349,7 +349,7 @@ async fn admins_manage_levels_and_custom_fields_in_settings() {
         res.text()
             .await
             .unwrap()
-            .contains("Please enter a whole number.")
+            .contains("Please enter a number.")
     );
     let admin = app.api(&app.token("admin@example.com").await);
     let levels: Value = admin

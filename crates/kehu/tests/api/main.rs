@@ -10,6 +10,7 @@ mod basics;
 mod browser;
 mod cli;
 mod contacts;
+mod contracts;
 mod customer_pages;
 mod customers;
 mod email;
