@@ -324,6 +324,12 @@ async fn seed_demo(
             started.elapsed().as_secs_f64()
         );
     }
+    if fresh.is_some() {
+        let added = crate::demo::seed_contracts(db, now, crate::demo::DEFAULT_CONTRACTS)
+            .await
+            .map_err(explain)?;
+        println!("demo data: {added} contracts with plans, payments and invoices");
+    }
     Ok(())
 }
 

@@ -924,3 +924,246 @@ mod tests {
         );
     }
 }
+
+/// How many won deals of a fresh demo database get a contract.
+pub const DEFAULT_CONTRACTS: u64 = 40;
+
+/// The demo catalogue: (SKU, name, unit, price in yuan).
+const PRODUCTS: &[(&str, &str, &str, i64)] = &[
+    ("CRM-STD", "CRM 系统标准版", "套", 58_000),
+    ("DATA-PLT", "数据平台", "套", 120_000),
+    ("SUP-YEAR", "年度维保", "年", 18_000),
+    ("CLOUD-S", "云服务器", "台·年", 6_800),
+    ("TRAIN-D", "培训服务", "人天", 3_500),
+    ("DEV-D", "定制开发", "人天", 4_200),
+    ("ANL-SUITE", "Analytics suite", "licence", 25_000),
+];
+
+/// Adds the demo catalogue and contracts for up to `n` won deals without one:
+/// approved, with a three-part payment plan, payments (most confirmed) and an
+/// invoice, so that the contract pages, receivables and the payments report
+/// have something to show.
+pub async fn seed_contracts(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    n: u64,
+) -> AppResult<u64> {
+    use crate::contracts::model::{
+        DecisionInput, InstallmentInput, NewContract, NewInvoice, NewPayment, PlanInput,
+        SubmitInput,
+    };
+    use crate::entities::{contract, opportunity};
+    use crate::platform::auth::{CurrentUser, Scope};
+    use crate::platform::money::{self, Money};
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let actor = Actor::default();
+    for (sku, name, unit, price) in PRODUCTS {
+        let exists = crate::entities::product::Entity::find()
+            .filter(crate::entities::product::Column::Sku.eq(*sku))
+            .one(db)
+            .await?
+            .is_some();
+        if !exists {
+            crate::products::store::create(
+                db,
+                now,
+                &actor,
+                crate::products::model::NewProduct {
+                    sku: (*sku).into(),
+                    name: (*name).into(),
+                    category: Some(
+                        if *unit == "人天" {
+                            "服务"
+                        } else {
+                            "软件"
+                        }
+                        .into(),
+                    ),
+                    unit: Some((*unit).into()),
+                    price: money::money(price * 10_000, money::DEFAULT_CURRENCY),
+                    cost: None,
+                    tax_rate: Some(if *unit == "人天" { "6" } else { "13" }.into()),
+                    active: Some(true),
+                    description: None,
+                },
+            )
+            .await?;
+        }
+    }
+    let Some(admin) = user::Entity::find()
+        .filter(user::Column::Role.eq("admin"))
+        .filter(user::Column::Active.eq(true))
+        .one(db)
+        .await?
+    else {
+        return Ok(0);
+    };
+    let me = CurrentUser {
+        id: admin.id.clone(),
+        name: admin.name.clone(),
+        email: admin.email.clone(),
+        role: Role::Admin,
+        scope: Scope::All,
+        team_id: admin.team_id.clone(),
+        locale: None,
+        session_id: None,
+    };
+    let has_contract = sea_orm::sea_query::Query::select()
+        .column(contract::Column::OpportunityId)
+        .from(contract::Entity)
+        .and_where(sea_orm::sea_query::ExprTrait::is_not_null(
+            sea_orm::sea_query::Expr::col(contract::Column::OpportunityId),
+        ))
+        .to_owned();
+    let won = opportunity::Entity::find()
+        .filter(opportunity::Column::Status.eq("won"))
+        .filter(opportunity::Column::DeletedAt.is_null())
+        .filter(opportunity::Column::Currency.eq(money::DEFAULT_CURRENCY))
+        .filter(opportunity::Column::Amount.gt(0))
+        .filter(opportunity::Column::Id.not_in_subquery(has_contract))
+        .order_by_desc(opportunity::Column::WonAt)
+        .limit(n)
+        .all(db)
+        .await?;
+    let mut made = 0;
+    for (i, o) in won.iter().enumerate() {
+        let start = o.won_at.unwrap_or(now).date();
+        let end = start + time::Duration::days(if i % 4 == 0 { 60 } else { 365 });
+        let c = crate::contracts::store::create(
+            db,
+            now,
+            &actor,
+            &me,
+            NewContract {
+                title: o.name.clone(),
+                customer_id: o.customer_id.clone(),
+                opportunity_id: Some(o.id.clone()),
+                amount: Some(money::money(o.amount, &o.currency)),
+                sign_date: Some(start.to_string()),
+                start_date: Some(start.to_string()),
+                end_date: Some(end.to_string()),
+                owner_id: o.owner_id.clone(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        made += 1;
+        if i % 7 == 6 {
+            continue; // a draft
+        }
+        let c =
+            crate::contracts::store::submit(db, now, &actor, &me, &c.id, SubmitInput::default())
+                .await?;
+        if c.status == "pending_approval" {
+            if i % 5 == 4 {
+                continue; // still waiting for its approver
+            }
+            crate::contracts::store::decide(
+                db,
+                now,
+                &actor,
+                &me,
+                &c.id,
+                true,
+                DecisionInput::default(),
+            )
+            .await?;
+        }
+        // Three installments: 40 %, 30 %, the rest; whole yuan.
+        let yuan = 10_000;
+        let first = o.amount * 4 / 10 / yuan * yuan;
+        let second = o.amount * 3 / 10 / yuan * yuan;
+        let parts = [first, second, o.amount - first - second];
+        let installments = parts
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| **a > 0)
+            .map(|(k, a)| InstallmentInput {
+                id: None,
+                due_date: (start + time::Duration::days(k as i64 * 120 + 15)).to_string(),
+                amount: money::text(*a, &o.currency),
+                notes: None,
+            })
+            .collect();
+        let plan = crate::contracts::store::set_plan(
+            db,
+            now,
+            &actor,
+            &me,
+            &c.id,
+            PlanInput {
+                installments,
+                version: None,
+            },
+        )
+        .await?;
+        // Payments for the installments already due, most of them confirmed.
+        for (k, inst) in plan.installments.iter().enumerate() {
+            let due = crate::platform::validate::date("d", &inst.due_date).unwrap_or(start);
+            if due > now.date() || (i + k) % 3 == 2 {
+                continue;
+            }
+            let partial = (i + k) % 4 == 3;
+            let amount = if partial {
+                money::text(parts[k] / 2 / yuan * yuan, &o.currency)
+            } else {
+                inst.amount.amount.clone()
+            };
+            let p = crate::contracts::payments::record(
+                db,
+                now,
+                &actor,
+                &me,
+                NewPayment {
+                    contract_id: c.id.clone(),
+                    installment_id: Some(inst.id.clone()),
+                    allocations: None,
+                    amount: Money {
+                        amount,
+                        currency: o.currency.clone(),
+                    },
+                    received_on: std::cmp::min(due + time::Duration::days(3), now.date())
+                        .to_string(),
+                    method: if k % 2 == 0 {
+                        "bank_transfer"
+                    } else {
+                        "online"
+                    }
+                    .into(),
+                    reference: Some(format!("DEMO-{i:04}-{k}")),
+                    notes: None,
+                },
+            )
+            .await?;
+            if (i + k) % 5 != 4 {
+                crate::contracts::payments::decide(db, now, &actor, &me, &p.id, true, None, None)
+                    .await?;
+            }
+        }
+        if i % 2 == 0 {
+            let customer = crate::entities::customer::Entity::find_by_id(o.customer_id.clone())
+                .one(db)
+                .await?
+                .map(|x| x.name)
+                .unwrap_or_default();
+            crate::contracts::payments::create_invoice(
+                db,
+                now,
+                &actor,
+                &me,
+                NewInvoice {
+                    contract_id: c.id.clone(),
+                    number: None,
+                    kind: "vat_special".into(),
+                    amount: money::money(parts[0].max(yuan), &o.currency),
+                    buyer_title: customer,
+                    buyer_tax_no: None,
+                    issued_on: start.to_string(),
+                    notes: None,
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(made)
+}

@@ -219,11 +219,7 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new("payment_id").string_len(36).not_null())
                 .col(ColumnDef::new("installment_id").string_len(36).not_null())
                 .col(money("amount"))
-                .primary_key(
-                    Index::create()
-                        .col("payment_id")
-                        .col("installment_id"),
-                )
+                .primary_key(Index::create().col("payment_id").col("installment_id"))
                 .foreign_key(
                     ForeignKey::create()
                         .from("payment_allocations", "payment_id")

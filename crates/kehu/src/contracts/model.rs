@@ -215,6 +215,9 @@ pub struct InstallmentInput {
 #[serde(deny_unknown_fields)]
 pub struct PlanInput {
     pub installments: Vec<InstallmentInput>,
+    /// The contract's version you read (optional; a stale one is 409). Setting
+    /// the plan bumps it.
+    pub version: Option<i64>,
 }
 
 /// An installment with what was paid on it.
@@ -237,7 +240,13 @@ pub struct InstallmentView {
 }
 
 impl InstallmentView {
-    pub fn new(m: installment::Model, currency: &str, paid: i64, pending: i64, today: Date) -> Self {
+    pub fn new(
+        m: installment::Model,
+        currency: &str,
+        paid: i64,
+        pending: i64,
+        today: Date,
+    ) -> Self {
         let outstanding = (m.amount - paid).max(0);
         let days = if outstanding > 0 {
             (today - m.due_date).whole_days().max(0)
@@ -492,8 +501,8 @@ pub struct AgingRow {
     pub total: Money,
 }
 
-/// Receivables: every outstanding installment of active, expired or terminated
-/// contracts you see, in one currency, with aging by rep and team.
+/// Receivables: every outstanding installment of the approved contracts you see
+/// that are not terminated, in one currency, with aging by rep and team.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Receivables {
     pub currency: String,
@@ -536,7 +545,10 @@ mod tests {
         let today = time::macros::date!(2026 - 03 - 10);
         let soon = time::macros::date!(2026 - 03 - 20);
         let past = time::macros::date!(2026 - 03 - 01);
-        assert_eq!(InstallmentView::new(m(soon), "CNY", 0, 0, today).status, "open");
+        assert_eq!(
+            InstallmentView::new(m(soon), "CNY", 0, 0, today).status,
+            "open"
+        );
         assert_eq!(
             InstallmentView::new(m(soon), "CNY", 1, 500_000, today).status,
             "partly_paid"

@@ -57,11 +57,13 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// A money value back in stored units (0 if it cannot be read).
+fn units(m: &Money) -> i64 {
+    money::parse_amount("a", &m.amount, &m.currency).unwrap_or(0)
+}
+
 fn shown(stored_text: &Money) -> String {
-    money::display(
-        money::parse_amount("a", &stored_text.amount, &stored_text.currency).unwrap_or(0),
-        &stored_text.currency,
-    )
+    money::display(units(stored_text), &stored_text.currency)
 }
 
 /// Names of the customers the viewer sees, by id.
@@ -110,8 +112,12 @@ pub struct Row {
 }
 
 async fn rows(state: &AppState, me: &CurrentUser, list: Vec<ContractView>) -> PageResult<Vec<Row>> {
-    let customers = customer_names(state, me, list.iter().map(|c| c.customer_id.clone()).collect())
-        .await?;
+    let customers = customer_names(
+        state,
+        me,
+        list.iter().map(|c| c.customer_id.clone()).collect(),
+    )
+    .await?;
     let names = crate::pools::store::user_names(
         &state.db,
         list.iter().filter_map(|c| c.owner_id.clone()).collect(),
@@ -189,8 +195,11 @@ async fn list(
     };
     let t = |k: &str| ctx.t(&format!("contracts.field.{k}")).to_owned();
     let mut filters = vec![
-        FormField::new("status", &t("status"), "select", &v("status"))
-            .options(codes(ctx, "contracts.status", STATUSES)),
+        FormField::new("status", &t("status"), "select", &v("status")).options(codes(
+            ctx,
+            "contracts.status",
+            STATUSES,
+        )),
     ];
     if s.user.scope != Scope::Own {
         filters.push(
@@ -281,7 +290,8 @@ async fn form_page(
         }
     }
     let draft = id.is_none() || v("status") == "draft";
-    if draft {
+    // A draft priced by product lines keeps the amount of its lines.
+    if draft && v("priced_by_lines").is_empty() {
         fields.push(
             FormField::new("amount", &t("amount"), "text", &v("amount"))
                 .required()
@@ -298,12 +308,25 @@ async fn form_page(
                 .required(),
         );
     }
+    let mut owner_choices = owners(state, &s.user).await?;
+    let owner = v("owner_id");
+    if !owner.is_empty() && !owner_choices.iter().any(|o| o.0 == owner) {
+        // The owner stays a choice even when deactivated or out of the list.
+        let names = crate::pools::store::user_names(&state.db, vec![owner.clone()]).await?;
+        owner_choices.insert(
+            0,
+            (
+                owner.clone(),
+                names.get(&owner).cloned().unwrap_or_default(),
+            ),
+        );
+    }
     fields.extend([
         FormField::new("sign_date", &t("sign_date"), "date", &v("sign_date")),
         FormField::new("start_date", &t("start_date"), "date", &v("start_date")),
         FormField::new("end_date", &t("end_date"), "date", &v("end_date")),
-        FormField::new("owner_id", &t("owner_id"), "select", &v("owner_id"))
-            .options(owners(state, &s.user).await?)
+        FormField::new("owner_id", &t("owner_id"), "select", &owner)
+            .options(owner_choices)
             .required(),
         FormField::new("notes", &t("notes"), "textarea", &v("notes"))
             .max(10_000)
@@ -321,7 +344,11 @@ async fn form_page(
     if let Some(v) = version {
         hidden.push(("version".into(), v.to_string()));
     }
-    hidden.push(("status".into(), v("status")));
+    for k in ["status", "opportunity_name", "priced_by_lines"] {
+        if !v(k).is_empty() {
+            hidden.push((k.into(), v(k)));
+        }
+    }
     Ok(render(&FormPage {
         ctx: s.ctx,
         title,
@@ -423,6 +450,10 @@ fn as_form(c: &ContractView) -> Pairs {
         ("owner_id".into(), x(&c.owner_id)),
         ("notes".into(), x(&c.notes)),
         ("status".into(), c.status.clone()),
+        (
+            "priced_by_lines".into(),
+            if c.products.is_empty() { "" } else { "1" }.into(),
+        ),
     ]
 }
 
@@ -444,9 +475,12 @@ async fn update(
 ) -> PageResult<Response> {
     let version = value(&form, "version").parse::<i64>().ok();
     let old = store::get(&state.db, &s.user, &id).await?;
+    // A draft priced by product lines keeps them: its amount follows the lines.
+    let priced_by_lines = old.products != "[]";
     let patch = ContractPatch {
         title: Some(value(&form, "title")),
-        amount: (old.status == "draft").then(|| money_of(&form, "amount", &value(&form, "currency"))),
+        amount: (old.status == "draft" && !priced_by_lines)
+            .then(|| money_of(&form, "amount", &value(&form, "currency"))),
         sign_date: Some(opt_value(&form, "sign_date")),
         start_date: Some(opt_value(&form, "start_date")),
         end_date: Some(opt_value(&form, "end_date")),
@@ -505,6 +539,9 @@ pub struct InvoiceRow {
 
 pub struct InstallmentRow {
     pub id: String,
+    pub notes: String,
+    /// Paid or awaiting confirmation on it: it cannot be removed.
+    pub has_payments: bool,
     pub number: i32,
     pub due_date: String,
     pub amount: String,
@@ -532,6 +569,8 @@ struct DetailPage {
     invoices: Vec<InvoiceRow>,
     can_approve: bool,
     is_finance: bool,
+    /// Where a payment decision returns to.
+    back: String,
     collectable: bool,
     pending_amount: Option<String>,
 }
@@ -540,7 +579,15 @@ async fn detail(
     State(state): State<AppState>,
     s: Signed,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> PageResult<Response> {
+    // `?rows=N`: that many empty rows in the plan editor (3 by default, at most 60).
+    let blank = pairs(raw.as_deref())?
+        .iter()
+        .find(|(k, _)| k == "rows")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(3)
+        .clamp(1, 60);
     let m = store::get(&state.db, &s.user, &id).await?;
     let can_approve = m.status == "pending_approval" && store::may_approve(&s.user, &m);
     let collectable = m.activated_at.is_some() && m.status != "draft";
@@ -585,10 +632,7 @@ async fn detail(
         .installments
         .iter()
         .filter(|i| i.status == "overdue")
-        .fold(0i64, |acc, i| {
-            acc + money::parse_amount("a", &i.outstanding.amount, &i.outstanding.currency)
-                .unwrap_or(0)
-        });
+        .fold(0i64, |acc, i| acc + units(&i.outstanding));
     let summary = vec![
         (t("amount"), shown(&c.amount), ""),
         (ctx.t("contracts.planned").to_owned(), shown(&c.planned), ""),
@@ -602,7 +646,11 @@ async fn detail(
             shown(&c.pending_payments),
             "",
         ),
-        (ctx.t("contracts.invoiced").to_owned(), shown(&c.invoiced), ""),
+        (
+            ctx.t("contracts.invoiced").to_owned(),
+            shown(&c.invoiced),
+            "",
+        ),
         (
             ctx.t("contracts.outstanding").to_owned(),
             shown(&c.outstanding),
@@ -630,6 +678,8 @@ async fn detail(
         .installments
         .into_iter()
         .map(|i| InstallmentRow {
+            has_payments: units(&i.paid) + units(&i.pending) > 0,
+            notes: i.notes.clone().unwrap_or_default(),
             amount_text: shown(&i.amount),
             paid: shown(&i.paid),
             outstanding: shown(&i.outstanding),
@@ -641,7 +691,7 @@ async fn detail(
             days_overdue: i.days_overdue,
         })
         .collect();
-    let blank_rows = (installments.len()..installments.len() + 3).collect();
+    let blank_rows = (installments.len()..installments.len() + blank).collect();
     let payments = pays
         .into_iter()
         .map(|p| PaymentRow {
@@ -664,6 +714,7 @@ async fn detail(
         .next()
         .ok_or(AppError::NotFound)?;
     Ok(render(&DetailPage {
+        back: format!("/contracts/{id}"),
         is_finance: s.user.has_role(FINANCE),
         ctx: s.ctx,
         row,
@@ -688,15 +739,31 @@ fn after(state: &AppState, id: &str, r: Result<(), AppError>, ok: &str) -> PageR
     match r {
         Ok(()) => Ok(redirect_with_flash(state, &to, ok)),
         Err(AppError::Validation(errs)) => {
-            let key = match errs.first().map(|e| e.code.as_str()) {
-                Some("required") => "reason_required",
-                Some("exceeds_contract") => "plan_exceeds_contract",
-                Some("below_recorded") => "amount_below_recorded",
+            let first = errs.first();
+            let key = match (
+                first.map(|e| e.field.as_str()).unwrap_or(""),
+                first.map(|e| e.code.as_str()).unwrap_or(""),
+            ) {
+                ("comment" | "reason", "required") => "comment_required",
+                (_, "exceeds_contract") => "plan_exceeds_contract",
+                (_, "has_payments") => "plan_has_payments",
+                (_, "below_paid") => "plan_below_paid",
+                (_, "below_recorded") => "amount_below_recorded",
+                (f, _) if f.starts_with("installments") => "plan_invalid",
+                (f, _) if f.starts_with("amount") => "amount_invalid",
                 _ => "contract_invalid",
             };
             Ok(redirect_with_flash(state, &to, key))
         }
-        Err(AppError::Refused { .. }) => Ok(redirect_with_flash(state, &to, "contract_refused")),
+        Err(AppError::Refused { reason, .. }) => Ok(redirect_with_flash(
+            state,
+            &to,
+            match reason {
+                "own_submission" => "own_submission",
+                "below_recorded" => "amount_below_recorded",
+                _ => "contract_refused",
+            },
+        )),
         Err(AppError::Conflict(_)) => Ok(redirect_with_flash(state, &to, "stale")),
         Err(e) => Err(e.into()),
     }
@@ -813,12 +880,18 @@ async fn set_plan(
             "id" => r.id = Some(v.clone()).filter(|x| !x.is_empty()),
             "due_date" => r.due_date = v.trim().to_owned(),
             "amount" => r.amount = v.replace([',', '，', ' '], ""),
+            "notes" => r.notes = Some(v.clone()).filter(|x| !x.trim().is_empty()),
             _ => {}
         }
     }
+    let removed: Vec<usize> = form
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix("remove_")?.parse().ok())
+        .collect();
     let installments = rows
-        .into_values()
-        .filter(|r| !(r.due_date.is_empty() && r.amount.is_empty()))
+        .into_iter()
+        .filter(|(n, r)| !removed.contains(n) && !(r.due_date.is_empty() && r.amount.is_empty()))
+        .map(|(_, r)| r)
         .collect();
     let r = store::set_plan(
         &state.db,
@@ -826,7 +899,10 @@ async fn set_plan(
         &s.actor(),
         &s.user,
         &id,
-        PlanInput { installments },
+        PlanInput {
+            installments,
+            version: value(&form, "version").parse().ok(),
+        },
     )
     .await
     .map(|_| ());
@@ -849,12 +925,20 @@ async fn payment_fields(
     let open: Vec<(String, String)> = plan
         .installments
         .iter()
-        .filter(|i| i.status != "paid")
-        .map(|i| {
-            (
-                i.id.clone(),
-                format!("#{} · {} · {}", i.number, i.due_date, shown(&i.outstanding)),
-            )
+        .filter_map(|i| {
+            // Open for a new payment: not paid, nor awaiting confirmation.
+            let open = units(&i.outstanding) - units(&i.pending);
+            (open > 0).then(|| {
+                (
+                    i.id.clone(),
+                    format!(
+                        "#{} · {} · {}",
+                        i.number,
+                        i.due_date,
+                        money::display(open, &i.amount.currency)
+                    ),
+                )
+            })
         })
         .collect();
     let mut inst = FormField::new(
@@ -914,10 +998,7 @@ async fn payment_form(
     let form: Pairs = vec![
         ("amount".into(), c.outstanding.amount.clone()),
         ("currency_hint".into(), c.amount.currency.clone()),
-        (
-            "received_on".into(),
-            state.clock.now().date().to_string(),
-        ),
+        ("received_on".into(), state.clock.now().date().to_string()),
         ("method".into(), "bank_transfer".into()),
         // The form's own key: posting it twice records the payment once.
         ("idempotency_key".into(), uuid::Uuid::new_v4().to_string()),
@@ -943,32 +1024,13 @@ async fn record_payment(
         reference: opt_value(&form, "reference"),
         notes: opt_value(&form, "notes"),
     };
-    let mut headers = HeaderMap::new();
-    if let Ok(k) = value(&form, "idempotency_key").parse() {
-        headers.insert(crate::platform::idempotency::HEADER, k);
-    }
-    let body = serde_urlencoded::to_string(
-        form.iter()
-            .filter(|(k, _)| k != "_csrf")
-            .collect::<Vec<_>>(),
-    )
-    .unwrap_or_default();
     let now = state.clock.now();
-    let result = crate::platform::idempotency::once(
-        &state.db,
-        now,
-        &s.user.id,
-        &headers,
-        body.as_bytes(),
-        || async {
-            let m = payments::record(&state.db, now, &s.actor(), &s.user, input).await?;
-            Ok(crate::platform::idempotency::Created {
-                location: format!("/api/v1/payments/{}", m.id),
-                body: serde_json::json!({"id": m.id}),
-            })
-        },
-    )
+    let result = once_from_form(&state, &s, &form, || async {
+        let m = payments::record(&state.db, now, &s.actor(), &s.user, input).await?;
+        Ok(m.id)
+    })
     .await;
+    let mut form = form;
     match result {
         Ok(_) => Ok(redirect_with_flash(
             &state,
@@ -981,12 +1043,72 @@ async fn record_payment(
             "contract_refused",
         )),
         Err(e) => {
-            let errors = FormErrors::from_error(s.ctx.lang, e)?;
-            let mut form = form;
+            let errors = form_errors(s.ctx.lang, e, &mut form)?;
             form.push(("currency_hint".into(), c.currency));
             payment_page(&state, s, &id, &form, errors).await
         }
     }
+}
+
+/// Runs a create posted by a form once per the form's `idempotency_key` (a
+/// double click or a resend records it once); the form's fields but the CSRF
+/// token make the request that a reuse of the key is compared with.
+async fn once_from_form<F, Fut>(
+    state: &AppState,
+    s: &Signed,
+    form: &Pairs,
+    create: F,
+) -> Result<(), AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<String, AppError>>,
+{
+    let mut headers = HeaderMap::new();
+    if let Ok(k) = value(form, "idempotency_key").parse() {
+        headers.insert(crate::platform::idempotency::HEADER, k);
+    }
+    let body = serde_urlencoded::to_string(
+        form.iter()
+            .filter(|(k, _)| k != "_csrf")
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_default();
+    crate::platform::idempotency::once(
+        &state.db,
+        state.clock.now(),
+        &s.user.id,
+        &headers,
+        body.as_bytes(),
+        || async {
+            let id = create().await?;
+            Ok(crate::platform::idempotency::Created {
+                location: String::new(),
+                body: serde_json::json!({ "id": id }),
+            })
+        },
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Form errors of a create sent once: a key already used for other values (the
+/// form sent, then changed after going back) gets a fresh key and a message.
+fn form_errors(
+    lang: crate::platform::i18n::Lang,
+    e: AppError,
+    form: &mut Pairs,
+) -> Result<FormErrors, AppError> {
+    let resent = e
+        .field_errors()
+        .is_some_and(|errs| errs.iter().any(|x| x.field == "Idempotency-Key"));
+    if resent {
+        form.retain(|(k, _)| k != "idempotency_key");
+        form.push(("idempotency_key".into(), uuid::Uuid::new_v4().to_string()));
+        let mut errors = FormErrors::new(lang);
+        errors.general = Some(lang.t("error.form_resent"));
+        return Ok(errors);
+    }
+    FormErrors::from_error(lang, e)
 }
 
 async fn decide_payment(
@@ -1046,6 +1168,8 @@ async fn reject_payment(
 struct PaymentsPage {
     ctx: PageCtx,
     status: String,
+    /// Where a decision returns to (this page with its filter).
+    back: String,
     /// (payment row, contract id, contract number, customer name)
     rows: Vec<(PaymentRow, String, String, String)>,
     is_finance: bool,
@@ -1059,14 +1183,18 @@ async fn payments_page(
     RawQuery(raw): RawQuery,
 ) -> PageResult<Response> {
     let mut p = pairs(raw.as_deref())?;
+    // Finance opens the page on what waits for them; `status=all` shows every payment.
+    let status = match take(&mut p, "status").filter(|v| !v.trim().is_empty()) {
+        Some(v) => v,
+        None if s.user.has_role(FINANCE) => "pending".into(),
+        None => "all".into(),
+    };
     p.retain(|(_, v)| !v.trim().is_empty());
-    let status = p
-        .iter()
-        .find(|(k, _)| k == "status")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let page = payments::list_payments(&state.db, &s.user, &payments::PAYMENT_LIST.parse(&p)?)
-        .await?;
+    if status != "all" {
+        p.push(("status".into(), status.clone()));
+    }
+    let page =
+        payments::list_payments(&state.db, &s.user, &payments::PAYMENT_LIST.parse(&p)?).await?;
     let ids: Vec<String> = page.data.iter().map(|p| p.contract_id.clone()).collect();
     let contracts: HashMap<String, (String, String)> = crate::entities::contract::Entity::find()
         .filter(crate::entities::contract::Column::Id.is_in(ids))
@@ -1083,7 +1211,10 @@ async fn payments_page(
     .await?;
     let names = crate::pools::store::user_names(
         &state.db,
-        page.data.iter().filter_map(|p| p.recorded_by.clone()).collect(),
+        page.data
+            .iter()
+            .filter_map(|p| p.recorded_by.clone())
+            .collect(),
     )
     .await?;
     let next_href = page
@@ -1113,6 +1244,7 @@ async fn payments_page(
         })
         .collect();
     Ok(render(&PaymentsPage {
+        back: format!("/payments?status={status}"),
         is_finance: s.user.has_role(FINANCE),
         ctx: s.ctx,
         status,
@@ -1163,7 +1295,7 @@ async fn invoice_page(
         action: format!("/contracts/{id}/invoices"),
         back: format!("/contracts/{id}"),
         form_id: "invoice-form",
-        hidden: Vec::new(),
+        hidden: vec![("idempotency_key".into(), v("idempotency_key"))],
         ctx: s.ctx,
         fields,
         errors,
@@ -1180,16 +1312,16 @@ async fn invoice_form(
         .await
         .map(|x| x.name)
         .unwrap_or_default();
-    let left = money::parse_amount("a", &c.amount.amount, &c.amount.currency).unwrap_or(0)
-        - money::parse_amount("a", &c.invoiced.amount, &c.invoiced.currency).unwrap_or(0);
+    let left = units(&c.amount) - units(&c.invoiced);
     let form: Pairs = vec![
         ("kind".into(), "vat_special".into()),
-        ("amount".into(), money::text(left.max(0), &c.amount.currency)),
-        ("buyer_title".into(), buyer),
+        ("idempotency_key".into(), uuid::Uuid::new_v4().to_string()),
         (
-            "issued_on".into(),
-            state.clock.now().date().to_string(),
+            "amount".into(),
+            money::text(left.max(0), &c.amount.currency),
         ),
+        ("buyer_title".into(), buyer),
+        ("issued_on".into(), state.clock.now().date().to_string()),
     ];
     let errors = FormErrors::new(s.ctx.lang);
     invoice_page(s, &id, &form, errors).await
@@ -1212,8 +1344,14 @@ async fn create_invoice(
         issued_on: value(&form, "issued_on"),
         notes: opt_value(&form, "notes"),
     };
-    match payments::create_invoice(&state.db, state.clock.now(), &s.actor(), &s.user, input).await
-    {
+    let now = state.clock.now();
+    let result = once_from_form(&state, &s, &form, || async {
+        let m = payments::create_invoice(&state.db, now, &s.actor(), &s.user, input).await?;
+        Ok(m.id)
+    })
+    .await;
+    let mut form = form;
+    match result {
         Ok(_) => Ok(redirect_with_flash(
             &state,
             &format!("/contracts/{id}"),
@@ -1225,7 +1363,7 @@ async fn create_invoice(
             "contract_refused",
         )),
         Err(e) => {
-            let errors = FormErrors::from_error(s.ctx.lang, e)?;
+            let errors = form_errors(s.ctx.lang, e, &mut form)?;
             invoice_page(s, &id, &form, errors).await
         }
     }
@@ -1261,6 +1399,12 @@ struct ReceivablesPage {
     /// (item, customer name, owner name)
     items: Vec<(super::model::ReceivableItem, String, String)>,
     filters: Vec<FormField>,
+}
+
+impl ReceivablesPage {
+    fn show(&self, m: &Money) -> String {
+        shown(m)
+    }
 }
 
 async fn receivables_page(
@@ -1311,14 +1455,19 @@ async fn receivables_page(
         .collect();
     let ctx = &s.ctx;
     let mut filters = vec![
-        FormField::new("currency", ctx.t("contracts.field.currency"), "select", &f.currency)
-            .options(
-                money::CURRENCIES
-                    .iter()
-                    .map(|(c, _)| (c.to_string(), c.to_string()))
-                    .collect(),
-            )
-            .required(),
+        FormField::new(
+            "currency",
+            ctx.t("contracts.field.currency"),
+            "select",
+            &f.currency,
+        )
+        .options(
+            money::CURRENCIES
+                .iter()
+                .map(|(c, _)| (c.to_string(), c.to_string()))
+                .collect(),
+        )
+        .required(),
     ];
     if s.user.scope != Scope::Own {
         filters.push(
@@ -1356,16 +1505,26 @@ fn settings_page(s: Signed, form: &Pairs, errors: FormErrors) -> PageResult<Resp
             .required()
             .max(20)
             .hint(ctx.t("contracts.settings.threshold_hint")),
-        FormField::new("currency", ctx.t("contracts.field.currency"), "select", &v("currency"))
-            .options(
-                money::CURRENCIES
-                    .iter()
-                    .map(|(c, _)| (c.to_string(), c.to_string()))
-                    .collect(),
-            )
-            .required(),
-        FormField::new("reminder_days", &t("reminder_days"), "number", &v("reminder_days"))
-            .required(),
+        FormField::new(
+            "currency",
+            ctx.t("contracts.field.currency"),
+            "select",
+            &v("currency"),
+        )
+        .options(
+            money::CURRENCIES
+                .iter()
+                .map(|(c, _)| (c.to_string(), c.to_string()))
+                .collect(),
+        )
+        .required(),
+        FormField::new(
+            "reminder_days",
+            &t("reminder_days"),
+            "number",
+            &v("reminder_days"),
+        )
+        .required(),
     ]
     .into_iter()
     .map(|f| f.with_errors(&errors))
@@ -1373,7 +1532,12 @@ fn settings_page(s: Signed, form: &Pairs, errors: FormErrors) -> PageResult<Resp
     Ok(render(&FormPage {
         title: t("title"),
         action: "/settings/contracts".into(),
-        back: "/settings".into(),
+        back: if s.user.is_admin() {
+            "/settings"
+        } else {
+            "/contracts"
+        }
+        .into(),
         form_id: "contract-settings",
         hidden: vec![("version".into(), v("version"))],
         ctx: s.ctx,

@@ -4,9 +4,7 @@
 //! (`store::get_locked`), so "at most what is still owed" and "at most the
 //! contract amount" hold under concurrent requests on both databases.
 
-use super::model::{
-    INVOICE_KINDS, InvoiceView, METHODS, NewInvoice, NewPayment, PaymentView,
-};
+use super::model::{INVOICE_KINDS, InvoiceView, METHODS, NewInvoice, NewPayment, PaymentView};
 use super::store::{self, FINANCE, get_locked};
 use crate::entities::{allocation, contract, installment, invoice, payment};
 use crate::opportunities::model::clean;
@@ -230,7 +228,10 @@ pub async fn record(
         errors.push(e);
     }
     let reference = clean(input.reference.clone());
-    if let Some(e) = reference.as_deref().and_then(|r| max_len("reference", r, 100)) {
+    if let Some(e) = reference
+        .as_deref()
+        .and_then(|r| max_len("reference", r, 100))
+    {
         errors.push(e);
     }
     let notes = clean(input.notes.clone());
@@ -259,7 +260,11 @@ pub async fn record(
     }
     let amount = match money::parse_amount("amount", &input.amount.amount, &c.currency) {
         Ok(0) => {
-            errors.push(FieldError::new("amount", "out_of_range", "must be more than 0"));
+            errors.push(FieldError::new(
+                "amount",
+                "out_of_range",
+                "must be more than 0",
+            ));
             0
         }
         Ok(v) => v,
@@ -272,7 +277,7 @@ pub async fn record(
         .await?
         .remove(&c.id)
         .unwrap_or_default();
-    let owed = c.amount - s.received - s.pending;
+    let owed = store::cap(&c) - s.received - s.pending;
     if amount > owed {
         errors.push(FieldError::new(
             "amount",
@@ -284,13 +289,8 @@ pub async fn record(
         ));
     }
     // What is still open on each installment (payments not rejected count).
-    let insts = store::installments_of(&txn, &c.id).await?;
-    let ids: Vec<String> = insts.iter().map(|i| i.id.clone()).collect();
-    let taken = store::allocated(&txn, &ids).await?;
-    let open = |i: &installment::Model| {
-        let (p, q) = taken.get(&i.id).copied().unwrap_or_default();
-        (i.amount - p - q).max(0)
-    };
+    let open = store::open_installments(&txn, &c.id).await?;
+    let open_on = |id: &str| open.iter().find(|o| o.0.id == id).map_or(0, |o| o.1);
     let mut parts: Vec<(String, i64)> = Vec::new();
     match (&input.installment_id, &input.allocations) {
         (Some(_), Some(_)) => errors.push(FieldError::new(
@@ -298,28 +298,28 @@ pub async fn record(
             "not_allowed",
             "give installment_id or allocations, not both",
         )),
-        (Some(iid), None) => match insts.iter().find(|i| &i.id == iid) {
+        (Some(iid), None) => match open.iter().find(|o| &o.0.id == iid) {
             None => errors.push(FieldError::new(
                 "installment_id",
                 "not_found",
                 "no such installment of this contract",
             )),
-            Some(i) if amount > open(i) => errors.push(FieldError::new(
+            Some((i, o)) if amount > *o => errors.push(FieldError::new(
                 "amount",
                 "exceeds_installment",
                 format!(
                     "is more than the {} open on installment {}; split it with allocations",
-                    money::text(open(i), &c.currency),
+                    money::text(*o, &c.currency),
                     i.number
                 ),
             )),
-            Some(i) => parts.push((i.id.clone(), amount)),
+            Some((i, _)) => parts.push((i.id.clone(), amount)),
         },
         (None, Some(list)) => {
             let mut total: i64 = 0;
             for (k, a) in list.iter().enumerate() {
                 let f = |x: &str| format!("allocations[{k}].{x}");
-                let Some(i) = insts.iter().find(|i| i.id == a.installment_id) else {
+                let Some((i, _)) = open.iter().find(|o| o.0.id == a.installment_id) else {
                     errors.push(FieldError::new(
                         &f("installment_id"),
                         "not_found",
@@ -341,12 +341,12 @@ pub async fn record(
                         "out_of_range",
                         "must be more than 0",
                     )),
-                    Ok(v) if v > open(i) => errors.push(FieldError::new(
+                    Ok(v) if v > open_on(&i.id) => errors.push(FieldError::new(
                         &f("amount"),
                         "exceeds_installment",
                         format!(
                             "is more than the {} open on installment {}",
-                            money::text(open(i), &c.currency),
+                            money::text(open_on(&i.id), &c.currency),
                             i.number
                         ),
                     )),
@@ -363,22 +363,17 @@ pub async fn record(
                     "exceeds_payment",
                     "the parts add up to more than the payment",
                 ));
+            } else if total < amount {
+                // The rest pays the other open installments in due order.
+                let rest: Vec<(installment::Model, i64)> = open
+                    .iter()
+                    .filter(|o| !parts.iter().any(|p| p.0 == o.0.id))
+                    .cloned()
+                    .collect();
+                parts.extend(store::fill_in_due_order(&rest, amount - total));
             }
         }
-        (None, None) => {
-            // Pays the open installments in the order they fall due.
-            let mut left = amount;
-            for i in &insts {
-                if left == 0 {
-                    break;
-                }
-                let take = open(i).min(left);
-                if take > 0 {
-                    parts.push((i.id.clone(), take));
-                    left -= take;
-                }
-            }
-        }
+        (None, None) => parts = store::fill_in_due_order(&open, amount),
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -404,10 +399,12 @@ pub async fn record(
     .insert(&txn)
     .await?;
     if !parts.is_empty() {
-        allocation::Entity::insert_many(parts.into_iter().map(|(iid, a)| allocation::ActiveModel {
-            payment_id: Set(m.id.clone()),
-            installment_id: Set(iid),
-            amount: Set(a),
+        allocation::Entity::insert_many(parts.into_iter().map(|(iid, a)| {
+            allocation::ActiveModel {
+                payment_id: Set(m.id.clone()),
+                installment_id: Set(iid),
+                amount: Set(a),
+            }
         }))
         .exec(&txn)
         .await?;
@@ -422,6 +419,19 @@ pub async fn record(
         audit::created(&payment_json(&m)),
     )
     .await?;
+    // Finance hears of it: payments wait for their confirmation.
+    let data = json!({
+        "customer_name": format!("{} {}", c.number, money::display(m.amount, &m.currency)),
+        "by": user.name,
+    });
+    let link = format!("/contracts/{}", c.id);
+    let items = store::finance_only(&txn)
+        .await?
+        .into_iter()
+        .filter(|u| *u != user.id)
+        .map(|u| (u, data.clone(), link.clone()))
+        .collect();
+    crate::notifications::store::notify_many(&txn, now, "payment_recorded", items).await?;
     txn.commit().await?;
     Ok(m)
 }
@@ -665,7 +675,11 @@ pub async fn create_invoice(
     }
     let amount = match money::parse_amount("amount", &input.amount.amount, &c.currency) {
         Ok(0) => {
-            errors.push(FieldError::new("amount", "out_of_range", "must be more than 0"));
+            errors.push(FieldError::new(
+                "amount",
+                "out_of_range",
+                "must be more than 0",
+            ));
             0
         }
         Ok(v) => v,
@@ -678,13 +692,13 @@ pub async fn create_invoice(
         .await?
         .remove(&c.id)
         .unwrap_or_default();
-    if amount > c.amount - s.invoiced {
+    if amount > store::cap(&c) - s.invoiced {
         errors.push(FieldError::new(
             "amount",
             "exceeds_contract",
             format!(
                 "is more than the {} not yet invoiced on the contract",
-                money::text((c.amount - s.invoiced).max(0), &c.currency)
+                money::text((store::cap(&c) - s.invoiced).max(0), &c.currency)
             ),
         ));
     }
@@ -738,7 +752,7 @@ pub async fn create_invoice(
     Ok(m)
 }
 
-/// Voids an issued invoice (with a reason); voiding twice is a 409.
+/// Voids an issued invoice (finance; with a reason); voiding twice is a 409.
 pub async fn void_invoice(
     db: &DatabaseConnection,
     now: OffsetDateTime,
@@ -759,6 +773,7 @@ pub async fn void_invoice(
     }
     let txn = write_txn(db).await?;
     let old = get_invoice(&txn, user, id).await?;
+    user.require_role(FINANCE)?;
     get_locked(&txn, user, &old.contract_id).await?;
     if old.status != "issued" {
         return Err(AppError::refused(

@@ -290,7 +290,16 @@ pub async fn run_jobs(db: &DatabaseConnection, now: OffsetDateTime) -> AppResult
         if r.rows_affected == 1 {
             let mut changes = serde_json::Map::new();
             changes.insert("status".into(), json!(["active", "expired"]));
-            audit::record(&txn, now, &actor, "contract", Some(&c.id), "expire", changes).await?;
+            audit::record(
+                &txn,
+                now,
+                &actor,
+                "contract",
+                Some(&c.id),
+                "expire",
+                changes,
+            )
+            .await?;
             out.expired += 1;
         }
     }

@@ -44,7 +44,11 @@ pub static LIST: ListSpec<contract::Column> = ListSpec {
         Field::one_of("status", contract::Column::Status, super::model::STATUSES),
         Field::new("customer_id", contract::Column::CustomerId, Kind::Text),
         Field::new("owner_id", contract::Column::OwnerId, Kind::Text),
-        Field::new("opportunity_id", contract::Column::OpportunityId, Kind::Text),
+        Field::new(
+            "opportunity_id",
+            contract::Column::OpportunityId,
+            Kind::Text,
+        ),
         Field::new("approver_id", contract::Column::ApproverId, Kind::Text),
         Field::new("currency", contract::Column::Currency, Kind::Text),
         Field::new("amount", contract::Column::Amount, Kind::Int),
@@ -328,6 +332,13 @@ pub async fn set_settings(
     Ok(new)
 }
 
+/// The most a contract's money may reach: its amount, or a lower amount
+/// waiting for approval (so that approving it cannot leave more recorded than
+/// the contract).
+pub fn cap(c: &contract::Model) -> i64 {
+    c.pending_amount.map_or(c.amount, |p| p.min(c.amount))
+}
+
 /// Whether a contract of this amount needs an approver.
 pub fn needs_approval(s: &ContractSettings, amount: i64, currency: &str) -> bool {
     let t = &s.approval_threshold;
@@ -381,6 +392,7 @@ pub async fn next_number<C: ConnectionTrait>(
 
 /// A contract about to be inserted, checked.
 struct Fresh {
+    id: String,
     title: String,
     customer_id: String,
     opportunity_id: Option<String>,
@@ -395,8 +407,8 @@ struct Fresh {
 }
 
 fn view_json(m: &contract::Model) -> Value {
-    let mut v = serde_json::to_value(ContractView::new(m.clone(), Sums::default()))
-        .unwrap_or(Value::Null);
+    let mut v =
+        serde_json::to_value(ContractView::new(m.clone(), Sums::default())).unwrap_or(Value::Null);
     if let Some(o) = v.as_object_mut() {
         for k in [
             "id",
@@ -436,7 +448,7 @@ async fn insert<C: ConnectionTrait>(
 ) -> AppResult<contract::Model> {
     let number = next_number(txn, "HT", now.year()).await?;
     let m = contract::ActiveModel {
-        id: Set(uuid::Uuid::now_v7().to_string()),
+        id: Set(f.id),
         number: Set(number),
         title: Set(f.title),
         customer_id: Set(f.customer_id),
@@ -509,7 +521,11 @@ async fn price<C: ConnectionTrait>(
         (_, Some(a)) => match money::parse_amount("amount", &a.amount, currency) {
             Ok(v) if v > 0 => Ok(Some((v, Vec::new()))),
             Ok(_) => {
-                errors.push(FieldError::new("amount", "out_of_range", "must be more than 0"));
+                errors.push(FieldError::new(
+                    "amount",
+                    "out_of_range",
+                    "must be more than 0",
+                ));
                 Ok(None)
             }
             Err(e) => {
@@ -547,7 +563,10 @@ fn check_dates(d: &Dates, errors: &mut Vec<FieldError>) {
 }
 
 fn date_of(field: &str, v: Option<&str>, errors: &mut Vec<FieldError>) -> Option<Date> {
-    parse_date(field, v).map_err(|e| errors.push(e)).ok().flatten()
+    parse_date(field, v)
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten()
 }
 
 /// Checks the owner: someone active the caller's scope covers.
@@ -641,6 +660,7 @@ pub async fn create(
         now,
         actor,
         Fresh {
+            id: uuid::Uuid::now_v7().to_string(),
             title: input.title.trim().to_owned(),
             customer_id: input.customer_id.clone(),
             opportunity_id,
@@ -660,13 +680,29 @@ pub async fn create(
 }
 
 /// Makes the draft contract of a won deal's `contract_requests` row (inside
-/// the caller's transaction) and marks the request done.
+/// the caller's transaction) and marks the request done. The request is
+/// claimed first (`contract_id IS NULL`), so it makes one draft however often
+/// it is tried; `None` when it already had one.
 pub async fn draft_for_request<C: ConnectionTrait>(
     txn: &C,
     now: OffsetDateTime,
     actor: &Actor,
     req: &contract_request::Model,
-) -> AppResult<contract::Model> {
+) -> AppResult<Option<contract::Model>> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let claimed = contract_request::Entity::update_many()
+        .col_expr(
+            contract_request::Column::ContractId,
+            Expr::value(id.clone()),
+        )
+        .col_expr(contract_request::Column::DoneAt, Expr::value(now))
+        .filter(contract_request::Column::Id.eq(req.id.clone()))
+        .filter(contract_request::Column::ContractId.is_null())
+        .exec(txn)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Ok(None);
+    }
     let title = opportunity::Entity::find_by_id(req.opportunity_id.clone())
         .one(txn)
         .await?
@@ -677,6 +713,7 @@ pub async fn draft_for_request<C: ConnectionTrait>(
         now,
         actor,
         Fresh {
+            id,
             title,
             customer_id: req.customer_id.clone(),
             opportunity_id: Some(req.opportunity_id.clone()),
@@ -691,17 +728,15 @@ pub async fn draft_for_request<C: ConnectionTrait>(
         },
     )
     .await?;
-    contract_request::Entity::update_many()
-        .col_expr(contract_request::Column::ContractId, Expr::value(m.id.clone()))
-        .col_expr(contract_request::Column::DoneAt, Expr::value(now))
-        .filter(contract_request::Column::Id.eq(req.id.clone()))
-        .exec(txn)
-        .await?;
-    Ok(m)
+    Ok(Some(m))
 }
 
 /// Drafts for won deals recorded before contracts existed (the hourly job).
-pub async fn draft_waiting_requests(db: &DatabaseConnection, now: OffsetDateTime) -> AppResult<u64> {
+/// A request that fails is logged and left for the next run.
+pub async fn draft_waiting_requests(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+) -> AppResult<u64> {
     let waiting = contract_request::Entity::find()
         .filter(contract_request::Column::ContractId.is_null())
         .limit(500)
@@ -711,9 +746,15 @@ pub async fn draft_waiting_requests(db: &DatabaseConnection, now: OffsetDateTime
     let mut n = 0;
     for req in waiting {
         let txn = write_txn(db).await?;
-        draft_for_request(&txn, now, &actor, &req).await?;
-        txn.commit().await?;
-        n += 1;
+        match draft_for_request(&txn, now, &actor, &req).await {
+            Ok(made) => {
+                txn.commit().await?;
+                n += u64::from(made.is_some());
+            }
+            Err(e) => {
+                tracing::warn!(request = %req.id, error = %e, "contract draft not made");
+            }
+        }
     }
     Ok(n)
 }
@@ -797,6 +838,18 @@ pub async fn update(
             .as_ref()
             .map(|m| m.currency.trim().to_owned())
             .unwrap_or_else(|| old.currency.clone());
+        let planned = sums(&txn, std::slice::from_ref(&old.id))
+            .await?
+            .remove(&old.id)
+            .unwrap_or_default()
+            .planned;
+        if planned > 0 && currency != old.currency {
+            errors.push(FieldError::new(
+                "amount.currency",
+                "plan_exists",
+                "the payment plan is in the contract's currency; change the plan first",
+            ));
+        }
         if let Some((amount, products)) = price(
             &txn,
             &currency,
@@ -806,6 +859,16 @@ pub async fn update(
         )
         .await?
         {
+            if amount < planned {
+                errors.push(FieldError::new(
+                    "amount",
+                    "below_recorded",
+                    format!(
+                        "must be at least the {} of the payment plan",
+                        money::text(planned, &old.currency)
+                    ),
+                ));
+            }
             a.amount = Set(amount);
             a.currency = Set(currency);
             a.products = Set(serde_json::to_string(&products).unwrap_or_else(|_| "[]".into()));
@@ -842,6 +905,10 @@ pub async fn update(
         && old.owner_id.as_deref() != Some(o.as_str())
     {
         check_owner(&txn, user, &o, &mut errors).await?;
+        if old.status == "pending_approval" {
+            // The new owner's manager decides now.
+            a.approver_id = Set(manager_of(&txn, Some(&o)).await?);
+        }
         a.owner_id = Set(Some(o));
     }
     if !errors.is_empty() {
@@ -871,8 +938,14 @@ pub async fn move_contracts<C: ConnectionTrait>(
             .all(txn)
             .await?;
         for c in rows {
+            let approver = if c.status == "pending_approval" {
+                manager_of(txn, Some(to)).await?
+            } else {
+                c.approver_id.clone()
+            };
             let r = contract::Entity::update_many()
                 .col_expr(contract::Column::OwnerId, Expr::value(to.to_owned()))
+                .col_expr(contract::Column::ApproverId, Expr::value(approver))
                 .col_expr(contract::Column::Version, Expr::value(c.version + 1))
                 .col_expr(contract::Column::UpdatedAt, Expr::value(now))
                 .filter(contract::Column::Id.eq(c.id.clone()))
@@ -884,7 +957,16 @@ pub async fn move_contracts<C: ConnectionTrait>(
             }
             let mut changes = serde_json::Map::new();
             changes.insert("owner_id".into(), json!([from, to]));
-            audit::record(txn, now, actor, "contract", Some(&c.id), "transfer", changes).await?;
+            audit::record(
+                txn,
+                now,
+                actor,
+                "contract",
+                Some(&c.id),
+                "transfer",
+                changes,
+            )
+            .await?;
             moved += 1;
         }
     }
@@ -961,7 +1043,16 @@ pub async fn submit(
     let settings = settings(&txn).await?;
     let mut a = old.clone().into_active_model();
     let amount = match (old.status.as_str(), &input.amount) {
-        ("draft", None) => old.amount,
+        ("draft", None) => {
+            if old.amount == 0 {
+                return Err(AppError::field(
+                    "amount",
+                    "out_of_range",
+                    "must be more than 0",
+                ));
+            }
+            old.amount
+        }
         ("draft", Some(_)) => {
             return Err(AppError::field(
                 "amount",
@@ -983,7 +1074,11 @@ pub async fn submit(
                 .await?
                 .remove(&old.id)
                 .unwrap_or_default();
-            let floor = s.received.saturating_add(s.pending).max(s.invoiced).max(s.planned);
+            let floor = s
+                .received
+                .saturating_add(s.pending)
+                .max(s.invoiced)
+                .max(s.planned);
             if new < floor || new == 0 {
                 return Err(AppError::field(
                     "amount",
@@ -1023,9 +1118,27 @@ pub async fn submit(
             ));
         }
     };
-    approval_step(&txn, now, &old.id, "submitted", amount, user, comment.clone()).await?;
+    approval_step(
+        &txn,
+        now,
+        &old.id,
+        "submitted",
+        amount,
+        user,
+        comment.clone(),
+    )
+    .await?;
     let link = format!("/contracts/{}", old.id);
-    if needs_approval(&settings, amount, &old.currency) {
+    // Lowering an approved amount needs approval as much as raising it.
+    if needs_approval(
+        &settings,
+        amount.max(if old.status == "active" {
+            old.amount
+        } else {
+            0
+        }),
+        &old.currency,
+    ) {
         let approver = manager_of(&txn, old.owner_id.as_deref()).await?;
         a.status = Set("pending_approval".into());
         a.approver_id = Set(approver.clone());
@@ -1070,6 +1183,18 @@ async fn finance_users<C: ConnectionTrait>(db: &C) -> AppResult<Vec<String>> {
         .await?)
 }
 
+/// Active finance users (told of payments waiting for confirmation).
+pub async fn finance_only<C: ConnectionTrait>(db: &C) -> AppResult<Vec<String>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::Role.eq("finance"))
+        .select_only()
+        .column(user::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 /// Whether `user` may decide on `m`'s approval: its approver, finance, an administrator.
 pub fn may_approve(user: &CurrentUser, m: &contract::Model) -> bool {
     user.has_role(FINANCE) || m.approver_id.as_deref() == Some(user.id.as_str())
@@ -1107,7 +1232,42 @@ pub async fn decide(
     if !may_approve(user, &old) {
         return Err(AppError::Forbidden);
     }
+    // Nobody but an administrator approves what they submitted themselves.
+    let submitter = contract_approval::Entity::find()
+        .filter(contract_approval::Column::ContractId.eq(old.id.clone()))
+        .filter(contract_approval::Column::Action.eq("submitted"))
+        .order_by_desc(contract_approval::Column::CreatedAt)
+        .order_by_desc(contract_approval::Column::Id)
+        .one(&txn)
+        .await?
+        .and_then(|a| a.actor_id);
+    if approve && !user.is_admin() && submitter.as_deref() == Some(user.id.as_str()) {
+        return Err(AppError::refused(
+            "own_submission",
+            "someone else must approve what you submitted",
+        ));
+    }
     let amount = old.pending_amount.unwrap_or(old.amount);
+    if approve && old.pending_amount.is_some() {
+        let s = sums(&txn, std::slice::from_ref(&old.id))
+            .await?
+            .remove(&old.id)
+            .unwrap_or_default();
+        let floor = s
+            .received
+            .saturating_add(s.pending)
+            .max(s.invoiced)
+            .max(s.planned);
+        if amount < floor {
+            return Err(AppError::refused(
+                "below_recorded",
+                format!(
+                    "the new amount is below the {} already paid, invoiced or planned",
+                    money::text(floor, &old.currency)
+                ),
+            ));
+        }
+    }
     approval_step(
         &txn,
         now,
@@ -1190,6 +1350,11 @@ pub async fn terminate(
             "contract_closed",
             "the contract is already terminated",
         ));
+    }
+    // A draft is cancelled by whoever sees it; a signed contract ends only by a
+    // manager, finance or an administrator.
+    if old.activated_at.is_some() && !user.has_role(&[Role::Manager, Role::Finance]) {
+        return Err(AppError::Forbidden);
     }
     let mut a = old.clone().into_active_model();
     a.status = Set("terminated".into());
@@ -1310,7 +1475,9 @@ pub async fn plan<C: ConnectionTrait>(
 
 /// Sets a contract's payment plan. Installments are numbered by due date; their
 /// sum may not exceed the contract amount; an installment with payments on it
-/// must be kept (send its `id`) and not go below what was paid on it.
+/// must be kept (send its `id`) and not go below what was paid on it. Payment
+/// amounts not yet allocated (recorded before the plan, or beyond it) then pay
+/// the open installments in due order. Bumps the contract's version.
 pub async fn set_plan(
     db: &DatabaseConnection,
     now: OffsetDateTime,
@@ -1321,6 +1488,9 @@ pub async fn set_plan(
 ) -> AppResult<PlanView> {
     let txn = write_txn(db).await?;
     let c = get_locked(&txn, user, id).await?;
+    if input.version.is_some_and(|v| v != c.version) {
+        return Err(stale());
+    }
     if c.status == "terminated" {
         return Err(AppError::refused(
             "contract_closed",
@@ -1339,6 +1509,7 @@ pub async fn set_plan(
         ));
     }
     let mut rows: Vec<(Option<String>, Date, i64, Option<String>)> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
     for (i, it) in input.installments.iter().enumerate() {
         let f = |k: &str| format!("installments[{i}].{k}");
         let due = crate::platform::validate::date(&f("due_date"), it.due_date.trim())
@@ -1365,8 +1536,14 @@ pub async fn set_plan(
         }
         let keep = clean(it.id.clone());
         if let Some(k) = &keep {
-            if !old_ids.contains(k) {
-                errors.push(FieldError::new(&f("id"), "not_found", "no such installment"));
+            if seen.contains(k) {
+                errors.push(FieldError::new(&f("id"), "taken", "named twice"));
+            } else if !old_ids.contains(k) {
+                errors.push(FieldError::new(
+                    &f("id"),
+                    "not_found",
+                    "no such installment",
+                ));
             } else if let (Some(a), Some((p, q))) = (amount, paid.get(k))
                 && a < p + q
             {
@@ -1379,6 +1556,7 @@ pub async fn set_plan(
                     ),
                 ));
             }
+            seen.push(k.clone());
         }
         if let (Some(d), Some(a)) = (due, amount) {
             rows.push((keep, d, a, notes));
@@ -1395,14 +1573,14 @@ pub async fn set_plan(
         }
     }
     let total: i128 = rows.iter().map(|r| i128::from(r.2)).sum();
-    if total > i128::from(c.amount) {
+    if total > i128::from(cap(&c)) {
         errors.push(FieldError::new(
             "installments",
             "exceeds_contract",
             format!(
                 "the installments add up to {}, more than the contract's {}",
                 money::money_of_sum(total, &c.currency).amount,
-                money::text(c.amount, &c.currency)
+                money::text(cap(&c), &c.currency)
             ),
         ));
     }
@@ -1411,10 +1589,16 @@ pub async fn set_plan(
     }
     rows.sort_by(|a, b| a.1.cmp(&b.1));
     let kept: Vec<String> = rows.iter().filter_map(|r| r.0.clone()).collect();
-    let gone: Vec<String> = old_ids.iter().filter(|i| !kept.contains(i)).cloned().collect();
+    let gone: Vec<&installment::Model> = old.iter().filter(|i| !kept.contains(&i.id)).collect();
     if !gone.is_empty() {
+        let ids: Vec<String> = gone.iter().map(|i| i.id.clone()).collect();
+        // Only rejected payments can still point at them.
+        allocation::Entity::delete_many()
+            .filter(allocation::Column::InstallmentId.is_in(ids.clone()))
+            .exec(&txn)
+            .await?;
         installment::Entity::delete_many()
-            .filter(installment::Column::Id.is_in(gone))
+            .filter(installment::Column::Id.is_in(ids))
             .exec(&txn)
             .await?;
     }
@@ -1439,6 +1623,11 @@ pub async fn set_plan(
                     .await?;
             }
             None => {
+                // The same installment sent again without its id keeps its reminder mark.
+                let reminded = gone
+                    .iter()
+                    .find(|g| g.due_date == *due && g.amount == *amount)
+                    .and_then(|g| g.overdue_notified_at);
                 installment::ActiveModel {
                     id: Set(uuid::Uuid::now_v7().to_string()),
                     contract_id: Set(c.id.clone()),
@@ -1446,7 +1635,7 @@ pub async fn set_plan(
                     due_date: Set(*due),
                     amount: Set(*amount),
                     notes: Set(notes.clone()),
-                    overdue_notified_at: Set(None),
+                    overdue_notified_at: Set(reminded),
                     created_at: Set(now),
                 }
                 .insert(&txn)
@@ -1454,6 +1643,7 @@ pub async fn set_plan(
             }
         }
     }
+    allocate_leftovers(&txn, &c.id).await?;
     let before: Vec<Value> = old
         .iter()
         .map(|i| json!([i.due_date.to_string(), money::text(i.amount, &c.currency)]))
@@ -1462,10 +1652,126 @@ pub async fn set_plan(
         .iter()
         .map(|r| json!([r.1.to_string(), money::text(r.2, &c.currency)]))
         .collect();
+    let r = contract::Entity::update_many()
+        .col_expr(contract::Column::Version, Expr::value(c.version + 1))
+        .col_expr(contract::Column::UpdatedAt, Expr::value(now))
+        .filter(contract::Column::Id.eq(c.id.clone()))
+        .filter(contract::Column::Version.eq(c.version))
+        .exec(&txn)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(stale());
+    }
     let mut changes = serde_json::Map::new();
     changes.insert("installments".into(), json!([before, after]));
     audit::record(&txn, now, actor, "contract", Some(&c.id), "plan", changes).await?;
     let view = plan_view(&txn, &c, now.date()).await?;
     txn.commit().await?;
     Ok(view)
+}
+
+/// What is still open on each installment of a contract (payments not
+/// rejected count), in due order: `(installment, open amount)`.
+pub async fn open_installments<C: ConnectionTrait>(
+    db: &C,
+    contract_id: &str,
+) -> AppResult<Vec<(installment::Model, i64)>> {
+    let insts = installments_of(db, contract_id).await?;
+    let ids: Vec<String> = insts.iter().map(|i| i.id.clone()).collect();
+    let taken = allocated(db, &ids).await?;
+    let mut out: Vec<(installment::Model, i64)> = insts
+        .into_iter()
+        .map(|i| {
+            let (p, q) = taken.get(&i.id).copied().unwrap_or_default();
+            let open = (i.amount - p - q).max(0);
+            (i, open)
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.0.due_date
+            .cmp(&b.0.due_date)
+            .then(a.0.number.cmp(&b.0.number))
+    });
+    Ok(out)
+}
+
+/// Splits `amount` over the open installments in due order: `(installment id, part)`.
+pub fn fill_in_due_order(open: &[(installment::Model, i64)], amount: i64) -> Vec<(String, i64)> {
+    let mut left = amount;
+    let mut parts = Vec::new();
+    for (i, o) in open {
+        if left == 0 {
+            break;
+        }
+        let take = (*o).min(left);
+        if take > 0 {
+            parts.push((i.id.clone(), take));
+            left -= take;
+        }
+    }
+    parts
+}
+
+/// Allocates what payments (not rejected) of a contract have not yet allocated
+/// to its open installments, in due order.
+async fn allocate_leftovers<C: ConnectionTrait>(txn: &C, contract_id: &str) -> AppResult<()> {
+    let pays = payment::Entity::find()
+        .filter(payment::Column::ContractId.eq(contract_id))
+        .filter(payment::Column::Status.ne("rejected"))
+        .order_by_asc(payment::Column::ReceivedOn)
+        .order_by_asc(payment::Column::Id)
+        .all(txn)
+        .await?;
+    if pays.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = pays.iter().map(|p| p.id.clone()).collect();
+    let mut used: HashMap<String, i64> = HashMap::new();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for chunk in ids.chunks(500) {
+        for a in allocation::Entity::find()
+            .filter(allocation::Column::PaymentId.is_in(chunk.to_vec()))
+            .all(txn)
+            .await?
+        {
+            *used.entry(a.payment_id.clone()).or_default() += a.amount;
+            pairs.push((a.payment_id, a.installment_id));
+        }
+    }
+    let mut open = open_installments(txn, contract_id).await?;
+    for p in pays {
+        let left = p.amount - used.get(&p.id).copied().unwrap_or(0);
+        if left <= 0 {
+            continue;
+        }
+        for (iid, part) in fill_in_due_order(&open, left) {
+            if pairs.iter().any(|(pp, ii)| *pp == p.id && *ii == iid) {
+                allocation::Entity::update_many()
+                    .col_expr(
+                        allocation::Column::Amount,
+                        sea_orm::sea_query::ExprTrait::add(
+                            Expr::col(allocation::Column::Amount),
+                            part,
+                        ),
+                    )
+                    .filter(allocation::Column::PaymentId.eq(p.id.clone()))
+                    .filter(allocation::Column::InstallmentId.eq(iid.clone()))
+                    .exec(txn)
+                    .await?;
+            } else {
+                allocation::ActiveModel {
+                    payment_id: Set(p.id.clone()),
+                    installment_id: Set(iid.clone()),
+                    amount: Set(part),
+                }
+                .insert(txn)
+                .await?;
+                pairs.push((p.id.clone(), iid.clone()));
+            }
+            if let Some(o) = open.iter_mut().find(|o| o.0.id == iid) {
+                o.1 -= part;
+            }
+        }
+    }
+    Ok(())
 }

@@ -757,8 +757,8 @@ pub async fn purge(
     before: OffsetDateTime,
 ) -> AppResult<u64> {
     let txn = write_txn(db).await?;
-    // A customer with deals stays in the bin (its deals keep their history).
-    use crate::entities::opportunity;
+    // A customer with deals or contracts stays in the bin (they keep their history).
+    use crate::entities::{contract, opportunity};
     use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
     let no_deals = Expr::exists(
         Query::select()
@@ -770,7 +770,20 @@ pub async fn purge(
             )
             .to_owned(),
     )
-    .not();
+    .not()
+    .and(
+        Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(contract::Entity)
+                .and_where(
+                    Expr::col((contract::Entity, contract::Column::CustomerId))
+                        .equals((customer::Entity, customer::Column::Id)),
+                )
+                .to_owned(),
+        )
+        .not(),
+    );
     let expired = Query::select()
         .column(customer::Column::Id)
         .from(customer::Entity)

@@ -23,7 +23,9 @@ pub const MAX_UNITS: i64 = 1_000_000_000_000;
 pub const SPLIT: i64 = 100_000_000;
 
 /// `(SUM(e / 10⁸), SUM(e % 10⁸))` as BIGINTs, for a grouped select.
-pub fn split_sum(e: sea_orm::sea_query::Expr) -> (sea_orm::sea_query::Expr, sea_orm::sea_query::Expr) {
+pub fn split_sum(
+    e: sea_orm::sea_query::Expr,
+) -> (sea_orm::sea_query::Expr, sea_orm::sea_query::Expr) {
     use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func};
     let cast = |x: Expr| Expr::from(Func::cast_as(Func::sum(x), Alias::new("BIGINT")));
     (cast(e.clone().div(SPLIT)), cast(e.modulo(SPLIT)))

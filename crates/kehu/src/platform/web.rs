@@ -506,9 +506,14 @@ impl PageCtx {
                 active: match href {
                     "/" => self.path == "/",
                     // The contract pages' tabs: payments, receivables, their report.
-                    "/contracts" => ["/contracts", "/payments", "/receivables", "/reports/payments"]
-                        .iter()
-                        .any(|p| self.path.starts_with(p)),
+                    "/contracts" => [
+                        "/contracts",
+                        "/payments",
+                        "/receivables",
+                        "/reports/payments",
+                    ]
+                    .iter()
+                    .any(|p| self.path.starts_with(p)),
                     _ => self.path.starts_with(href),
                 },
                 more: matches!(

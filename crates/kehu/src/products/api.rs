@@ -94,6 +94,14 @@ async fn update_product(
 ) -> AppResult<Json<ProductView>> {
     me.user.require_role(EDITORS)?;
     let expected = required_version(&headers, patch.version)?;
-    let m = store::update(&state.db, state.clock.now(), &me.actor(), &id, patch, expected).await?;
+    let m = store::update(
+        &state.db,
+        state.clock.now(),
+        &me.actor(),
+        &id,
+        patch,
+        expected,
+    )
+    .await?;
     Ok(Json(m.into()))
 }

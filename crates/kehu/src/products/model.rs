@@ -357,4 +357,3 @@ pub fn price_items(
         Err(errors)
     }
 }
-

@@ -107,9 +107,14 @@ fn fields(ctx: &PageCtx, form: &Pairs, errors: &FormErrors) -> Vec<FormField> {
             .max(10)
             .hint(ctx.t("products.tax_hint")),
         active,
-        FormField::new("description", &t("description"), "textarea", &v("description"))
-            .max(4000)
-            .wide(),
+        FormField::new(
+            "description",
+            &t("description"),
+            "textarea",
+            &v("description"),
+        )
+        .max(4000)
+        .wide(),
     ]
     .into_iter()
     .map(|f| f.with_errors(errors))
@@ -216,13 +221,13 @@ fn as_form(p: &ProductView) -> Pairs {
         ("currency".into(), p.price.currency.clone()),
         (
             "cost".into(),
-            p.cost.as_ref().map(|c| c.amount.clone()).unwrap_or_default(),
+            p.cost
+                .as_ref()
+                .map(|c| c.amount.clone())
+                .unwrap_or_default(),
         ),
         ("tax_rate".into(), p.tax_rate.clone()),
-        (
-            "active".into(),
-            if p.active { "on" } else { "" }.into(),
-        ),
+        ("active".into(), if p.active { "on" } else { "" }.into()),
         ("description".into(), x(&p.description)),
     ]
 }

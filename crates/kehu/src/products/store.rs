@@ -44,9 +44,7 @@ pub async fn list(
     req: &ListRequest<product::Column>,
 ) -> AppResult<Page<ProductView>> {
     let base: Select<product::Entity> = product::Entity::find();
-    let (rows, total) = req
-        .fetch(db, base, sea_orm::Condition::all())
-        .await?;
+    let (rows, total) = req.fetch(db, base, sea_orm::Condition::all()).await?;
     let sort = req.sort_name();
     Ok(req.page(
         rows,

@@ -68,7 +68,9 @@ pub fn parse(pairs: &[(String, String)], today: Date) -> AppResult<(SalesParams,
         }
     }
     let first = today.replace_day(1).unwrap_or(today);
-    let start = (first - Duration::days(330)).replace_day(1).unwrap_or(first);
+    let start = (first - Duration::days(330))
+        .replace_day(1)
+        .unwrap_or(first);
     Ok((SalesParams::parse(&rest, (start, today))?, group))
 }
 
@@ -82,7 +84,9 @@ fn months(from: Date, to: Date) -> Vec<String> {
     let mut d = from.replace_day(1).unwrap_or(from);
     while d <= to && out.len() < 40 {
         out.push(format!("{:04}-{:02}", d.year(), u8::from(d.month())));
-        d = (d + Duration::days(32)).replace_day(1).unwrap_or(to + Duration::days(1));
+        d = (d + Duration::days(32))
+            .replace_day(1)
+            .unwrap_or(to + Duration::days(1));
     }
     out
 }
@@ -102,7 +106,11 @@ pub async fn payments<C: ConnectionTrait>(
         }
     }
     for (k, n, s) in rows {
-        let key = if group == GroupBy::Month { month_of(&k) } else { k };
+        let key = if group == GroupBy::Month {
+            month_of(&k)
+        } else {
+            k
+        };
         let e = sums.entry(key).or_default();
         e.0 += n;
         e.1 += s;
@@ -120,7 +128,10 @@ pub async fn payments<C: ConnectionTrait>(
             .await?
             .into_iter()
             .collect(),
-        GroupBy::Customer => customer::Entity::find()
+        // Only the names of customers the viewer sees; the others show as "—".
+        GroupBy::Customer => crate::platform::scope::DataScope::for_user(db, user)
+            .await?
+            .filter(customer::Entity::find(), customer::Column::OwnerId)
             .filter(customer::Column::Id.is_in(keys))
             .select_only()
             .column(customer::Column::Id)
@@ -136,7 +147,13 @@ pub async fn payments<C: ConnectionTrait>(
         .map(|(k, (n, s))| {
             (
                 PaymentGroup {
-                    label: labels.get(&k).cloned().unwrap_or_else(|| k.clone()),
+                    label: labels.get(&k).cloned().unwrap_or_else(|| {
+                        if group == GroupBy::Month {
+                            k.clone()
+                        } else {
+                            "—".into()
+                        }
+                    }),
                     key: k,
                     payments: n,
                     amount: money::money_of_sum(s, &p.currency),

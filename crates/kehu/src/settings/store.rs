@@ -244,11 +244,19 @@ async fn set_string_list(
 }
 
 /// A JSON setting and its version (`None` until it is first saved).
-pub async fn json_setting<C: ConnectionTrait>(db: &C, key: &str) -> AppResult<Option<(Value, i64)>> {
+pub async fn json_setting<C: ConnectionTrait>(
+    db: &C,
+    key: &str,
+) -> AppResult<Option<(Value, i64)>> {
     Ok(setting::Entity::find_by_id(key.to_owned())
         .one(db)
         .await?
-        .map(|r| (serde_json::from_str(&r.value).unwrap_or(Value::Null), r.version)))
+        .map(|r| {
+            (
+                serde_json::from_str(&r.value).unwrap_or(Value::Null),
+                r.version,
+            )
+        }))
 }
 
 /// Writes a setting a person changes, inside the caller's write transaction:

@@ -814,3 +814,177 @@ async fn settle(driver: &WebDriver, css: &str) {
     }
     panic!("the page never showed {css}");
 }
+
+#[tokio::test]
+async fn contract_plan_payment_and_receivables_in_a_real_browser() {
+    let Some((_guard, driver, profile)) = start_driver().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let now = app.state.clock.now();
+    let seeded = kehu::demo::seed(&app.state.db, now).await.unwrap().unwrap();
+    let owners = kehu::demo::demo_owners(&app.state.db).await.unwrap();
+    kehu::demo::seed_customers(&app.state.db, now, 30, &owners, None)
+        .await
+        .unwrap();
+    kehu::demo::seed_opportunities(&app.state.db, now, 80, None)
+        .await
+        .unwrap();
+    kehu::demo::seed_contracts(&app.state.db, now, 20)
+        .await
+        .unwrap();
+    let admin = kehu::users::store::find_by_email(&app.state.db, &seeded.admin_email)
+        .await
+        .unwrap()
+        .unwrap();
+    let api = app.api(&app.quick_token(&admin.id).await);
+    let customers: serde_json::Value = api
+        .get("/api/v1/customers?limit=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let customer = customers["data"][0]["id"].as_str().unwrap().to_owned();
+    // A fresh contract under the approval threshold: active once submitted.
+    let c: serde_json::Value = api
+        .post(
+            "/api/v1/contracts",
+            &serde_json::json!({"title": "华东区年度服务", "customer_id": customer,
+                "amount": {"amount": "90000.00", "currency": "CNY"}, "end_date": "2027-06-30"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = c["id"].as_str().unwrap().to_owned();
+    api.post(
+        &format!("/api/v1/contracts/{id}/submit"),
+        &serde_json::json!({}),
+    )
+    .await;
+    let today = now.date();
+    let shots = screenshot_dir();
+    let result = async {
+        driver.goto(app.url("/login")).await?;
+        driver
+            .find(By::Id("email"))
+            .await?
+            .send_keys(&seeded.admin_email)
+            .await?;
+        driver
+            .find(By::Id("password"))
+            .await?
+            .send_keys(&seeded.password)
+            .await?;
+        driver.find(By::Id("sign-in")).await?.click().await?;
+        wait_for(&driver, By::Id("sign-out")).await?;
+        driver
+            .find(By::Css("button[data-lang='zh-CN']"))
+            .await?
+            .click()
+            .await?;
+        settle(&driver, "html[lang='zh-CN']").await;
+        driver.goto(app.url("/contracts")).await?;
+        settle(&driver, "#contracts-table").await;
+        driver
+            .screenshot(&shots.join("60-contracts-zh.png"))
+            .await?;
+        // The plan: two installments typed into the editor's empty rows.
+        driver.goto(app.url(&format!("/contracts/{id}"))).await?;
+        settle(&driver, "#plan-form").await;
+        driver
+            .execute(
+                r#"
+                document.querySelector("[name=due_date_0]").value = arguments[0];
+                document.querySelector("[name=amount_0]").value = "40000.00";
+                document.querySelector("[name=due_date_1]").value = arguments[1];
+                document.querySelector("[name=amount_1]").value = "50000.00";
+                "#,
+                vec![
+                    serde_json::json!((today - time::Duration::days(40)).to_string()),
+                    serde_json::json!((today + time::Duration::days(30)).to_string()),
+                ],
+            )
+            .await?;
+        driver.find(By::Id("save-plan")).await?.click().await?;
+        settle(&driver, ".pill-installment-overdue").await;
+        // A payment through its form, then confirmed with the button.
+        driver.find(By::Id("record-payment")).await?.click().await?;
+        let amount = wait_for(&driver, By::Css("#payment-form input[name=amount]")).await?;
+        amount.clear().await?;
+        amount.send_keys("30000").await?;
+        driver.find(By::Id("save")).await?.click().await?;
+        settle(&driver, ".pill-payment-pending").await;
+        driver
+            .find(By::Css("button[id^='confirm-']"))
+            .await?
+            .click()
+            .await?;
+        settle(&driver, ".pill-payment-confirmed").await;
+        let summary = driver
+            .find(By::Id("contract-summary"))
+            .await?
+            .text()
+            .await?;
+        assert!(summary.contains("¥30,000.00"), "{summary}");
+        assert!(summary.contains("¥60,000.00"), "{summary}");
+        driver.screenshot(&shots.join("61-contract-zh.png")).await?;
+        driver.goto(app.url("/receivables")).await?;
+        settle(&driver, "#aging-table").await;
+        driver
+            .screenshot(&shots.join("62-receivables-zh.png"))
+            .await?;
+        driver.goto(app.url("/reports/payments")).await?;
+        settle(&driver, "#payments-chart svg").await;
+        driver
+            .screenshot(&shots.join("63-payments-report-zh.png"))
+            .await?;
+        driver.goto(app.url("/payments")).await?;
+        settle(&driver, "#payments-table").await;
+        driver.screenshot(&shots.join("64-payments-zh.png")).await?;
+        driver
+            .find(By::Css("button[data-lang='en']"))
+            .await?
+            .click()
+            .await?;
+        settle(&driver, "html[lang='en']").await;
+        driver.goto(app.url(&format!("/contracts/{id}"))).await?;
+        settle(&driver, "#contract-summary").await;
+        driver.screenshot(&shots.join("65-contract-en.png")).await?;
+        driver
+            .goto(app.url(&format!("/contracts/{id}/invoices")))
+            .await?;
+        settle(&driver, "#invoice-form").await;
+        driver
+            .screenshot(&shots.join("66-invoice-form-en.png"))
+            .await?;
+        driver.goto(app.url("/receivables")).await?;
+        settle(&driver, "#aging-table").await;
+        driver
+            .screenshot(&shots.join("67-receivables-en.png"))
+            .await?;
+        driver.goto(app.url("/products")).await?;
+        settle(&driver, "#products-table").await;
+        driver.screenshot(&shots.join("68-products-en.png")).await?;
+        driver
+            .goto(app.url("/reports/payments?group_by=owner"))
+            .await?;
+        settle(&driver, "#payments-chart svg").await;
+        driver
+            .screenshot(&shots.join("69-payments-report-en.png"))
+            .await?;
+        Ok::<(), WebDriverError>(())
+    }
+    .await;
+    driver.quit().await.ok();
+    std::fs::remove_dir_all(profile).ok();
+    result.expect("browser steps");
+    let after: serde_json::Value = api
+        .get(&format!("/api/v1/contracts/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["received"]["amount"], "30000.00");
+    assert_eq!(after["planned"]["amount"], "90000.00");
+}

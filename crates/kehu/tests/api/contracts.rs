@@ -199,7 +199,10 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
     assert_eq!(draft["amount"], cny("300000.00"));
     assert_eq!(draft["products"][0]["name"], "实施服务");
     assert_eq!(draft["status"], "draft");
-    assert!(draft["number"].as_str().unwrap().starts_with("HT-2026-") || draft["number"].as_str().unwrap().starts_with("HT-"));
+    assert!(
+        draft["number"].as_str().unwrap().starts_with("HT-2026-")
+            || draft["number"].as_str().unwrap().starts_with("HT-")
+    );
     let url = format!("/api/v1/contracts/{id}");
 
     // No payment on a draft.
@@ -208,7 +211,10 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
         json!({"contract_id": id, "amount": cny("1.00"), "received_on": "2026-01-05", "method": "cash"}),
     )
     .await;
-    assert_eq!(problem(res, StatusCode::CONFLICT).await["reason"], "contract_not_active");
+    assert_eq!(
+        problem(res, StatusCode::CONFLICT).await["reason"],
+        "contract_not_active"
+    );
 
     // 300,000 is over the threshold (100,000): the owner's manager approves.
     let sent = ok(
@@ -220,7 +226,13 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
     .await;
     assert_eq!(sent["status"], "pending_approval");
     assert_eq!(sent["approver_id"], p.boss_id.as_str());
-    let inbox: Value = p.boss.get("/api/v1/notifications").await.json().await.unwrap();
+    let inbox: Value = p
+        .boss
+        .get("/api/v1/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(
         inbox.to_string().contains("contract_approval_requested"),
         "{inbox}"
@@ -259,7 +271,10 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
         .send()
         .await
         .unwrap();
-    assert_eq!(problem(res, StatusCode::CONFLICT).await["reason"], "approval_required");
+    assert_eq!(
+        problem(res, StatusCode::CONFLICT).await["reason"],
+        "approval_required"
+    );
 
     // The plan: no more than the contract.
     let plan_url = format!("{url}/payment_plans");
@@ -312,8 +327,14 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
     .await;
     let inst: Vec<Value> = plan["installments"].as_array().unwrap().clone();
     assert_eq!(
-        inst.iter().map(|i| i["due_date"].clone()).collect::<Vec<_>>(),
-        [json!("2026-02-01"), json!("2026-05-01"), json!("2026-08-01")],
+        inst.iter()
+            .map(|i| i["due_date"].clone())
+            .collect::<Vec<_>>(),
+        [
+            json!("2026-02-01"),
+            json!("2026-05-01"),
+            json!("2026-08-01")
+        ],
         "numbered by due date"
     );
     assert_eq!(plan["unplanned"], cny("0.00"));
@@ -463,11 +484,12 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    assert_eq!(field_codes(&no_reason), [("reason".into(), "required".into())]);
+    assert_eq!(
+        field_codes(&no_reason),
+        [("reason".into(), "required".into())]
+    );
     ok(
-        p.finance
-            .post(&url2, &json!({"reason": "支票退票"}))
-            .await,
+        p.finance.post(&url2, &json!({"reason": "支票退票"})).await,
         StatusCode::OK,
     )
     .await;
@@ -479,12 +501,16 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
             "issued_on": "2026-01-25", "number": number})
     };
     let inv = ok(
-        p.rep.post("/api/v1/invoices", &invoice("200000.00", "NO-1")).await,
+        p.rep
+            .post("/api/v1/invoices", &invoice("200000.00", "NO-1"))
+            .await,
         StatusCode::CREATED,
     )
     .await;
     let over = problem(
-        p.rep.post("/api/v1/invoices", &invoice("100000.01", "NO-2")).await,
+        p.rep
+            .post("/api/v1/invoices", &invoice("100000.01", "NO-2"))
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
@@ -493,27 +519,38 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
         [("amount".into(), "exceeds_contract".into())]
     );
     let taken = problem(
-        p.rep.post("/api/v1/invoices", &invoice("1.00", "NO-1")).await,
+        p.rep
+            .post("/api/v1/invoices", &invoice("1.00", "NO-1"))
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
     assert_eq!(field_codes(&taken), [("number".into(), "taken".into())]);
     let void_url = format!("/api/v1/invoices/{}/void", inv["id"].as_str().unwrap());
-    ok(
+    problem(
         p.rep.post(&void_url, &json!({"reason": "抬头错误"})).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    ok(
+        p.finance
+            .post(&void_url, &json!({"reason": "抬头错误"}))
+            .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(
         problem(
-            p.rep.post(&void_url, &json!({"reason": "again"})).await,
+            p.finance.post(&void_url, &json!({"reason": "again"})).await,
             StatusCode::CONFLICT
         )
         .await["reason"],
         "already_voided"
     );
     ok(
-        p.rep.post("/api/v1/invoices", &invoice("120000.00", "NO-3")).await,
+        p.rep
+            .post("/api/v1/invoices", &invoice("120000.00", "NO-3"))
+            .await,
         StatusCode::CREATED,
     )
     .await;
@@ -529,15 +566,24 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
     // A new amount: not below what is recorded; from the threshold it waits for approval.
     let low = problem(
         p.rep
-            .post(&format!("{url}/submit"), &json!({"amount": cny("149999.99")}))
+            .post(
+                &format!("{url}/submit"),
+                &json!({"amount": cny("149999.99")}),
+            )
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    assert_eq!(field_codes(&low), [("amount".into(), "below_recorded".into())]);
+    assert_eq!(
+        field_codes(&low),
+        [("amount".into(), "below_recorded".into())]
+    );
     let waiting = ok(
         p.rep
-            .post(&format!("{url}/submit"), &json!({"amount": cny("350000.00")}))
+            .post(
+                &format!("{url}/submit"),
+                &json!({"amount": cny("350000.00")}),
+            )
             .await,
         StatusCode::OK,
     )
@@ -568,13 +614,59 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
         .collect();
     assert_eq!(actions, ["submitted", "approved", "submitted", "approved"]);
 
-    // Terminate needs a reason.
+    // Terminate needs a reason, and a signed contract a manager (or finance).
     let t = problem(
         p.rep.post(&format!("{url}/terminate"), &json!({})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
     assert_eq!(field_codes(&t), [("comment".into(), "required".into())]);
+    problem(
+        p.rep
+            .post(&format!("{url}/terminate"), &json!({"comment": "客户违约"}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    // Lowering the amount needs approval too; the submitter may not approve it.
+    let lower = ok(
+        p.boss
+            .post(
+                &format!("{url}/submit"),
+                &json!({"amount": cny("320000.00")}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(lower["status"], "pending_approval");
+    let own = problem(
+        p.boss.post(&format!("{url}/approve"), &json!({})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(own["reason"], "own_submission");
+    // While the lower amount waits, nothing may go past it.
+    let over = problem(
+        p.rep
+            .post("/api/v1/invoices", &invoice("200000.01", "NO-4"))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&over),
+        [("amount".into(), "exceeds_contract".into())]
+    );
+    let ended = ok(
+        p.boss
+            .post(&format!("{url}/terminate"), &json!({"comment": "客户违约"}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(ended["status"], "terminated");
+    assert!(ended["pending_amount"].is_null());
 }
 
 #[tokio::test]
@@ -583,7 +675,10 @@ async fn a_rep_cannot_see_or_touch_another_reps_contracts() {
     let p = people(&app).await;
     let c = customer(&p.rep, "上海云图信息技术有限公司").await;
     let contract = active_contract(&p, &c, "50000.00").await;
-    assert_eq!(contract["status"], "active", "under the threshold: no approver");
+    assert_eq!(
+        contract["status"], "active",
+        "under the threshold: no approver"
+    );
     let id = contract["id"].as_str().unwrap();
     let paid = ok(
         pay(
@@ -595,6 +690,49 @@ async fn a_rep_cannot_see_or_touch_another_reps_contracts() {
     )
     .await;
     let pay_id = paid["id"].as_str().unwrap();
+    // Paid before there was a plan: the plan set afterwards takes it, oldest first.
+    let plan = ok(
+        p.rep
+            .post(
+                &format!("/api/v1/contracts/{id}/payment_plans"),
+                &json!({"installments": [
+                    {"due_date": "2026-03-01", "amount": "20000.00"},
+                    {"due_date": "2026-01-01", "amount": "30000.00"},
+                ]}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(plan["installments"][0]["pending"], cny("1000.00"));
+    assert_eq!(plan["installments"][1]["pending"], cny("0.00"));
+    // A stale plan is refused; the same installment named twice too.
+    let stale = p
+        .rep
+        .post(
+            &format!("/api/v1/contracts/{id}/payment_plans"),
+            &json!({"installments": [], "version": contract["version"]}),
+        )
+        .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    let first = plan["installments"][0]["id"].clone();
+    let twice = problem(
+        p.rep
+            .post(
+                &format!("/api/v1/contracts/{id}/payment_plans"),
+                &json!({"installments": [
+                    {"id": first, "due_date": "2026-01-01", "amount": "1000.00"},
+                    {"id": first, "due_date": "2026-01-02", "amount": "1000.00"},
+                ]}),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&twice),
+        [("installments[1].id".into(), "taken".into())]
+    );
     // The other rep: not found everywhere, and nothing is written.
     for path in [
         format!("/api/v1/contracts/{id}"),
@@ -608,7 +746,13 @@ async fn a_rep_cannot_see_or_touch_another_reps_contracts() {
     assert_eq!(list["data"].as_array().unwrap().len(), 0);
     let list: Value = p.other.get("/api/v1/payments").await.json().await.unwrap();
     assert_eq!(list["data"].as_array().unwrap().len(), 0);
-    let r: Value = p.other.get("/api/v1/receivables").await.json().await.unwrap();
+    let r: Value = p
+        .other
+        .get("/api/v1/receivables")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["total"]["total"], cny("0.00"));
     let res = pay(
         &p.other,
@@ -616,7 +760,10 @@ async fn a_rep_cannot_see_or_touch_another_reps_contracts() {
     )
     .await;
     let err = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(field_codes(&err), [("contract_id".into(), "not_found".into())]);
+    assert_eq!(
+        field_codes(&err),
+        [("contract_id".into(), "not_found".into())]
+    );
     problem(
         p.other
             .post(
@@ -629,7 +776,10 @@ async fn a_rep_cannot_see_or_touch_another_reps_contracts() {
     .await;
     problem(
         p.other
-            .post(&format!("/api/v1/contracts/{id}/terminate"), &json!({"comment": "x"}))
+            .post(
+                &format!("/api/v1/contracts/{id}/terminate"),
+                &json!({"comment": "x"}),
+            )
             .await,
         StatusCode::NOT_FOUND,
     )
@@ -650,7 +800,10 @@ async fn a_rep_cannot_see_or_touch_another_reps_contracts() {
     assert_eq!(count(&app, "contracts").await, 1);
     // The pages refuse it too; the manager of the team sees it.
     let (other, _) = app.sign_in("li@example.com").await;
-    for path in [format!("/contracts/{id}"), format!("/contracts/{id}/payments")] {
+    for path in [
+        format!("/contracts/{id}"),
+        format!("/contracts/{id}/payments"),
+    ] {
         let res = other.get(app.url(&path)).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
     }
@@ -664,7 +817,11 @@ async fn a_rep_cannot_see_or_touch_another_reps_contracts() {
         .unwrap();
     assert!(!html.contains(contract["number"].as_str().unwrap()));
     let (boss, _) = app.sign_in("boss@example.com").await;
-    let res = boss.get(app.url(&format!("/contracts/{id}"))).send().await.unwrap();
+    let res = boss
+        .get(app.url(&format!("/contracts/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let _ = &p.other_id;
 }
@@ -737,34 +894,68 @@ async fn receivables_age_installments_and_the_jobs_remind_owners() {
     )
     .await;
     let r: Value = p.rep.get("/api/v1/receivables").await.json().await.unwrap();
-    assert_eq!(r["buckets"], json!(["not_due", "d1_30", "d31_60", "d61_90", "d90_plus"]));
+    assert_eq!(
+        r["buckets"],
+        json!(["not_due", "d1_30", "d31_60", "d61_90", "d90_plus"])
+    );
     assert_eq!(
         r["total"]["buckets"],
-        json!([cny("30000.00"), cny("30000.00"), cny("15000.00"), cny("0.00"), cny("0.00")]),
+        json!([
+            cny("30000.00"),
+            cny("30000.00"),
+            cny("15000.00"),
+            cny("0.00"),
+            cny("0.00")
+        ]),
         "{r}"
     );
     assert_eq!(r["total"]["total"], cny("75000.00"));
-    assert_eq!(r["items"].as_array().unwrap().len(), 3, "the paid one is gone");
+    assert_eq!(
+        r["items"].as_array().unwrap().len(),
+        3,
+        "the paid one is gone"
+    );
     assert_eq!(r["by_owner"][0]["id"], p.rep_id.as_str());
     assert_eq!(r["by_owner"][0]["name"], "张伟");
     // The team view for the manager adds up the same; another team sees nothing.
-    let rb: Value = p.boss.get("/api/v1/receivables").await.json().await.unwrap();
+    let rb: Value = p
+        .boss
+        .get("/api/v1/receivables")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(rb["total"]["total"], cny("75000.00"));
-    let rs: Value = p.south.get("/api/v1/receivables").await.json().await.unwrap();
+    let rs: Value = p
+        .south
+        .get("/api/v1/receivables")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(rs["total"]["total"], cny("0.00"));
     let bad = problem(
         p.rep.get("/api/v1/receivables?currency=XYZ").await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    assert_eq!(field_codes(&bad), [("currency".into(), "not_an_option".into())]);
+    assert_eq!(
+        field_codes(&bad),
+        [("currency".into(), "not_an_option".into())]
+    );
 
     // The jobs: reminders for the two installments overdue and unpaid, and the
     // contract ending soon, once each.
     let tasks_before = count(&app, "tasks").await;
     let report = kehu::app::run_jobs(&app.state).await.unwrap();
     assert!(report.contracts >= 3, "{report:?}");
-    let inbox: Value = p.rep.get("/api/v1/notifications").await.json().await.unwrap();
+    let inbox: Value = p
+        .rep
+        .get("/api/v1/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
     let kinds: Vec<String> = inbox["data"]
         .as_array()
         .unwrap()
@@ -776,11 +967,23 @@ async fn receivables_age_installments_and_the_jobs_remind_owners() {
         2,
         "{kinds:?}"
     );
-    assert_eq!(kinds.iter().filter(|k| *k == "contract_expiring").count(), 1);
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "contract_expiring").count(),
+        1
+    );
     assert_eq!(count(&app, "tasks").await, tasks_before + 2);
     kehu::app::run_jobs(&app.state).await.unwrap();
-    let again: Value = p.rep.get("/api/v1/notifications").await.json().await.unwrap();
-    assert_eq!(again["data"].as_array().unwrap().len(), inbox["data"].as_array().unwrap().len());
+    let again: Value = p
+        .rep
+        .get("/api/v1/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        again["data"].as_array().unwrap().len(),
+        inbox["data"].as_array().unwrap().len()
+    );
 
     // After its end date it expires; what is owed stays in the receivables.
     app.state.clock.advance(time::Duration::days(11));
@@ -1027,7 +1230,10 @@ async fn the_contract_pages_work_in_both_languages() {
     )
     .await;
     let (rep, csrf) = app.sign_in("rep@example.com").await;
-    for (lang, words) in [("zh-CN", ["合同", "回款计划", "应收款"]), ("en", ["Contracts", "Payment plan", "Receivables"])] {
+    for (lang, words) in [
+        ("zh-CN", ["合同", "回款计划", "应收款"]),
+        ("en", ["Contracts", "Payment plan", "Receivables"]),
+    ] {
         rep.post(app.url("/language"))
             .form(&[("lang", lang), ("_csrf", csrf.as_str()), ("next", "/")])
             .send()
@@ -1044,7 +1250,13 @@ async fn the_contract_pages_work_in_both_languages() {
         for w in &words[..2] {
             assert!(html.contains(w), "{lang}: {w}");
         }
-        for path in ["/contracts", "/payments", "/receivables", "/reports/payments", "/products"] {
+        for path in [
+            "/contracts",
+            "/payments",
+            "/receivables",
+            "/reports/payments",
+            "/products",
+        ] {
             let res = rep.get(app.url(path)).send().await.unwrap();
             assert_eq!(res.status(), StatusCode::OK, "{lang} {path}");
             let html = res.text().await.unwrap();
@@ -1099,6 +1311,84 @@ async fn the_contract_pages_work_in_both_languages() {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("payment-form") && html.contains("field-error"), "{html}");
+    assert!(
+        html.contains("payment-form") && html.contains("field-error"),
+        "{html}"
+    );
     assert_eq!(count(&app, "payments").await, 1);
+}
+
+#[tokio::test]
+async fn concurrent_retries_and_payments_never_record_too_much() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let c = customer(&p.rep, "重庆山城物流有限公司").await;
+    let contract = active_contract(&p, &c, "10000.00").await;
+    let id = contract["id"].as_str().unwrap().to_owned();
+    // Eight copies of one request (same key) at once: one payment.
+    let body = json!({"contract_id": id, "amount": cny("1000.00"), "received_on": "2026-01-02", "method": "cash"});
+    let sends = (0..8).map(|_| {
+        p.rep
+            .request(reqwest::Method::POST, "/api/v1/payments")
+            .header("idempotency-key", "same-key")
+            .json(&body)
+            .send()
+    });
+    for res in futures_join(sends).await {
+        let status = res.unwrap().status();
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::CONFLICT,
+            "{status}"
+        );
+    }
+    assert_eq!(count(&app, "payments").await, 1);
+    // Eight different payments of 2,000 at once against the 9,000 still owed: four pass.
+    let body = json!({"contract_id": id, "amount": cny("2000.00"), "received_on": "2026-01-02", "method": "cash"});
+    let sends = (0..8).map(|_| {
+        p.rep
+            .request(reqwest::Method::POST, "/api/v1/payments")
+            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+            .json(&body)
+            .send()
+    });
+    let statuses: Vec<StatusCode> = futures_join(sends)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status())
+        .collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        4,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::UNPROCESSABLE_ENTITY)
+    );
+    let now: Value = p
+        .rep
+        .get(&format!("/api/v1/contracts/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["pending_payments"], cny("9000.00"));
+}
+
+/// Runs the futures at the same time and collects their results in order.
+async fn futures_join<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = fs.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
 }

@@ -345,12 +345,7 @@ async fn admins_manage_levels_and_custom_fields_in_settings() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("Please enter a number.")
-    );
+    assert!(res.text().await.unwrap().contains("Please enter a number."));
     let admin = app.api(&app.token("admin@example.com").await);
     let levels: Value = admin
         .get("/api/v1/settings/customer-levels")

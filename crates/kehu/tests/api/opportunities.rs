@@ -1070,7 +1070,10 @@ async fn rules_run_with_the_move_and_won_deals_wait_for_their_contract() {
     let draft = &drafts["data"][0];
     assert_eq!(draft["status"], "draft");
     assert_eq!(draft["customer_id"], c.as_str());
-    assert_eq!(draft["amount"], json!({"amount": "250000.00", "currency": "CNY"}));
+    assert_eq!(
+        draft["amount"],
+        json!({"amount": "250000.00", "currency": "CNY"})
+    );
     assert_eq!(draft["owner_id"], won["owner_id"]);
     assert!(draft["number"].as_str().unwrap().starts_with("HT-"));
     // A move that fails writes nothing: no history, no task, no notification.
