@@ -913,18 +913,6 @@ pub async fn seed_opportunities(
     inserted
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn sqlite_times_match_what_sqlx_writes() {
-        let sql = "VALUES ('a', '2026-01-02 03:04:05 +00:00', 'it''s +00:00', '2026-01-02 03:04:05.5 +00:00')";
-        assert_eq!(
-            super::sqlite_times(sql),
-            "VALUES ('a', '2026-01-02T03:04:05Z', 'it''s +00:00', '2026-01-02T03:04:05.5Z')"
-        );
-    }
-}
-
 /// How many won deals of a fresh demo database get a contract.
 pub const DEFAULT_CONTRACTS: u64 = 40;
 
@@ -1166,4 +1154,16 @@ pub async fn seed_contracts(
         }
     }
     Ok(made)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sqlite_times_match_what_sqlx_writes() {
+        let sql = "VALUES ('a', '2026-01-02 03:04:05 +00:00', 'it''s +00:00', '2026-01-02 03:04:05.5 +00:00')";
+        assert_eq!(
+            super::sqlite_times(sql),
+            "VALUES ('a', '2026-01-02T03:04:05Z', 'it''s +00:00', '2026-01-02T03:04:05.5Z')"
+        );
+    }
 }

@@ -890,7 +890,7 @@ async fn set_plan(
         .collect();
     let installments = rows
         .into_iter()
-        .filter(|(n, r)| !removed.contains(n) && !(r.due_date.is_empty() && r.amount.is_empty()))
+        .filter(|(n, r)| !(removed.contains(n) || (r.due_date.is_empty() && r.amount.is_empty())))
         .map(|(_, r)| r)
         .collect();
     let r = store::set_plan(

@@ -1587,7 +1587,7 @@ pub async fn set_plan(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    rows.sort_by(|a, b| a.1.cmp(&b.1));
+    rows.sort_by_key(|a| a.1);
     let kept: Vec<String> = rows.iter().filter_map(|r| r.0.clone()).collect();
     let gone: Vec<&installment::Model> = old.iter().filter(|i| !kept.contains(&i.id)).collect();
     if !gone.is_empty() {
