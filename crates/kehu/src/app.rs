@@ -121,6 +121,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::opportunities::api::router())
         .merge(crate::products::api::router())
         .merge(crate::contracts::api::router())
+        .merge(crate::quotes::api::router())
         .split_for_parts()
 }
 
@@ -219,7 +220,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::pipelines::pages::router())
         .merge(crate::opportunities::pages::router())
         .merge(crate::products::pages::router())
-        .merge(crate::contracts::pages::router());
+        .merge(crate::contracts::pages::router())
+        .merge(crate::quotes::pages::router());
     Router::new()
         .merge(api_routes)
         .merge(pages)
@@ -273,6 +275,7 @@ pub async fn run_jobs(state: &AppState) -> AppResult<JobReport> {
         crate::platform::idempotency::purge(&state.db, now - time::Duration::days(1)).await?;
         let returns = crate::pools::jobs::auto_return(&state.db, now).await?;
         let contracts = crate::contracts::receivables::run_jobs(&state.db, now).await?;
+        let quotes = crate::quotes::store::expire_quotes(&state.db, now).await?;
         let (reminded, emailed) = quick_jobs(state, now).await?;
         Ok::<_, AppError>(JobReport {
             skipped: false,
@@ -281,7 +284,8 @@ pub async fn run_jobs(state: &AppState) -> AppResult<JobReport> {
             warned: returns.warned,
             reminded,
             emailed,
-            contracts: contracts.drafted
+            contracts: quotes
+                + contracts.drafted
                 + contracts.expired
                 + contracts.expiry_reminders
                 + contracts.overdue_reminders,
@@ -318,7 +322,7 @@ pub struct JobReport {
     pub reminded: u64,
     /// Notifications sent by email.
     pub emailed: u64,
-    /// Contract drafts made, contracts expired, expiry and overdue reminders.
+    /// Contract drafts made, contracts and quotes expired, expiry and overdue reminders.
     pub contracts: u64,
 }
 

@@ -21,6 +21,7 @@ pub mod pipelines;
 pub mod platform;
 pub mod pools;
 pub mod products;
+pub mod quotes;
 pub mod reports;
 pub mod settings;
 pub mod tasks;

@@ -117,3 +117,12 @@
     });
   }
 })();
+
+// The printable quote's Print button.
+document.addEventListener("click", (e) => {
+  const b = e.target.closest("[data-print]");
+  if (b) {
+    e.preventDefault();
+    window.print();
+  }
+});

@@ -16,6 +16,7 @@ mod m0007_activities;
 mod m0008_attachments;
 mod m0009_opportunities;
 mod m0010_contracts;
+mod m0011_quotes_orders;
 
 pub use m0004_pools::DEFAULT_POOL_ID;
 pub use m0009_opportunities::{
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_attachments::Migration),
             Box::new(m0009_opportunities::Migration),
             Box::new(m0010_contracts::Migration),
+            Box::new(m0011_quotes_orders::Migration),
         ]
     }
 }

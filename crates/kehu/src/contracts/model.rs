@@ -131,6 +131,8 @@ pub struct NewContract {
     pub customer_id: String,
     /// A deal of the same customer.
     pub opportunity_id: Option<String>,
+    /// An order of the same customer (its total is the default amount on the page).
+    pub order_id: Option<String>,
     pub amount: Option<Money>,
     /// Needed with `products` and no `amount` (default CNY).
     pub currency: Option<String>,

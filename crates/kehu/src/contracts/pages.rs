@@ -344,7 +344,7 @@ async fn form_page(
     if let Some(v) = version {
         hidden.push(("version".into(), v.to_string()));
     }
-    for k in ["status", "opportunity_name", "priced_by_lines"] {
+    for k in ["status", "opportunity_name", "priced_by_lines", "order_id"] {
         if !v(k).is_empty() {
             hidden.push((k.into(), v(k)));
         }
@@ -379,6 +379,28 @@ async fn new_form(
         ("owner_id".into(), s.user.id.clone()),
         ("status".into(), "draft".into()),
     ];
+    let order = get("order_id");
+    if !order.is_empty() {
+        let o = crate::quotes::store::get_order(&state.db, &s.user, &order).await?;
+        form = vec![
+            (
+                "title".into(),
+                format!("{} {}", s.ctx.t("orders.one"), o.number),
+            ),
+            ("customer_id".into(), o.customer_id.clone()),
+            ("order_id".into(), o.id.clone()),
+            ("amount".into(), money::text(o.total, &o.currency)),
+            ("currency".into(), o.currency.clone()),
+            (
+                "owner_id".into(),
+                o.owner_id.clone().unwrap_or(s.user.id.clone()),
+            ),
+            ("status".into(), "draft".into()),
+        ];
+        if let Some(d) = o.opportunity_id.clone() {
+            form.push(("opportunity_id".into(), d));
+        }
+    }
     let deal = get("opportunity_id");
     if !deal.is_empty() {
         let o: opportunity::Model =
@@ -417,6 +439,7 @@ async fn create(
         title: value(&form, "title"),
         customer_id: value(&form, "customer_id"),
         opportunity_id: opt_value(&form, "opportunity_id"),
+        order_id: opt_value(&form, "order_id"),
         amount: Some(money_of(&form, "amount", &value(&form, "currency"))),
         sign_date: opt_value(&form, "sign_date"),
         start_date: opt_value(&form, "start_date"),

@@ -396,6 +396,7 @@ struct Fresh {
     title: String,
     customer_id: String,
     opportunity_id: Option<String>,
+    order_id: Option<String>,
     amount: i64,
     currency: String,
     products: Vec<LineItem>,
@@ -453,7 +454,7 @@ async fn insert<C: ConnectionTrait>(
         title: Set(f.title),
         customer_id: Set(f.customer_id),
         opportunity_id: Set(f.opportunity_id),
-        order_id: Set(None),
+        order_id: Set(f.order_id),
         amount: Set(f.amount),
         currency: Set(f.currency),
         pending_amount: Set(None),
@@ -650,6 +651,21 @@ pub async fn create(
             Err(e) => return Err(e),
         }
     }
+    let order_id = clean(input.order_id.clone());
+    if let Some(o) = &order_id {
+        match crate::quotes::store::get_order(&txn, user, o).await {
+            Ok(ord) if ord.customer_id == input.customer_id => {}
+            Ok(_) => errors.push(FieldError::new(
+                "order_id",
+                "other_customer",
+                "the order is another customer's",
+            )),
+            Err(AppError::NotFound) => {
+                errors.push(FieldError::new("order_id", "not_found", "no such order"))
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let owner = clean(input.owner_id.clone()).unwrap_or_else(|| user.id.clone());
     check_owner(&txn, user, &owner, &mut errors).await?;
     let Some((amount, products)) = priced.filter(|_| errors.is_empty()) else {
@@ -664,6 +680,7 @@ pub async fn create(
             title: input.title.trim().to_owned(),
             customer_id: input.customer_id.clone(),
             opportunity_id,
+            order_id,
             amount,
             currency,
             products,
@@ -717,6 +734,7 @@ pub async fn draft_for_request<C: ConnectionTrait>(
             title,
             customer_id: req.customer_id.clone(),
             opportunity_id: Some(req.opportunity_id.clone()),
+            order_id: None,
             amount: req.amount,
             currency: req.currency.clone(),
             products: serde_json::from_str(&req.products).unwrap_or_default(),

@@ -664,6 +664,8 @@ struct DetailPage {
     results: Vec<String>,
     deals: Vec<crate::opportunities::pages::Row>,
     contracts: Vec<crate::contracts::pages::Row>,
+    orders: Vec<crate::quotes::pages::DocRow>,
+    purchases: crate::quotes::model::PurchaseSummary,
 }
 
 fn show(v: &Value) -> String {
@@ -789,9 +791,13 @@ async fn detail(
     let (results, _) = crate::settings::store::activity_results(&state.db).await?;
     let deals = crate::opportunities::pages::customer_rows(&state, &s.ctx, &s.user, &c.id).await?;
     let contracts = crate::contracts::pages::customer_rows(&state, &s.user, &c.id).await?;
+    let orders = crate::quotes::pages::customer_orders(&state, &s, &c.id).await?;
+    let purchases = crate::quotes::store::purchases(&state.db, &c.id).await?;
     Ok(render(&DetailPage {
         deals,
         contracts,
+        orders,
+        purchases,
         results,
         ownership,
         is_owner,

@@ -505,7 +505,7 @@ impl PageCtx {
                 label_key,
                 active: match href {
                     "/" => self.path == "/",
-                    // The contract pages' tabs: payments, receivables, their report.
+                    // The contract pages' tabs: quotes, orders, payments, receivables, their report.
                     "/contracts" => [
                         "/contracts",
                         "/payments",

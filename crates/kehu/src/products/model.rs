@@ -357,3 +357,58 @@ pub fn price_items(
         Err(errors)
     }
 }
+
+/// The money of a priced document (quote, order): the lines' sum, a discount
+/// on the whole, tax on what is left, and the total, in stored units, each
+/// rounded half-even to the currency's minor unit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub subtotal: i64,
+    pub discount: i64,
+    pub tax: i64,
+    pub total: i64,
+}
+
+/// Totals of `subtotal` with `discount_percent` and `tax_rate` (percents in
+/// ten-thousandths); `None` when the total is too large to keep.
+pub fn totals(
+    subtotal: i64,
+    discount_percent: i64,
+    tax_rate: i64,
+    currency: &str,
+) -> Option<Totals> {
+    let hundred = Decimal::from(100);
+    let s = money::decimal(subtotal);
+    let d = money::round(
+        s.checked_mul(money::decimal(discount_percent))? / hundred,
+        currency,
+    );
+    let taxable = s - d;
+    let t = money::round(
+        taxable.checked_mul(money::decimal(tax_rate))? / hundred,
+        currency,
+    );
+    let stored = |x: Decimal| money::to_stored(x).filter(|v| *v <= money::MAX_UNITS * 10_000);
+    Some(Totals {
+        subtotal,
+        discount: stored(d)?,
+        tax: stored(t)?,
+        total: stored(taxable + t)?,
+    })
+}
+
+#[cfg(test)]
+mod totals_tests {
+    use super::*;
+
+    #[test]
+    fn discount_then_tax_rounded_half_even() {
+        // 10 % of 1,000.05 is 100.005 → 100.00 (half-even); 13 % tax of 900.05 = 117.0065 → 117.01.
+        let t = totals(10_000_500, 100_000, 130_000, "CNY").unwrap();
+        assert_eq!(money::text(t.discount, "CNY"), "100.00", "{t:?}");
+        assert_eq!(money::text(t.tax, "CNY"), "117.01");
+        assert_eq!(money::text(t.total, "CNY"), "1017.06");
+        let none = totals(12_345_678, 0, 0, "CNY").unwrap();
+        assert_eq!(none.total, 12_345_678);
+    }
+}

@@ -1,6 +1,6 @@
 //! Product pages: the catalogue list (everyone), the form (administrators and finance).
 
-use super::model::{NewProduct, ProductPatch, ProductView};
+use super::model::{LineItemInput, NewProduct, ProductPatch, ProductView};
 use super::{EDITORS, store};
 use crate::app::AppState;
 use crate::platform::error::{AppError, PageResult};
@@ -263,4 +263,91 @@ async fn update(
             page(s, Some(&id), version, &form, errors)
         }
     }
+}
+
+/// One row of the line-item editor (`templates/products/_lines.html`).
+pub struct LineRow {
+    pub n: usize,
+    pub product_id: String,
+    pub name: String,
+    pub quantity: String,
+    pub unit_price: String,
+    pub discount: String,
+}
+
+/// The editor's rows: the lines given, then `blank` empty ones.
+pub fn line_rows(lines: &[LineItemInput], blank: usize) -> Vec<LineRow> {
+    let mut rows: Vec<LineRow> = lines
+        .iter()
+        .enumerate()
+        .map(|(n, l)| LineRow {
+            n,
+            product_id: l.product_id.clone().unwrap_or_default(),
+            name: l.name.clone(),
+            quantity: l.quantity.clone(),
+            unit_price: l.unit_price.clone(),
+            discount: l.discount_percent.clone().unwrap_or_default(),
+        })
+        .collect();
+    let start = rows.len();
+    rows.extend((start..start + blank).map(|n| LineRow {
+        n,
+        product_id: String::new(),
+        name: String::new(),
+        quantity: String::new(),
+        unit_price: String::new(),
+        discount: String::new(),
+    }));
+    rows
+}
+
+/// The lines posted by the editor (`product_id_N`, `name_N`, `quantity_N`,
+/// `unit_price_N`, `discount_N`); rows with neither a product nor a name are
+/// left out.
+pub fn lines_from_form(form: &Pairs) -> Vec<LineItemInput> {
+    let mut rows: std::collections::BTreeMap<usize, LineItemInput> = Default::default();
+    for (k, v) in form {
+        let Some((field, n)) = k.rsplit_once('_') else {
+            continue;
+        };
+        let Ok(n) = n.parse::<usize>() else {
+            continue;
+        };
+        let r = rows.entry(n).or_default();
+        let v = v.trim().to_owned();
+        match field {
+            "product_id" => r.product_id = Some(v).filter(|x| !x.is_empty()),
+            "name" => r.name = v,
+            "quantity" => r.quantity = v,
+            "unit_price" => r.unit_price = v.replace([',', '，', ' '], ""),
+            "discount" => r.discount_percent = Some(v).filter(|x| !x.is_empty()),
+            _ => {}
+        }
+    }
+    rows.into_values()
+        .filter(|r| r.product_id.is_some() || !r.name.is_empty())
+        .map(|mut r| {
+            if r.quantity.is_empty() {
+                r.quantity = "1".into();
+            }
+            r
+        })
+        .collect()
+}
+
+/// The active products as choices for the editor: (id, "SKU · name · price").
+pub async fn catalogue(state: &AppState) -> PageResult<Vec<(String, String)>> {
+    Ok(store::active(&state.db)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let label = format!(
+                "{} · {} · {}",
+                p.sku,
+                p.name,
+                money::display(p.price, &p.currency)
+            );
+            (p.id, label)
+        })
+        .collect())
 }

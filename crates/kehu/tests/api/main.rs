@@ -20,6 +20,7 @@ mod leads;
 mod opportunities;
 mod pages;
 mod pools;
+mod quotes;
 mod scope;
 mod teams;
 mod transfers;
