@@ -329,6 +329,10 @@ async fn seed_demo(
             .await
             .map_err(explain)?;
         println!("demo data: {added} contracts with plans, payments and invoices");
+        let added = crate::demo::seed_quotes(db, now, crate::demo::DEFAULT_QUOTES)
+            .await
+            .map_err(explain)?;
+        println!("demo data: {added} quotes (and the orders of the accepted ones)");
     }
     Ok(())
 }

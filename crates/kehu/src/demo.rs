@@ -1156,6 +1156,124 @@ pub async fn seed_contracts(
     Ok(made)
 }
 
+/// How many open deals of a fresh demo database get a quote.
+pub const DEFAULT_QUOTES: u64 = 24;
+
+/// Adds quotes for up to `n` open deals (from the catalogue: some drafts, some
+/// sent, some accepted — which makes their orders — and some turned down).
+pub async fn seed_quotes(db: &DatabaseConnection, now: OffsetDateTime, n: u64) -> AppResult<u64> {
+    use crate::entities::{opportunity, product};
+    use crate::platform::auth::{CurrentUser, Scope};
+    use crate::products::model::LineItemInput;
+    use crate::quotes::model::{NewQuote, QuoteAction};
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let actor = Actor::default();
+    let products = product::Entity::find()
+        .filter(product::Column::Active.eq(true))
+        .order_by_asc(product::Column::Sku)
+        .all(db)
+        .await?;
+    let Some(admin) = user::Entity::find()
+        .filter(user::Column::Role.eq("admin"))
+        .filter(user::Column::Active.eq(true))
+        .one(db)
+        .await?
+    else {
+        return Ok(0);
+    };
+    if products.is_empty() {
+        return Ok(0);
+    }
+    let me = CurrentUser {
+        id: admin.id.clone(),
+        name: admin.name.clone(),
+        email: admin.email.clone(),
+        role: Role::Admin,
+        scope: Scope::All,
+        team_id: admin.team_id.clone(),
+        locale: None,
+        session_id: None,
+    };
+    let deals = opportunity::Entity::find()
+        .filter(opportunity::Column::Status.eq("open"))
+        .filter(opportunity::Column::DeletedAt.is_null())
+        .filter(opportunity::Column::Currency.eq(crate::platform::money::DEFAULT_CURRENCY))
+        .order_by_desc(opportunity::Column::UpdatedAt)
+        .limit(n)
+        .all(db)
+        .await?;
+    let mut made = 0;
+    for (i, d) in deals.iter().enumerate() {
+        let main = &products[i % products.len()];
+        let extra = &products[(i * 3 + 1) % products.len()];
+        let items = vec![
+            LineItemInput {
+                product_id: Some(main.id.clone()),
+                quantity: format!("{}", 1 + i % 3),
+                ..Default::default()
+            },
+            LineItemInput {
+                product_id: Some(extra.id.clone()),
+                quantity: format!("{}", 2 + i % 5),
+                discount_percent: Some(if i % 2 == 0 { "5" } else { "0" }.into()),
+                ..Default::default()
+            },
+        ];
+        let q = crate::quotes::store::create_quote(
+            db,
+            now,
+            &actor,
+            &me,
+            NewQuote {
+                title: d.name.clone(),
+                opportunity_id: Some(d.id.clone()),
+                items: Some(items),
+                discount_percent: Some(if i % 4 == 0 { "3" } else { "0" }.into()),
+                tax_rate: Some("13".into()),
+                valid_until: Some((now.date() + time::Duration::days(30)).to_string()),
+                owner_id: d.owner_id.clone(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        made += 1;
+        if i % 4 == 3 {
+            continue; // a draft
+        }
+        crate::quotes::store::send_quote(db, now, &actor, &me, &q.id, QuoteAction::default())
+            .await?;
+        match i % 4 {
+            0 => {
+                crate::quotes::store::accept_quote(
+                    db,
+                    now,
+                    &actor,
+                    &me,
+                    &q.id,
+                    QuoteAction::default(),
+                )
+                .await?;
+            }
+            1 => {
+                crate::quotes::store::reject_quote(
+                    db,
+                    now,
+                    &actor,
+                    &me,
+                    &q.id,
+                    QuoteAction {
+                        reason: Some("价格超出预算".into()),
+                        version: None,
+                    },
+                )
+                .await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(made)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -98,10 +98,13 @@ impl MigrationTrait for Migration {
         let mut u = index("ux_orders_number", "orders", &["number"]);
         u.unique();
         m.create_index(u).await?;
+        // One order per quote (NULLs, orders without a quote, do not collide).
+        let mut u = index("ux_orders_quote", "orders", &["quote_id"]);
+        u.unique();
+        m.create_index(u).await?;
         for (name, cols) in [
             ("ix_orders_owner", &["owner_id", "status"][..]),
             ("ix_orders_customer", &["customer_id", "order_date"][..]),
-            ("ix_orders_quote", &["quote_id"][..]),
             ("ix_orders_updated", &["updated_at", "id"][..]),
         ] {
             m.create_index(index(name, "orders", cols)).await?;

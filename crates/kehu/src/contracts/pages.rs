@@ -397,8 +397,11 @@ async fn new_form(
             ),
             ("status".into(), "draft".into()),
         ];
-        if let Some(d) = o.opportunity_id.clone() {
+        if let Some(d) = o.opportunity_id.clone()
+            && let Ok(deal) = crate::opportunities::store::get(&state.db, &s.user, &d).await
+        {
             form.push(("opportunity_id".into(), d));
+            form.push(("opportunity_name".into(), deal.name));
         }
     }
     let deal = get("opportunity_id");

@@ -654,6 +654,9 @@ pub async fn create(
     let order_id = clean(input.order_id.clone());
     if let Some(o) = &order_id {
         match crate::quotes::store::get_order(&txn, user, o).await {
+            Ok(ord) if ord.status == "cancelled" => {
+                return Err(AppError::refused("order_closed", "the order was cancelled"));
+            }
             Ok(ord) if ord.customer_id == input.customer_id => {}
             Ok(_) => errors.push(FieldError::new(
                 "order_id",

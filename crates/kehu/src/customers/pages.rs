@@ -792,7 +792,7 @@ async fn detail(
     let deals = crate::opportunities::pages::customer_rows(&state, &s.ctx, &s.user, &c.id).await?;
     let contracts = crate::contracts::pages::customer_rows(&state, &s.user, &c.id).await?;
     let orders = crate::quotes::pages::customer_orders(&state, &s, &c.id).await?;
-    let purchases = crate::quotes::store::purchases(&state.db, &c.id).await?;
+    let purchases = crate::quotes::store::purchases(&state.db, &s.user, &c.id).await?;
     Ok(render(&DetailPage {
         deals,
         contracts,

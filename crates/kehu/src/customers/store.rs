@@ -757,33 +757,28 @@ pub async fn purge(
     before: OffsetDateTime,
 ) -> AppResult<u64> {
     let txn = write_txn(db).await?;
-    // A customer with deals or contracts stays in the bin (they keep their history).
-    use crate::entities::{contract, opportunity};
-    use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
-    let no_deals = Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from(opportunity::Entity)
-            .and_where(
-                Expr::col((opportunity::Entity, opportunity::Column::CustomerId))
-                    .equals((customer::Entity, customer::Column::Id)),
-            )
-            .to_owned(),
-    )
-    .not()
-    .and(
+    // A customer with deals, contracts, quotes or orders stays in the bin
+    // (they keep their history).
+    use crate::entities::{contract, opportunity, order, quote};
+    use sea_orm::sea_query::{Expr, ExprTrait as _, IntoIden, Query};
+    fn none_in(table: impl IntoIden + Copy) -> Expr {
         Expr::exists(
             Query::select()
                 .expr(Expr::val(1))
-                .from(contract::Entity)
+                .from(table)
                 .and_where(
-                    Expr::col((contract::Entity, contract::Column::CustomerId))
+                    Expr::col((table, Alias::new("customer_id")))
                         .equals((customer::Entity, customer::Column::Id)),
                 )
                 .to_owned(),
         )
-        .not(),
-    );
+        .not()
+    }
+    use sea_orm::sea_query::Alias;
+    let no_deals = none_in(opportunity::Entity)
+        .and(none_in(contract::Entity))
+        .and(none_in(quote::Entity))
+        .and(none_in(order::Entity));
     let expired = Query::select()
         .column(customer::Column::Id)
         .from(customer::Entity)

@@ -508,6 +508,8 @@ impl PageCtx {
                     // The contract pages' tabs: quotes, orders, payments, receivables, their report.
                     "/contracts" => [
                         "/contracts",
+                        "/quotes",
+                        "/orders",
                         "/payments",
                         "/receivables",
                         "/reports/payments",

@@ -335,10 +335,28 @@ pub fn lines_from_form(form: &Pairs) -> Vec<LineItemInput> {
         .collect()
 }
 
-/// The active products as choices for the editor: (id, "SKU · name · price").
-pub async fn catalogue(state: &AppState) -> PageResult<Vec<(String, String)>> {
-    Ok(store::active(&state.db)
-        .await?
+/// The active products as choices for the editor: (id, "SKU · name · price"),
+/// and the products `lines` already name (also when taken out of sale).
+pub async fn catalogue(
+    state: &AppState,
+    lines: &[LineItemInput],
+) -> PageResult<Vec<(String, String)>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let mut all = store::active(&state.db).await?;
+    let named: Vec<String> = lines
+        .iter()
+        .filter_map(|l| l.product_id.clone())
+        .filter(|id| !all.iter().any(|p| &p.id == id))
+        .collect();
+    if !named.is_empty() {
+        all.extend(
+            crate::entities::product::Entity::find()
+                .filter(crate::entities::product::Column::Id.is_in(named))
+                .all(&state.db)
+                .await?,
+        );
+    }
+    Ok(all
         .into_iter()
         .map(|p| {
             let label = format!(

@@ -244,7 +244,12 @@ pub async fn resolve_lines<C: ConnectionTrait>(
     for (i, it) in items.iter().enumerate() {
         let mut it = it.clone();
         if let Some(pid) = it.product_id.as_deref().map(str::trim) {
-            match found.iter().find(|p| p.id == pid && p.active) {
+            // A line may keep a product taken out of sale; a new line needs an active one.
+            let needs_defaults = it.name.trim().is_empty() || it.unit_price.trim().is_empty();
+            match found
+                .iter()
+                .find(|p| p.id == pid && (p.active || !needs_defaults))
+            {
                 None => errors.push(FieldError::new(
                     &format!("products[{i}].product_id"),
                     "not_found",

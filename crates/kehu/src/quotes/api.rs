@@ -290,5 +290,5 @@ async fn customer_purchases(
     Path(id): Path<String>,
 ) -> AppResult<Json<PurchaseSummary>> {
     crate::customers::store::get(&state.db, &me.user, &id).await?;
-    Ok(Json(store::purchases(&state.db, &id).await?))
+    Ok(Json(store::purchases(&state.db, &me.user, &id).await?))
 }

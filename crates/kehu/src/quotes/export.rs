@@ -87,12 +87,14 @@ pub fn xlsx(q: &QuoteView, customer: &str, l: &Labels) -> AppResult<Vec<u8>> {
         (format!("{} ({}%)", l.tax, p.tax_rate), &p.tax, &amount),
         (l.total.to_owned(), &p.total, &total),
     ];
-    for (k, v, f) in sums {
+    for (i, (k, v, f)) in sums.into_iter().enumerate() {
+        // The discount is taken off: shown negative so the column adds up.
+        let sign = if i == 1 { -1.0 } else { 1.0 };
         sheet
             .write_string_with_format(r, 3, &k, &bold)
             .map_err(fail)?;
         sheet
-            .write_number_with_format(r, 4, num(&v.amount), f)
+            .write_number_with_format(r, 4, sign * num(&v.amount), f)
             .map_err(fail)?;
         r += 1;
     }

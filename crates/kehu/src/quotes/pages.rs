@@ -353,7 +353,7 @@ async fn form_page(
         ));
     }
     let scope = DataScope::for_user(&state.db, &s.user).await?;
-    let owners: Vec<(String, String)> = scope
+    let mut owners: Vec<(String, String)> = scope
         .filter(user::Entity::find(), user::Column::Id)
         .filter(user::Column::Active.eq(true))
         .order_by_asc(user::Column::Name)
@@ -363,6 +363,18 @@ async fn form_page(
         .into_tuple()
         .all(&state.db)
         .await?;
+    let owner = v("owner_id");
+    if !owner.is_empty() && !owners.iter().any(|o| o.0 == owner) {
+        // The owner stays a choice even when deactivated or out of the list.
+        let names = crate::pools::store::user_names(&state.db, vec![owner.clone()]).await?;
+        owners.insert(
+            0,
+            (
+                owner.clone(),
+                names.get(&owner).cloned().unwrap_or_default(),
+            ),
+        );
+    }
     fields.extend([
         FormField::new(
             "discount_percent",
@@ -420,7 +432,7 @@ async fn form_page(
         .collect();
     Ok(render(&FormPage {
         lines: line_rows(lines, 4),
-        catalogue: catalogue(state).await?,
+        catalogue: catalogue(state, lines).await?,
         ctx: s.ctx,
         title,
         action,

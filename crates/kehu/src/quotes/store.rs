@@ -185,14 +185,15 @@ pub async fn orders_of_customer<C: ConnectionTrait>(
         .await?)
 }
 
-/// What a customer bought (orders not cancelled): count, totals per currency,
-/// first and last order date. Counts every order of the customer, so it is for
-/// a customer the caller sees.
+/// What a customer bought (the orders not cancelled that the caller sees):
+/// count, totals per currency, first and last order date.
 pub async fn purchases<C: ConnectionTrait>(
     db: &C,
+    user: &CurrentUser,
     customer_id: &str,
 ) -> AppResult<PurchaseSummary> {
-    let rows = order::Entity::find()
+    let scope = DataScope::for_user(db, user).await?;
+    let rows = orders(&scope)
         .filter(order::Column::CustomerId.eq(customer_id))
         .filter(order::Column::Status.ne("cancelled"))
         .all(db)
@@ -437,7 +438,19 @@ pub async fn create_quote(
         .unwrap_or_else(|| money::DEFAULT_CURRENCY.into());
     let items = match (&input.items, &deal) {
         (Some(i), _) => i.clone(),
-        (None, Some(d)) => lines_of(d),
+        (None, Some(d)) => {
+            if d.currency != currency {
+                errors.push(FieldError::new(
+                    "currency",
+                    "currency_mismatch",
+                    format!(
+                        "the deal's lines are in {}; send items for another currency",
+                        d.currency
+                    ),
+                ));
+            }
+            lines_of(d)
+        }
         (None, None) => Vec::new(),
     };
     let priced = price_document(
@@ -571,7 +584,7 @@ pub async fn update_quote(
                 .unwrap_or_default()
                 .into_iter()
                 .map(|l| LineItemInput {
-                    product_id: None,
+                    product_id: l.product_id,
                     name: l.name,
                     quantity: l.quantity,
                     unit_price: l.unit_price,
@@ -701,6 +714,8 @@ pub async fn accept_quote(
     if expired(&old, now.date()) {
         return Err(AppError::refused("quote_expired", "the quote has expired"));
     }
+    // The order is for a customer the caller still sees.
+    crate::customers::store::get(&txn, user, &old.customer_id).await?;
     let number = crate::contracts::store::next_number(&txn, "SO", now.year()).await?;
     let o = order::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
@@ -773,6 +788,9 @@ pub async fn reject_quote(
             "quote_decided",
             "only a sent quote can be turned down",
         ));
+    }
+    if expired(&old, now.date()) {
+        return Err(AppError::refused("quote_expired", "the quote has expired"));
     }
     let mut a = old.clone().into_active_model();
     a.status = Set("rejected".into());
@@ -955,4 +973,72 @@ pub async fn set_order_status(
     .await?;
     txn.commit().await?;
     Ok(m)
+}
+
+/// Gives the open quotes (draft, sent) and confirmed orders of each
+/// `(customer, old owner)` to `to`, inside a transfer's transaction: quotes go
+/// with the open deals, orders with the contracts.
+pub async fn move_with_customer<C: ConnectionTrait>(
+    txn: &C,
+    now: OffsetDateTime,
+    actor: &Actor,
+    moves: &[(String, String)],
+    to: &str,
+    quotes_too: bool,
+    orders_too: bool,
+) -> AppResult<u64> {
+    let mut moved = 0;
+    for (customer_id, from) in moves {
+        if quotes_too {
+            let rows = quote::Entity::find()
+                .filter(quote::Column::CustomerId.eq(customer_id.clone()))
+                .filter(quote::Column::OwnerId.eq(from.clone()))
+                .filter(quote::Column::Status.is_in(["draft", "sent"]))
+                .all(txn)
+                .await?;
+            for q in rows {
+                let r = quote::Entity::update_many()
+                    .col_expr(quote::Column::OwnerId, Expr::value(to.to_owned()))
+                    .col_expr(quote::Column::Version, Expr::value(q.version + 1))
+                    .col_expr(quote::Column::UpdatedAt, Expr::value(now))
+                    .filter(quote::Column::Id.eq(q.id.clone()))
+                    .filter(quote::Column::Version.eq(q.version))
+                    .exec(txn)
+                    .await?;
+                if r.rows_affected == 1 {
+                    let mut changes = serde_json::Map::new();
+                    changes.insert("owner_id".into(), json!([from, to]));
+                    audit::record(txn, now, actor, "quote", Some(&q.id), "transfer", changes)
+                        .await?;
+                    moved += 1;
+                }
+            }
+        }
+        if orders_too {
+            let rows = order::Entity::find()
+                .filter(order::Column::CustomerId.eq(customer_id.clone()))
+                .filter(order::Column::OwnerId.eq(from.clone()))
+                .filter(order::Column::Status.eq("confirmed"))
+                .all(txn)
+                .await?;
+            for o in rows {
+                let r = order::Entity::update_many()
+                    .col_expr(order::Column::OwnerId, Expr::value(to.to_owned()))
+                    .col_expr(order::Column::Version, Expr::value(o.version + 1))
+                    .col_expr(order::Column::UpdatedAt, Expr::value(now))
+                    .filter(order::Column::Id.eq(o.id.clone()))
+                    .filter(order::Column::Version.eq(o.version))
+                    .exec(txn)
+                    .await?;
+                if r.rows_affected == 1 {
+                    let mut changes = serde_json::Map::new();
+                    changes.insert("owner_id".into(), json!([from, to]));
+                    audit::record(txn, now, actor, "order", Some(&o.id), "transfer", changes)
+                        .await?;
+                    moved += 1;
+                }
+            }
+        }
+    }
+    Ok(moved)
 }

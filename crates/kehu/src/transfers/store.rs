@@ -411,6 +411,16 @@ pub async fn decide(
             crate::contracts::store::move_contracts(&txn, now, actor, &moves, &t.to_user_id)
                 .await?;
         }
+        crate::quotes::store::move_with_customer(
+            &txn,
+            now,
+            actor,
+            &moves,
+            &t.to_user_id,
+            t.include_opportunities,
+            t.include_contracts,
+        )
+        .await?;
         for c in &customers {
             if c.owner_id.as_deref() == Some(t.to_user_id.as_str()) {
                 continue;

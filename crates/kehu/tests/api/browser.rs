@@ -833,6 +833,9 @@ async fn contract_plan_payment_and_receivables_in_a_real_browser() {
     kehu::demo::seed_contracts(&app.state.db, now, 20)
         .await
         .unwrap();
+    kehu::demo::seed_quotes(&app.state.db, now, 8)
+        .await
+        .unwrap();
     let admin = kehu::users::store::find_by_email(&app.state.db, &seeded.admin_email)
         .await
         .unwrap()
@@ -973,6 +976,74 @@ async fn contract_plan_payment_and_receivables_in_a_real_browser() {
         driver
             .screenshot(&shots.join("69-payments-report-en.png"))
             .await?;
+        // A quote typed into the form: a catalogue product, two of them.
+        driver
+            .find(By::Css("button[data-lang='zh-CN']"))
+            .await?
+            .click()
+            .await?;
+        settle(&driver, "html[lang='zh-CN']").await;
+        driver
+            .goto(app.url(&format!("/quotes/new?customer_id={customer}")))
+            .await?;
+        settle(&driver, "#quote-form").await;
+        driver
+            .find(By::Css("#quote-form input[name=title]"))
+            .await?
+            .send_keys("年度软件报价")
+            .await?;
+        driver
+            .execute(
+                r#"
+                const s = document.querySelector("[name=product_id_0]");
+                s.value = s.options[1].value;
+                document.querySelector("[name=quantity_0]").value = "2";
+                "#,
+                vec![],
+            )
+            .await?;
+        driver
+            .screenshot(&shots.join("70-quote-form-zh.png"))
+            .await?;
+        driver.find(By::Id("save")).await?.click().await?;
+        settle(&driver, "#doc-total").await;
+        driver.find(By::Id("send-quote")).await?.click().await?;
+        settle(&driver, "#quote-decision").await;
+        driver.screenshot(&shots.join("71-quote-zh.png")).await?;
+        driver.find(By::Id("accept-quote")).await?.click().await?;
+        settle(&driver, "#order-status").await;
+        driver.screenshot(&shots.join("72-order-zh.png")).await?;
+        driver.goto(app.url("/quotes")).await?;
+        settle(&driver, "#quotes-table").await;
+        driver.screenshot(&shots.join("73-quotes-zh.png")).await?;
+        driver
+            .find(By::Css("button[data-lang='en']"))
+            .await?
+            .click()
+            .await?;
+        settle(&driver, "html[lang='en']").await;
+        driver.goto(app.url("/orders")).await?;
+        settle(&driver, "#orders-table").await;
+        driver.screenshot(&shots.join("74-orders-en.png")).await?;
+        driver.goto(app.url("/quotes")).await?;
+        settle(&driver, "#quotes-table a").await;
+        driver
+            .find(By::Css("#quotes-table a"))
+            .await?
+            .click()
+            .await?;
+        settle(&driver, "#doc-total").await;
+        let print = driver
+            .find(By::Id("print-quote"))
+            .await?
+            .attr("href")
+            .await?
+            .unwrap_or_default();
+        driver.goto(app.url(&print)).await?;
+        settle(&driver, ".print-sheet").await;
+        driver
+            .screenshot(&shots.join("75-quote-print-en.png"))
+            .await?;
         Ok::<(), WebDriverError>(())
     }
     .await;
@@ -987,4 +1058,12 @@ async fn contract_plan_payment_and_receivables_in_a_real_browser() {
         .unwrap();
     assert_eq!(after["received"]["amount"], "30000.00");
     assert_eq!(after["planned"]["amount"], "90000.00");
+    let typed: serde_json::Value = api
+        .get("/api/v1/quotes?q=%E5%B9%B4%E5%BA%A6%E8%BD%AF%E4%BB%B6%E6%8A%A5%E4%BB%B7")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(typed["data"][0]["status"], "accepted", "{typed}");
+    assert_eq!(typed["data"][0]["items"][0]["quantity"], "2");
 }

@@ -406,3 +406,80 @@ async fn quotes_expire_are_turned_down_and_export_to_excel_and_print() {
         assert_eq!(res.status(), StatusCode::OK, "{path}");
     }
 }
+
+#[tokio::test]
+async fn quotes_and_orders_follow_transfers_and_keep_their_customer_in_the_bin() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let c = customer(&p.rep, "天津滨海新材料有限公司").await;
+    let line = json!([{"name": "材料", "quantity": "3", "unit_price": "100.00"}]);
+    let q = ok(
+        p.rep
+            .post(
+                "/api/v1/quotes",
+                &json!({"title": "报价", "customer_id": c, "items": line}),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let o = ok(
+        p.rep
+            .post("/api/v1/orders", &json!({"customer_id": c, "items": line}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let other_id = {
+        let me: Value = p.other.get("/api/v1/me").await.json().await.unwrap();
+        me["id"].as_str().unwrap().to_owned()
+    };
+    let t = ok(
+        p.rep
+            .post(
+                "/api/v1/transfers",
+                &json!({"customer_ids": [c], "to_user_id": other_id, "reason": "调岗",
+                    "include_opportunities": true, "include_contracts": true}),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    ok(
+        p.admin
+            .post(
+                &format!("/api/v1/transfers/{}/approve", t["id"].as_str().unwrap()),
+                &json!({}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    for path in [
+        format!("/api/v1/quotes/{}", q["id"].as_str().unwrap()),
+        format!("/api/v1/orders/{}", o["id"].as_str().unwrap()),
+    ] {
+        let now = ok(p.other.get(&path).await, StatusCode::OK).await;
+        assert_eq!(now["owner_id"], other_id.as_str(), "{path}");
+        problem(p.rep.get(&path).await, StatusCode::NOT_FOUND).await;
+    }
+    // In the recycle bin, a customer with quotes and orders is never purged
+    // (and the hourly job keeps running).
+    let res = p
+        .other
+        .request(reqwest::Method::DELETE, &format!("/api/v1/customers/{c}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    app.state.clock.advance(time::Duration::days(400));
+    kehu::app::run_jobs(&app.state).await.unwrap();
+    let bin: Value = p
+        .other
+        .get("/api/v1/customers?deleted=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bin["data"].as_array().unwrap().len(), 1, "{bin}");
+}
