@@ -86,6 +86,15 @@ async fn openapi_lists_every_route() {
         "/api/v1/invoices/{id}/void",
         "/api/v1/receivables",
         "/api/v1/settings/contracts",
+        "/api/v1/quotes",
+        "/api/v1/quotes/{id}",
+        "/api/v1/quotes/{id}/send",
+        "/api/v1/quotes/{id}/accept",
+        "/api/v1/quotes/{id}/reject",
+        "/api/v1/orders",
+        "/api/v1/orders/{id}",
+        "/api/v1/orders/{id}/status",
+        "/api/v1/customers/{id}/purchases",
     ] {
         assert!(paths.contains_key(p), "{p} missing from OpenAPI");
     }
