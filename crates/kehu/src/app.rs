@@ -121,6 +121,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::opportunities::api::router())
         .merge(crate::products::api::router())
         .merge(crate::contracts::api::router())
+        .merge(crate::contracts::files::api_router())
         .merge(crate::quotes::api::router())
         .split_for_parts()
 }
@@ -221,6 +222,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::opportunities::pages::router())
         .merge(crate::products::pages::router())
         .merge(crate::contracts::pages::router())
+        .merge(crate::contracts::files::page_router())
         .merge(crate::quotes::pages::router());
     Router::new()
         .merge(api_routes)

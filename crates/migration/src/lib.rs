@@ -17,6 +17,7 @@ mod m0008_attachments;
 mod m0009_opportunities;
 mod m0010_contracts;
 mod m0011_quotes_orders;
+mod m0012_contract_files;
 
 pub use m0004_pools::DEFAULT_POOL_ID;
 pub use m0009_opportunities::{
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_opportunities::Migration),
             Box::new(m0010_contracts::Migration),
             Box::new(m0011_quotes_orders::Migration),
+            Box::new(m0012_contract_files::Migration),
         ]
     }
 }

@@ -13,8 +13,8 @@ use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::web::{ApiUser, Signed, redirect_with_flash};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -26,38 +26,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The largest file accepted.
-pub const MAX_BYTES: usize = 10 * 1024 * 1024;
+pub use crate::platform::files::MAX_BYTES;
+use crate::platform::files::{self, kind_of, read_file};
 /// Files per activity.
 pub const MAX_PER_ACTIVITY: u64 = 20;
-
-/// Extensions accepted, and the type each file is served as.
-const KINDS: &[(&str, &str)] = &[
-    ("pdf", "application/pdf"),
-    ("png", "image/png"),
-    ("jpg", "image/jpeg"),
-    ("jpeg", "image/jpeg"),
-    ("gif", "image/gif"),
-    ("webp", "image/webp"),
-    ("txt", "text/plain; charset=utf-8"),
-    ("csv", "text/csv; charset=utf-8"),
-    ("doc", "application/msword"),
-    (
-        "docx",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ),
-    ("xls", "application/vnd.ms-excel"),
-    (
-        "xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ),
-    ("ppt", "application/vnd.ms-powerpoint"),
-    (
-        "pptx",
-        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    ),
-    ("zip", "application/zip"),
-];
 
 /// An attachment as the API shows it (without its bytes).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -119,28 +91,6 @@ pub async fn of_activities<C: ConnectionTrait>(
         .into_iter()
         .map(view)
         .collect())
-}
-
-/// The type a file name is served as; a field error for anything else.
-fn kind_of(file_name: &str) -> AppResult<&'static str> {
-    let ext = file_name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    KINDS
-        .iter()
-        .find(|(e, _)| *e == ext)
-        .map(|(_, t)| *t)
-        .ok_or_else(|| {
-            AppError::field(
-                "file",
-                "forbidden_type",
-                format!(
-                    "only these kinds of files: {}",
-                    KINDS.iter().map(|(e, _)| *e).collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })
 }
 
 /// Stores a file on an activity the caller sees.
@@ -237,28 +187,6 @@ async fn get(
     Ok(a)
 }
 
-/// The first file of a multipart body (field `file`): its name and bytes.
-async fn read_file(mut form: Multipart) -> AppResult<(String, Vec<u8>)> {
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| AppError::BadRequest(format!("malformed upload: {e}")))?
-    {
-        if field.name() == Some("file") {
-            let name = field.file_name().unwrap_or_default().to_owned();
-            let bytes = field.bytes().await.map_err(|e| {
-                if e.to_string().contains("length limit") {
-                    AppError::field("file", "too_large", "a file may be at most 10 MB")
-                } else {
-                    AppError::BadRequest(format!("malformed upload: {e}"))
-                }
-            })?;
-            return Ok((name, bytes.to_vec()));
-        }
-    }
-    Err(AppError::field("file", "required", "choose a file"))
-}
-
 pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_attachments, upload_attachment))
@@ -316,25 +244,7 @@ async fn download_attachment(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let a = get(&state.db, &me.user, &id).await?;
-    let mut res = a.data.into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&a.content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    let encoded: String = url::form_urlencoded::byte_serialize(a.file_name.as_bytes()).collect();
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename*=UTF-8''{}",
-        encoded.replace('+', "%20")
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    Ok(res)
+    Ok(files::download(&a.file_name, &a.content_type, a.data))
 }
 
 /// Remove a file.

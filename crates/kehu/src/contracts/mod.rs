@@ -3,13 +3,15 @@
 //! (回款记录) confirmed by finance and allocated to installments, invoices
 //! (开票), receivables with aging, and the contract jobs (drafts for won
 //! deals, expiry, overdue reminders).
-//! `store.rs`: contracts, approvals, plans; `payments.rs`: payments and
+//! `store.rs`: contracts, approvals, plans; `files.rs`: attached files;
+//! `payments.rs`: payments and
 //! invoices; `receivables.rs`: receivables, payment sums for the report, jobs.
 //! Depends on: platform, customers and opportunities (a contract belongs to a
 //! customer the user sees and may come from a deal), products (line items),
 //! settings, tasks and notifications.
 
 pub mod api;
+pub mod files;
 pub mod model;
 pub mod pages;
 pub mod payments;

@@ -599,6 +599,8 @@ struct DetailPage {
     back: String,
     collectable: bool,
     pending_amount: Option<String>,
+    /// (id, name, size in KB) of the attached files.
+    files: Vec<(String, String, i64)>,
 }
 
 async fn detail(
@@ -734,6 +736,11 @@ async fn detail(
         })
         .collect();
     let pending_amount = c.pending_amount.as_ref().map(shown);
+    let files = super::files::of_contract(&state.db, &id)
+        .await?
+        .into_iter()
+        .map(|f| (f.id, f.file_name, (f.size + 1023) / 1024))
+        .collect();
     let row = rows(&state, &s.user, vec![c])
         .await?
         .into_iter()
@@ -755,6 +762,7 @@ async fn detail(
         can_approve,
         collectable,
         pending_amount,
+        files,
     })?)
 }
 

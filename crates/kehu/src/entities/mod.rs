@@ -12,6 +12,7 @@ pub mod calendar_feed;
 pub mod contact;
 pub mod contract;
 pub mod contract_approval;
+pub mod contract_file;
 pub mod contract_request;
 pub mod custom_field;
 pub mod customer;

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod custom;
 pub mod db;
 pub mod error;
+pub mod files;
 pub mod form;
 pub mod i18n;
 pub mod idempotency;

@@ -95,6 +95,8 @@ async fn openapi_lists_every_route() {
         "/api/v1/orders/{id}",
         "/api/v1/orders/{id}/status",
         "/api/v1/customers/{id}/purchases",
+        "/api/v1/contracts/{id}/attachments",
+        "/api/v1/contract-attachments/{id}",
     ] {
         assert!(paths.contains_key(p), "{p} missing from OpenAPI");
     }

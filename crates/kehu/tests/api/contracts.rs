@@ -733,6 +733,45 @@ async fn a_rep_cannot_see_or_touch_another_reps_contracts() {
         field_codes(&twice),
         [("installments[1].id".into(), "taken".into())]
     );
+    // Files: the signed scan goes on the contract; other kinds are refused.
+    let upload = |api: &Api, name: &str, bytes: Vec<u8>| {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
+        api.request(
+            reqwest::Method::POST,
+            &format!("/api/v1/contracts/{id}/attachments"),
+        )
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+    };
+    let file = ok(
+        upload(&p.rep, "合同扫描件.pdf", b"%PDF-1.4 signed".to_vec())
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let bad = problem(
+        upload(&p.rep, "run.exe", b"MZ".to_vec()).await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&bad),
+        [("file".into(), "forbidden_type".into())]
+    );
+    let file_url = format!(
+        "/api/v1/contract-attachments/{}",
+        file["id"].as_str().unwrap()
+    );
+    let got = p.rep.get(&file_url).await;
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.bytes().await.unwrap().as_ref(), b"%PDF-1.4 signed");
+    problem(p.other.get(&file_url).await, StatusCode::NOT_FOUND).await;
+    problem(
+        upload(&p.other, "x.pdf", b"x".to_vec()).await.unwrap(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     // The other rep: not found everywhere, and nothing is written.
     for path in [
         format!("/api/v1/contracts/{id}"),
