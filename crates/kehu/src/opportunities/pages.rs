@@ -509,6 +509,9 @@ struct FormPage {
     version: Option<i64>,
     fields: Vec<FormField>,
     custom: Vec<FormField>,
+    /// The product lines' editor (`products/_lines.html`).
+    lines: Vec<crate::products::pages::LineRow>,
+    catalogue: Vec<(String, String)>,
     errors: FormErrors,
 }
 
@@ -662,7 +665,10 @@ async fn form_page(
     let fields = fields.into_iter().map(|f| f.with_errors(&errors)).collect();
     let defs = crate::custom_fields::store::defs(&state.db, "opportunity").await?;
     let custom = custom_inputs(&defs, ctx.lang, stored_custom, &errors);
+    let lines = crate::products::pages::lines_from_form(form);
     Ok(render(&FormPage {
+        catalogue: crate::products::pages::catalogue(state, &lines).await?,
+        lines: crate::products::pages::line_rows(&lines, 3),
         ctx: s.ctx,
         id,
         version,
@@ -754,6 +760,8 @@ async fn create(
                 lost_reason: opt_value(&form, "lost_reason"),
                 notes: opt_value(&form, "notes"),
                 custom: Some(custom.clone()),
+                products: Some(crate::products::pages::lines_from_form(&form))
+                    .filter(|l| !l.is_empty()),
                 ..Default::default()
             };
             store::create(&state.db, state.clock.now(), &s.actor(), &s.user, input).await
@@ -791,6 +799,20 @@ fn as_form(o: &OpportunityView) -> Pairs {
         ("lost_reason".into(), x(&o.lost_reason)),
         ("notes".into(), x(&o.notes)),
     ]
+    .into_iter()
+    .chain(o.products.iter().enumerate().flat_map(|(n, l)| {
+        [
+            (
+                format!("product_id_{n}"),
+                l.product_id.clone().unwrap_or_default(),
+            ),
+            (format!("name_{n}"), l.name.clone()),
+            (format!("quantity_{n}"), l.quantity.clone()),
+            (format!("unit_price_{n}"), l.unit_price.clone()),
+            (format!("discount_{n}"), l.discount_percent.clone()),
+        ]
+    }))
+    .collect()
 }
 
 async fn edit_form(
@@ -829,7 +851,9 @@ async fn update(
             let stage_changed = stage != old.stage_id;
             // Keeping the stage keeps the probability typed; a new stage takes its own unless changed too.
             let prob = prob.filter(|p| !stage_changed || *p != old.probability);
-            let has_products = old.products != "[]";
+            // The lines on the form make the amount; without lines the amount field does.
+            let lines = crate::products::pages::lines_from_form(&form);
+            let has_products = !lines.is_empty();
             let patch = OpportunityPatch {
                 name: Some(value(&form, "name")),
                 contact_id: Some(opt_value(&form, "contact_id")),
@@ -845,6 +869,7 @@ async fn update(
                 lost_reason: Some(opt_value(&form, "lost_reason")),
                 notes: Some(opt_value(&form, "notes")),
                 custom: Some(custom.clone()),
+                products: Some(lines),
                 version,
                 ..Default::default()
             };

@@ -483,3 +483,68 @@ async fn quotes_and_orders_follow_transfers_and_keep_their_customer_in_the_bin()
         .unwrap();
     assert_eq!(bin["data"].as_array().unwrap().len(), 1, "{bin}");
 }
+
+#[tokio::test]
+async fn the_deal_form_takes_product_lines_and_its_amount_follows_them() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let c = customer(&p.rep, "合肥科大讯联信息有限公司").await;
+    let product = ok(
+        p.admin
+            .post(
+                "/api/v1/products",
+                &json!({"sku": "SUP-YEAR", "name": "年度维保", "price": cny("18000.00")}),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let (rep, csrf) = app.sign_in("rep@example.com").await;
+    let me: Value = p.rep.get("/api/v1/me").await.json().await.unwrap();
+    let stage = kehu_migration::default_stage_id("111");
+    let res = rep
+        .post(app.url("/opportunities"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("name", "维保续约"),
+            ("customer_id", c.as_str()),
+            ("stage_id", stage.as_str()),
+            ("currency", "CNY"),
+            ("priority", "normal"),
+            ("owner_id", me["id"].as_str().unwrap()),
+            ("amount", "1"),
+            ("product_id_0", product["id"].as_str().unwrap()),
+            ("quantity_0", "2"),
+            ("name_1", "上门服务"),
+            ("quantity_1", "3"),
+            ("unit_price_1", "1,000.00"),
+            ("discount_1", "10"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let deals: Value = p
+        .rep
+        .get(&format!("/api/v1/opportunities?customer_id={c}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let deal = &deals["data"][0];
+    assert_eq!(deal["amount"], cny("38700.00"), "{deals}");
+    assert_eq!(deal["products"].as_array().unwrap().len(), 2);
+    // The edit form shows the lines again.
+    let html = rep
+        .get(app.url(&format!(
+            "/opportunities/{}/edit",
+            deal["id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("上门服务") && html.contains("name=\"quantity_1\" value=\"3\""));
+}
