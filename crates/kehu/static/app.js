@@ -126,3 +126,17 @@ document.addEventListener("click", (e) => {
     window.print();
   }
 });
+
+// The line editor: picking another product clears the row's name and price,
+// so they come from the new product.
+document.addEventListener("change", (e) => {
+  const s = e.target;
+  if (!(s instanceof HTMLSelectElement) || !s.name.startsWith("product_id_")) return;
+  const n = s.name.slice("product_id_".length);
+  const form = s.form;
+  if (!form) return;
+  for (const f of ["name_", "unit_price_"]) {
+    const input = form.elements.namedItem(f + n);
+    if (input instanceof HTMLInputElement) input.value = "";
+  }
+});

@@ -103,17 +103,9 @@ pub async fn add(
     file_name: &str,
     data: Vec<u8>,
 ) -> AppResult<AttachmentView> {
-    let name: String = file_name
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
-    if name.trim().is_empty() || data.is_empty() {
+    let Some(name) = files::clean_name(file_name).filter(|_| !data.is_empty()) else {
         return Err(AppError::field("file", "required", "choose a file"));
-    }
+    };
     if data.len() > MAX_BYTES {
         return Err(AppError::field(
             "file",

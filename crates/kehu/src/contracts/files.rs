@@ -1,6 +1,7 @@
 //! Files attached to contracts (the signed scan, annexes): up to 10 MB each,
-//! 20 per contract, of the kinds `platform::files` accepts. Seen and changed by
-//! whoever sees the contract.
+//! 20 per contract, of the kinds `platform::files` accepts. Seen and added by
+//! whoever sees the contract; once it is signed, removed only by a manager,
+//! finance or an administrator; a terminated contract's files stay as they are.
 
 use crate::app::AppState;
 use crate::entities::contract_file;
@@ -96,17 +97,9 @@ pub async fn add(
     file_name: &str,
     data: Vec<u8>,
 ) -> AppResult<ContractFileView> {
-    let name: String = file_name
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .chars()
-        .take(200)
-        .collect();
-    if name.is_empty() || data.is_empty() {
+    let Some(name) = files::clean_name(file_name).filter(|_| !data.is_empty()) else {
         return Err(AppError::field("file", "required", "choose a file"));
-    }
+    };
     if data.len() > MAX_BYTES {
         return Err(AppError::field(
             "file",
@@ -116,7 +109,13 @@ pub async fn add(
     }
     let content_type = kind_of(&name)?;
     let txn = write_txn(db).await?;
-    super::store::get_locked(&txn, user, contract_id).await?;
+    let c = super::store::get_locked(&txn, user, contract_id).await?;
+    if c.status == "terminated" {
+        return Err(AppError::refused(
+            "contract_closed",
+            "a terminated contract's files do not change",
+        ));
+    }
     let n = contract_file::Entity::find()
         .filter(contract_file::Column::ContractId.eq(contract_id))
         .count(&txn)
@@ -260,6 +259,22 @@ async fn remove(
 ) -> AppResult<String> {
     let txn = write_txn(db).await?;
     let f = get(&txn, user, id).await?;
+    let c = super::store::get_locked(&txn, user, &f.contract_id).await?;
+    if c.status == "terminated" {
+        return Err(AppError::refused(
+            "contract_closed",
+            "a terminated contract's files do not change",
+        ));
+    }
+    // A signed contract's files are removed by a manager, finance or an administrator.
+    if c.activated_at.is_some()
+        && !user.has_role(&[
+            crate::platform::auth::Role::Manager,
+            crate::platform::auth::Role::Finance,
+        ])
+    {
+        return Err(AppError::Forbidden);
+    }
     contract_file::Entity::delete_by_id(f.id.clone())
         .exec(&txn)
         .await?;
@@ -320,6 +335,7 @@ async fn upload_from_page(
     };
     match result {
         Ok(_) => Ok(redirect_with_flash(&state, &back, "attachment_added")),
+        Err(AppError::Refused { .. }) => Ok(redirect_with_flash(&state, &back, "contract_refused")),
         Err(AppError::Validation(errs)) => {
             let key = match errs.first().map(|e| e.code.as_str()) {
                 Some("too_large") => "attachment_too_large",
@@ -338,10 +354,13 @@ async fn delete_from_page(
     s: Signed,
     Path(id): Path<String>,
 ) -> crate::platform::error::PageResult<Response> {
-    let contract_id = remove(&state.db, state.clock.now(), &s.actor(), &s.user, &id).await?;
-    Ok(redirect_with_flash(
-        &state,
-        &format!("/contracts/{contract_id}"),
-        "attachment_deleted",
-    ))
+    let f = get(&state.db, &s.user, &id).await?;
+    let back = format!("/contracts/{}", f.contract_id);
+    match remove(&state.db, state.clock.now(), &s.actor(), &s.user, &id).await {
+        Ok(_) => Ok(redirect_with_flash(&state, &back, "attachment_deleted")),
+        Err(AppError::Refused { .. }) | Err(AppError::Forbidden) => {
+            Ok(redirect_with_flash(&state, &back, "contract_refused"))
+        }
+        Err(e) => Err(e.into()),
+    }
 }

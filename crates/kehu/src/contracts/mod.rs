@@ -7,8 +7,8 @@
 //! `payments.rs`: payments and
 //! invoices; `receivables.rs`: receivables, payment sums for the report, jobs.
 //! Depends on: platform, customers and opportunities (a contract belongs to a
-//! customer the user sees and may come from a deal), products (line items),
-//! settings, tasks and notifications.
+//! customer the user sees and may come from a deal), quotes (the order a
+//! contract is for), products (line items), settings, tasks and notifications.
 
 pub mod api;
 pub mod files;

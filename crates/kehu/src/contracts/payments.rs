@@ -217,7 +217,8 @@ pub async fn record(
     let received_on = crate::platform::validate::date("received_on", &input.received_on)
         .map_err(|e| errors.push(e))
         .ok();
-    if received_on.is_some_and(|d| d > now.date()) {
+    // "Today" where the user is: up to 14 hours ahead of UTC (UTC+8 in China).
+    if received_on.is_some_and(|d| d > (now + time::Duration::hours(14)).date()) {
         errors.push(FieldError::new(
             "received_on",
             "in_future",

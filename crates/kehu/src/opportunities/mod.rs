@@ -4,7 +4,8 @@
 //! transaction (`automation.rs`). Pages: the list, the kanban board, the deal
 //! page; the forecast and funnel live in `reports`.
 //! Depends on: platform, pipelines, customers and contacts (a deal belongs to a
-//! customer the user sees), settings (sources), tasks and notifications (rules).
+//! customer the user sees), settings (sources), tasks and notifications (rules),
+//! products (line items), contracts (the won deal's draft, the deal page's link).
 
 pub mod api;
 pub mod automation;

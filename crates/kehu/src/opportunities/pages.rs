@@ -859,7 +859,13 @@ async fn update(
                 contact_id: Some(opt_value(&form, "contact_id")),
                 pipeline_id: pipeline_of(&state, &stage).await?,
                 stage_id: Some(stage),
-                amount: if has_products { None } else { money_of(&form) },
+                // With lines only its currency counts; without, the amount too.
+                amount: money_of(&form).or_else(|| {
+                    has_products.then(|| money::Money {
+                        amount: "0".into(),
+                        currency: value(&form, "currency"),
+                    })
+                }),
                 probability: prob,
                 expected_close_date: Some(opt_value(&form, "expected_close_date")),
                 source: Some(opt_value(&form, "source")),

@@ -83,6 +83,21 @@ pub async fn read_file(mut form: Multipart) -> AppResult<(String, Vec<u8>)> {
     Err(AppError::field("file", "required", "choose a file"))
 }
 
+/// The name a file is kept under: the last part of the path sent, without
+/// control characters, at most 200 characters; `None` when nothing is left.
+pub fn clean_name(file_name: &str) -> Option<String> {
+    let name: String = file_name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let name = name.trim().to_owned();
+    (!name.is_empty()).then_some(name)
+}
+
 /// A stored file as a download.
 pub fn download(file_name: &str, content_type: &str, data: Vec<u8>) -> Response {
     let mut res = data.into_response();

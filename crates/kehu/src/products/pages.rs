@@ -302,15 +302,20 @@ pub fn line_rows(lines: &[LineItemInput], blank: usize) -> Vec<LineRow> {
 }
 
 /// The lines posted by the editor (`product_id_N`, `name_N`, `quantity_N`,
-/// `unit_price_N`, `discount_N`); rows with neither a product nor a name are
-/// left out.
+/// `unit_price_N`, `discount_N`); empty rows are left out, a row with only a
+/// quantity or a price stays (and is refused for its missing name).
 pub fn lines_from_form(form: &Pairs) -> Vec<LineItemInput> {
     let mut rows: std::collections::BTreeMap<usize, LineItemInput> = Default::default();
     for (k, v) in form {
         let Some((field, n)) = k.rsplit_once('_') else {
             continue;
         };
-        let Ok(n) = n.parse::<usize>() else {
+        // At most 200 rows are read (a record takes 100 lines).
+        let Ok(n) = n
+            .parse::<usize>()
+            .map_err(|_| ())
+            .and_then(|n| if n < 200 { Ok(n) } else { Err(()) })
+        else {
             continue;
         };
         let r = rows.entry(n).or_default();
@@ -325,7 +330,12 @@ pub fn lines_from_form(form: &Pairs) -> Vec<LineItemInput> {
         }
     }
     rows.into_values()
-        .filter(|r| r.product_id.is_some() || !r.name.is_empty())
+        .filter(|r| {
+            r.product_id.is_some()
+                || !r.name.is_empty()
+                || !r.quantity.is_empty()
+                || !r.unit_price.is_empty()
+        })
         .map(|mut r| {
             if r.quantity.is_empty() {
                 r.quantity = "1".into();

@@ -230,7 +230,10 @@ pub async fn resolve_lines<C: ConnectionTrait>(
     items: &[LineItemInput],
     currency: &str,
 ) -> AppResult<(Vec<LineItemInput>, Vec<FieldError>)> {
-    let ids: Vec<String> = items.iter().filter_map(|i| i.product_id.clone()).collect();
+    let mut ids: Vec<String> = items.iter().filter_map(|i| i.product_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    ids.truncate(500);
     let found = if ids.is_empty() {
         Vec::new()
     } else {

@@ -767,6 +767,14 @@ async fn a_rep_cannot_see_or_touch_another_reps_contracts() {
     assert_eq!(got.status(), StatusCode::OK);
     assert_eq!(got.bytes().await.unwrap().as_ref(), b"%PDF-1.4 signed");
     problem(p.other.get(&file_url).await, StatusCode::NOT_FOUND).await;
+    problem(p.other.delete(&file_url).await, StatusCode::NOT_FOUND).await;
+    // A signed contract's file goes only by a manager (or finance).
+    problem(p.rep.delete(&file_url).await, StatusCode::FORBIDDEN).await;
+    assert_eq!(
+        p.boss.delete(&file_url).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    problem(p.rep.get(&file_url).await, StatusCode::NOT_FOUND).await;
     problem(
         upload(&p.other, "x.pdf", b"x".to_vec()).await.unwrap(),
         StatusCode::NOT_FOUND,

@@ -547,4 +547,58 @@ async fn the_deal_form_takes_product_lines_and_its_amount_follows_them() {
         .await
         .unwrap();
     assert!(html.contains("上门服务") && html.contains("name=\"quantity_1\" value=\"3\""));
+    // Posting the edit form back as it is keeps the lines and the amount;
+    // taking the product out of sale first changes nothing either.
+    let id = deal["id"].as_str().unwrap();
+    let version = deal["version"].to_string();
+    ok(
+        p.admin
+            .request(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/products/{}", product["id"].as_str().unwrap()),
+            )
+            .header("if-match", "1")
+            .json(&json!({"active": false}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let line = deal["products"][0].clone();
+    let res = rep
+        .post(app.url(&format!("/opportunities/{id}")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("version", version.as_str()),
+            ("name", "维保续约"),
+            ("stage_id", stage.as_str()),
+            ("currency", "CNY"),
+            ("priority", "normal"),
+            ("owner_id", me["id"].as_str().unwrap()),
+            ("amount", "38700.00"),
+            ("product_id_0", product["id"].as_str().unwrap()),
+            ("name_0", line["name"].as_str().unwrap()),
+            ("quantity_0", line["quantity"].as_str().unwrap()),
+            ("unit_price_0", line["unit_price"].as_str().unwrap()),
+            ("discount_0", line["discount_percent"].as_str().unwrap()),
+            ("name_1", "上门服务"),
+            ("quantity_1", "3"),
+            ("unit_price_1", "1000.00"),
+            ("discount_1", "10"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let after: Value = p
+        .rep
+        .get(&format!("/api/v1/opportunities/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["amount"], cny("38700.00"), "{after}");
+    assert_eq!(after["products"], deal["products"]);
+    assert_eq!(after["version"], deal["version"].as_i64().unwrap() + 1);
 }
