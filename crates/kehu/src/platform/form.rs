@@ -45,28 +45,56 @@ impl FormErrors {
 
     /// The translated message for `field`, if it has one.
     pub fn get(&self, field: &str) -> Option<&'static str> {
-        self.errors.iter().find(|e| e.field == field).map(|e| {
-            let key = format!("error.{}", e.code);
-            let t = self.lang.t(&key);
-            if t == key {
-                self.lang.t("error.invalid")
-            } else {
-                t
-            }
-        })
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| self.message(e))
+    }
+
+    fn message(&self, e: &FieldError) -> &'static str {
+        let key = format!("error.{}", e.code);
+        let t = self.lang.t(&key);
+        if t == key {
+            self.lang.t("error.invalid")
+        } else {
+            t
+        }
     }
 
     pub fn any(&self) -> bool {
         !self.errors.is_empty() || self.general.is_some()
     }
 
-    /// Errors on fields the form does not show (listed at the top).
+    /// Errors on fields the form does not show (listed at the top), in the
+    /// reader's language; a line's error names its line (`products[2].quantity`
+    /// becomes "line 3 · quantity").
     pub fn other(&self, shown: &[&str]) -> Vec<String> {
         self.errors
             .iter()
             .filter(|e| !shown.contains(&e.field.as_str()))
-            .map(|e| format!("{}: {}", e.field, e.message))
+            .map(|e| format!("{}: {}", self.place(&e.field), self.message(e)))
             .collect()
+    }
+
+    fn place(&self, field: &str) -> String {
+        let Some((list, rest)) = field.split_once('[') else {
+            return field.to_owned();
+        };
+        let Some((n, sub)) = rest.split_once(']') else {
+            return field.to_owned();
+        };
+        match (list, n.parse::<usize>()) {
+            ("products" | "items" | "installments" | "allocations", Ok(n)) => format!(
+                "{}{}",
+                self.lang
+                    .t("error.line")
+                    .replace("{n}", &(n + 1).to_string()),
+                sub.strip_prefix('.')
+                    .map(|s| format!(" · {s}"))
+                    .unwrap_or_default()
+            ),
+            _ => field.to_owned(),
+        }
     }
 }
 
@@ -312,5 +340,35 @@ impl FormPage {
     pub fn other_errors(&self) -> Vec<String> {
         let shown: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
         self.errors.other(&shown)
+    }
+}
+
+#[cfg(test)]
+mod other_errors_tests {
+    use super::*;
+
+    #[test]
+    fn line_errors_name_their_line_in_the_readers_language() {
+        let e = FormErrors::from_error(
+            Lang::En,
+            AppError::Validation(vec![
+                FieldError::new("products[2].quantity", "out_of_range", "x"),
+                FieldError::new("Idempotency-Key", "reused", "y"),
+            ]),
+        )
+        .unwrap();
+        let other = e.other(&[]);
+        assert!(other[0].starts_with("Line 3 · quantity: "), "{other:?}");
+        assert!(!other[0].contains(": x"), "translated, not the API message");
+        let zh = FormErrors::from_error(
+            Lang::ZhCn,
+            AppError::Validation(vec![FieldError::new("items[0].name", "required", "x")]),
+        )
+        .unwrap();
+        assert!(
+            zh.other(&[])[0].starts_with("第 1 行 · name: "),
+            "{:?}",
+            zh.other(&[])
+        );
     }
 }
