@@ -93,6 +93,20 @@ pub struct ListSpec<C: 'static> {
     pub custom: bool,
 }
 
+/// Up to this many full-text matches are fetched and sorted rather than found
+/// by walking the sort index (`ListRequest::few_matches`).
+const FEW_MATCHES: i64 = 20_000;
+
+/// How a sorted page meets the full-text matches of `q`.
+enum Fts {
+    /// Check each entry of the sort index against the matches (`+rowid IN …`).
+    Walk,
+    /// Let the matches drive (counts).
+    Drive,
+    /// The matching rowids, looked up already (a JSON array).
+    Ids(String),
+}
+
 /// Substring search over one lower-cased text column: FTS5 (trigram) on SQLite
 /// for 3+ characters, `ILIKE` with a pg_trgm index on PostgreSQL.
 pub struct FullText {
@@ -410,14 +424,14 @@ fn decode_cursor(raw: &str) -> Option<(String, Value, String)> {
 impl<C: ColumnTrait> ListRequest<C> {
     /// The filters and `q` as one condition (without the cursor), for lists and counts.
     pub fn condition(&self, backend: DbBackend) -> Condition {
-        self.condition_for(backend, false)
+        self.condition_for(backend, &Fts::Drive)
     }
 
     /// `ordered`: the condition of a sorted page. Full-text matches are then
     /// checked while walking the sort index (`+rowid IN …` keeps SQLite from
     /// fetching and sorting every match first); a count lets the matches drive.
-    fn condition_for(&self, backend: DbBackend, ordered: bool) -> Condition {
-        let plus = if ordered { "+" } else { "" };
+    fn condition_for(&self, backend: DbBackend, fts: &Fts) -> Condition {
+        let plus = if matches!(fts, Fts::Walk) { "+" } else { "" };
         let mut cond = Condition::all();
         for (i, op) in &self.filters {
             let f = &self.spec.filters[*i];
@@ -451,8 +465,12 @@ impl<C: ColumnTrait> ListRequest<C> {
             let pattern = format!("%{}%", escape_like(&lower));
             if let Some(ft) = &self.spec.fulltext {
                 let col = format!("{}.{}", ft.table, ft.column);
-                let expr = match backend {
-                    DbBackend::Sqlite
+                let expr = match (backend, fts) {
+                    (DbBackend::Sqlite, Fts::Ids(ids)) => Expr::cust_with_values(
+                        format!("{}.rowid IN (SELECT value FROM json_each(?))", ft.table),
+                        [ids.clone()],
+                    ),
+                    (DbBackend::Sqlite, _)
                         if lower.chars().count() == 2
                             && lower.chars().all(crate::platform::normalize::is_cjk) =>
                     {
@@ -464,7 +482,7 @@ impl<C: ColumnTrait> ListRequest<C> {
                             [format!("\"{lower}\"")],
                         )
                     }
-                    DbBackend::Sqlite if lower.chars().count() >= 3 => {
+                    (DbBackend::Sqlite, _) if lower.chars().count() >= 3 => {
                         let phrase = format!("\"{}\"", lower.replace('"', "\"\""));
                         Expr::cust_with_values(
                             format!(
@@ -474,7 +492,7 @@ impl<C: ColumnTrait> ListRequest<C> {
                             [phrase],
                         )
                     }
-                    DbBackend::Postgres => {
+                    (DbBackend::Postgres, _) => {
                         Expr::cust_with_values(format!("{col} ILIKE $1 ESCAPE '\\'"), [pattern])
                     }
                     _ => Expr::cust_with_values(format!("{col} LIKE ? ESCAPE '\\'"), [pattern]),
@@ -500,8 +518,21 @@ impl<C: ColumnTrait> ListRequest<C> {
         select: Select<E>,
         backend: DbBackend,
     ) -> Select<E> {
+        self.apply_walking(select, backend, &Fts::Walk)
+    }
+
+    /// `apply`, choosing how full-text matches meet the sort: `walk` checks
+    /// each entry of the sort index against the matches (best when a term
+    /// matches many rows); otherwise the matches are fetched and sorted (best
+    /// when they are few, as `fetch` finds out first).
+    fn apply_walking<E: EntityTrait<Column = C>>(
+        &self,
+        select: Select<E>,
+        backend: DbBackend,
+        fts: &Fts,
+    ) -> Select<E> {
         let sort = &self.spec.sorts[self.sort];
-        let mut select = select.filter(self.condition_for(backend, true));
+        let mut select = select.filter(self.condition_for(backend, fts));
         if let Some((v, id)) = &self.cursor
             && let Some(val) = to_sql_value(sort.kind, v, false)
         {
@@ -570,12 +601,23 @@ impl<C: ColumnTrait> ListRequest<C> {
         D: ConnectionTrait,
     {
         let backend = db.get_database_backend();
+        // Full-text matches are looked up once: few, they drive the count and
+        // the page by rowid; many, the page walks the sort index.
+        let fts = match self.few_matches(db).await? {
+            Some(ids) => Fts::Ids(ids),
+            None => Fts::Walk,
+        };
+        let counted = if matches!(fts, Fts::Ids(_)) {
+            &fts
+        } else {
+            &Fts::Drive
+        };
         let total = if self.first_page() {
             Some(
                 capped_count(
                     db,
                     base.clone()
-                        .filter(self.condition(backend))
+                        .filter(self.condition_for(backend, counted))
                         .filter(extra.clone()),
                 )
                 .await?,
@@ -583,8 +625,53 @@ impl<C: ColumnTrait> ListRequest<C> {
         } else {
             None
         };
-        let rows = self.apply(base.filter(extra), backend).all(db).await?;
+        let rows = self
+            .apply_walking(base.filter(extra), backend, &fts)
+            .all(db)
+            .await?;
         Ok((rows, total))
+    }
+
+    /// The rowids `q` matches in the full-text index (SQLite), as a JSON array,
+    /// when there are at most `FEW_MATCHES`; `None` when there are more (or no
+    /// full-text `q`): then the page walks the sort index instead, which is
+    /// quick when matches are common and slow when they are rare.
+    async fn few_matches<D: ConnectionTrait>(&self, db: &D) -> AppResult<Option<String>> {
+        let (Some(q), Some(ft)) = (&self.q, &self.spec.fulltext) else {
+            return Ok(None);
+        };
+        if db.get_database_backend() != DbBackend::Sqlite {
+            return Ok(None);
+        }
+        let lower = q.to_lowercase();
+        let n = lower.chars().count();
+        let (table, term) = if n == 2 && lower.chars().all(crate::platform::normalize::is_cjk) {
+            (ft.bigram_table, format!("\"{lower}\""))
+        } else if n >= 3 {
+            (ft.fts_table, format!("\"{}\"", lower.replace('"', "\"\"")))
+        } else {
+            return Ok(None);
+        };
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                format!(
+                    "SELECT rowid AS id FROM {table} WHERE {table} MATCH ? LIMIT {}",
+                    FEW_MATCHES + 1
+                ),
+                [term.into()],
+            ))
+            .await?;
+        if rows.len() as i64 > FEW_MATCHES {
+            return Ok(None);
+        }
+        let ids = rows
+            .iter()
+            .map(|r| r.try_get::<i64>("", "id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(
+            serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()),
+        ))
     }
 
     /// Whether this is the first page: only it carries a `total` (counting again
