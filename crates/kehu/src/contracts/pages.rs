@@ -62,28 +62,8 @@ fn units(m: &Money) -> i64 {
     money::parse_amount("a", &m.amount, &m.currency).unwrap_or(0)
 }
 
-fn shown(stored_text: &Money) -> String {
-    money::display(units(stored_text), &stored_text.currency)
-}
-
-/// Names of the customers the viewer sees, by id.
-async fn customer_names(
-    state: &AppState,
-    me: &CurrentUser,
-    ids: Vec<String>,
-) -> PageResult<HashMap<String, String>> {
-    let scope = DataScope::for_user(&state.db, me).await?;
-    Ok(scope
-        .filter(customer::Entity::find(), customer::Column::OwnerId)
-        .filter(customer::Column::Id.is_in(ids))
-        .select_only()
-        .column(customer::Column::Id)
-        .column(customer::Column::Name)
-        .into_tuple::<(String, String)>()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .collect())
+fn shown(m: &Money) -> String {
+    money::display_money(m)
 }
 
 /// Active users in the viewer's scope (owner choices and filters).
@@ -101,6 +81,28 @@ async fn owners(state: &AppState, me: &CurrentUser) -> PageResult<Vec<(String, S
         .await?)
 }
 
+/// Owner choices for a form: `owners`, and the current owner even when
+/// deactivated or out of the list (a required select would otherwise pick
+/// someone else without anyone choosing).
+pub(crate) async fn owner_choices(
+    state: &AppState,
+    me: &CurrentUser,
+    current: &str,
+) -> PageResult<Vec<(String, String)>> {
+    let mut choices = owners(state, me).await?;
+    if !current.is_empty() && !choices.iter().any(|o| o.0 == current) {
+        let names = crate::pools::store::user_names(&state.db, vec![current.to_owned()]).await?;
+        choices.insert(
+            0,
+            (
+                current.to_owned(),
+                names.get(current).cloned().unwrap_or_default(),
+            ),
+        );
+    }
+    Ok(choices)
+}
+
 /// A contract in a table.
 pub struct Row {
     pub c: ContractView,
@@ -112,8 +114,8 @@ pub struct Row {
 }
 
 async fn rows(state: &AppState, me: &CurrentUser, list: Vec<ContractView>) -> PageResult<Vec<Row>> {
-    let customers = customer_names(
-        state,
+    let customers = crate::customers::store::visible_names(
+        &state.db,
         me,
         list.iter().map(|c| c.customer_id.clone()).collect(),
     )
@@ -308,19 +310,8 @@ async fn form_page(
                 .required(),
         );
     }
-    let mut owner_choices = owners(state, &s.user).await?;
     let owner = v("owner_id");
-    if !owner.is_empty() && !owner_choices.iter().any(|o| o.0 == owner) {
-        // The owner stays a choice even when deactivated or out of the list.
-        let names = crate::pools::store::user_names(&state.db, vec![owner.clone()]).await?;
-        owner_choices.insert(
-            0,
-            (
-                owner.clone(),
-                names.get(&owner).cloned().unwrap_or_default(),
-            ),
-        );
-    }
+    let owner_choices = owner_choices(state, &s.user, &owner).await?;
     fields.extend([
         FormField::new("sign_date", &t("sign_date"), "date", &v("sign_date")),
         FormField::new("start_date", &t("start_date"), "date", &v("start_date")),
@@ -1237,8 +1228,8 @@ async fn payments_page(
         .into_iter()
         .map(|c| (c.id, (c.number, c.customer_id)))
         .collect();
-    let customers = customer_names(
-        &state,
+    let customers = crate::customers::store::visible_names(
+        &state.db,
         &s.user,
         contracts.values().map(|c| c.1.clone()).collect(),
     )
@@ -1462,8 +1453,8 @@ async fn receivables_page(
     };
     let f = super::api::receivable_filter(&state, &params).await?;
     let r = receivables::receivables(&state.db, &s.user, &f).await?;
-    let customers = customer_names(
-        &state,
+    let customers = crate::customers::store::visible_names(
+        &state.db,
         &s.user,
         r.items.iter().map(|i| i.customer_id.clone()).collect(),
     )

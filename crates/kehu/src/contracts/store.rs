@@ -570,24 +570,6 @@ fn date_of(field: &str, v: Option<&str>, errors: &mut Vec<FieldError>) -> Option
         .flatten()
 }
 
-/// Checks the owner: someone active the caller's scope covers.
-async fn check_owner<C: ConnectionTrait>(
-    db: &C,
-    user: &CurrentUser,
-    owner: &str,
-    errors: &mut Vec<FieldError>,
-) -> AppResult<()> {
-    let scope = DataScope::for_user(db, user).await?;
-    if !scope.includes_user(db, owner).await? {
-        errors.push(FieldError::new(
-            "owner_id",
-            "not_found",
-            "no such active user in your scope",
-        ));
-    }
-    Ok(())
-}
-
 pub async fn create(
     db: &DatabaseConnection,
     now: OffsetDateTime,
@@ -625,15 +607,7 @@ pub async fn create(
         &mut errors,
     )
     .await?;
-    match crate::customers::store::get(&txn, user, &input.customer_id).await {
-        Ok(_) => {}
-        Err(AppError::NotFound) => errors.push(FieldError::new(
-            "customer_id",
-            "not_found",
-            "no such customer",
-        )),
-        Err(e) => return Err(e),
-    }
+    crate::customers::store::check_visible(&txn, user, &input.customer_id, &mut errors).await?;
     let opportunity_id = clean(input.opportunity_id.clone());
     if let Some(o) = &opportunity_id {
         match crate::opportunities::store::get(&txn, user, o).await {
@@ -670,7 +644,7 @@ pub async fn create(
         }
     }
     let owner = clean(input.owner_id.clone()).unwrap_or_else(|| user.id.clone());
-    check_owner(&txn, user, &owner, &mut errors).await?;
+    crate::platform::scope::check_owner(&txn, user, &owner, &mut errors).await?;
     let Some((amount, products)) = priced.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
@@ -925,7 +899,7 @@ pub async fn update(
     if let Some(o) = clean(patch.owner_id.clone())
         && old.owner_id.as_deref() != Some(o.as_str())
     {
-        check_owner(&txn, user, &o, &mut errors).await?;
+        crate::platform::scope::check_owner(&txn, user, &o, &mut errors).await?;
         if old.status == "pending_approval" {
             // The new owner's manager decides now.
             a.approver_id = Set(manager_of(&txn, Some(&o)).await?);

@@ -143,6 +143,49 @@ pub fn follow_up_due_condition(
         .add(any)
 }
 
+/// The names of the customers `user` sees among `ids` (pages show the others
+/// without a name).
+pub async fn visible_names<C: ConnectionTrait>(
+    db: &C,
+    user: &CurrentUser,
+    ids: Vec<String>,
+) -> AppResult<std::collections::HashMap<String, String>> {
+    let scope = DataScope::for_user(db, user).await?;
+    Ok(scope
+        .filter(customer::Entity::find(), customer::Column::OwnerId)
+        .filter(customer::Column::Id.is_in(ids))
+        .select_only()
+        .column(customer::Column::Id)
+        .column(customer::Column::Name)
+        .into_tuple::<(String, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// A field error on `customer_id` unless `user` sees that customer (for the
+/// records that belong to one: deals, quotes, orders, contracts).
+pub async fn check_visible<C: ConnectionTrait>(
+    db: &C,
+    user: &CurrentUser,
+    id: &str,
+    errors: &mut Vec<crate::platform::error::FieldError>,
+) -> AppResult<()> {
+    match get(db, user, id).await {
+        Ok(_) => Ok(()),
+        Err(AppError::NotFound) => {
+            errors.push(crate::platform::error::FieldError::new(
+                "customer_id",
+                "not_found",
+                "no such customer",
+            ));
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// A customer as the API shows it at `now`, with its follow-up flag.
 pub fn view_at(
     m: customer::Model,

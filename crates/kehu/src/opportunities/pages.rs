@@ -26,7 +26,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -87,18 +86,7 @@ async fn rows(
     pipelines: &[PipelineView],
 ) -> PageResult<Vec<Row>> {
     let customer_ids: Vec<String> = deals.iter().map(|d| d.customer_id.clone()).collect();
-    let scope = DataScope::for_user(&state.db, me).await?;
-    let customers: BTreeMap<String, String> = scope
-        .filter(customer::Entity::find(), customer::Column::OwnerId)
-        .filter(customer::Column::Id.is_in(customer_ids))
-        .select_only()
-        .column(customer::Column::Id)
-        .column(customer::Column::Name)
-        .into_tuple::<(String, String)>()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .collect();
+    let customers = crate::customers::store::visible_names(&state.db, me, customer_ids).await?;
     let owner_ids: Vec<String> = deals.iter().filter_map(|d| d.owner_id.clone()).collect();
     let names = crate::pools::store::user_names(&state.db, owner_ids).await?;
     Ok(deals
@@ -116,10 +104,7 @@ async fn rows(
                 .as_ref()
                 .and_then(|i| names.get(i).cloned())
                 .unwrap_or_default(),
-            amount: money::display(
-                money::parse_amount("amount", &o.amount.amount, &o.amount.currency).unwrap_or(0),
-                &o.amount.currency,
-            ),
+            amount: money::display_money(&o.amount),
             close: o.expected_close_date.clone().unwrap_or_default(),
             o,
         })

@@ -193,6 +193,15 @@ pub fn parse_decimal(field: &str, s: &str) -> Result<Decimal, FieldError> {
         .map_err(|_| FieldError::new(field, "invalid_number", "must be a decimal number"))
 }
 
+/// Money as the API carries it, for people (`¥12,800.00`); an unreadable
+/// amount shows as written.
+pub fn display_money(m: &Money) -> String {
+    match parse_amount("amount", &m.amount, &m.currency) {
+        Ok(v) => display(v, &m.currency),
+        Err(_) => m.amount.clone(),
+    }
+}
+
 /// A stored amount for people: grouped thousands, the currency's digits,
 /// and its code (`12,800.00 CNY`), or `¥12,800.00` for yuan.
 pub fn display(stored: i64, currency: &str) -> String {

@@ -95,6 +95,25 @@ impl DataScope {
     }
 }
 
+/// A field error on `owner_id` unless `owner` is an active user whose records
+/// `user` sees (the owners `user` may give a record to).
+pub async fn check_owner<C: ConnectionTrait>(
+    db: &C,
+    user: &CurrentUser,
+    owner: &str,
+    errors: &mut Vec<crate::platform::error::FieldError>,
+) -> AppResult<()> {
+    let scope = DataScope::for_user(db, user).await?;
+    if !scope.includes_user(db, owner).await? {
+        errors.push(crate::platform::error::FieldError::new(
+            "owner_id",
+            "not_found",
+            "no such active user in your scope",
+        ));
+    }
+    Ok(())
+}
+
 /// `root` and every team below it, given `(id, parent_id)` edges. Safe on cycles.
 pub fn subtree(edges: &[(String, Option<String>)], root: &str) -> Vec<String> {
     let mut children: HashMap<&str, Vec<&str>> = HashMap::new();

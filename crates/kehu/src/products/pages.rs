@@ -60,10 +60,7 @@ async fn list(
         .data
         .into_iter()
         .map(|p| {
-            let price = money::display(
-                money::parse_amount("price", &p.price.amount, &p.price.currency).unwrap_or(0),
-                &p.price.currency,
-            );
+            let price = money::display_money(&p.price);
             (p, price)
         })
         .collect();

@@ -8,7 +8,7 @@ use super::model::{
 };
 use super::store;
 use crate::app::AppState;
-use crate::entities::{customer, user};
+use crate::entities::customer;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{FormErrors, FormField, HtmlForm, Pairs, opt_value, value};
 use crate::platform::list::pairs;
@@ -44,10 +44,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn shown(m: &Money) -> String {
-    money::display(
-        money::parse_amount("a", &m.amount, &m.currency).unwrap_or(0),
-        &m.currency,
-    )
+    money::display_money(m)
 }
 
 async fn customer_names(
@@ -55,18 +52,7 @@ async fn customer_names(
     s: &Signed,
     ids: Vec<String>,
 ) -> PageResult<HashMap<String, String>> {
-    let scope = DataScope::for_user(&state.db, &s.user).await?;
-    Ok(scope
-        .filter(customer::Entity::find(), customer::Column::OwnerId)
-        .filter(customer::Column::Id.is_in(ids))
-        .select_only()
-        .column(customer::Column::Id)
-        .column(customer::Column::Name)
-        .into_tuple::<(String, String)>()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .collect())
+    Ok(crate::customers::store::visible_names(&state.db, &s.user, ids).await?)
 }
 
 fn codes(ctx: &PageCtx, prefix: &str, list: &[&str]) -> Vec<(String, String)> {
@@ -352,29 +338,8 @@ async fn form_page(
             &v("valid_until"),
         ));
     }
-    let scope = DataScope::for_user(&state.db, &s.user).await?;
-    let mut owners: Vec<(String, String)> = scope
-        .filter(user::Entity::find(), user::Column::Id)
-        .filter(user::Column::Active.eq(true))
-        .order_by_asc(user::Column::Name)
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::Name)
-        .into_tuple()
-        .all(&state.db)
-        .await?;
     let owner = v("owner_id");
-    if !owner.is_empty() && !owners.iter().any(|o| o.0 == owner) {
-        // The owner stays a choice even when deactivated or out of the list.
-        let names = crate::pools::store::user_names(&state.db, vec![owner.clone()]).await?;
-        owners.insert(
-            0,
-            (
-                owner.clone(),
-                names.get(&owner).cloned().unwrap_or_default(),
-            ),
-        );
-    }
+    let owners = crate::contracts::pages::owner_choices(state, &s.user, &owner).await?;
     fields.extend([
         FormField::new(
             "discount_percent",

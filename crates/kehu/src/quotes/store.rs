@@ -307,43 +307,6 @@ fn lines_of(deal: &opportunity::Model) -> Vec<LineItemInput> {
         .collect()
 }
 
-async fn check_customer<C: ConnectionTrait>(
-    db: &C,
-    user: &CurrentUser,
-    id: &str,
-    errors: &mut Vec<FieldError>,
-) -> AppResult<()> {
-    match crate::customers::store::get(db, user, id).await {
-        Ok(_) => Ok(()),
-        Err(AppError::NotFound) => {
-            errors.push(FieldError::new(
-                "customer_id",
-                "not_found",
-                "no such customer",
-            ));
-            Ok(())
-        }
-        Err(e) => Err(e),
-    }
-}
-
-async fn check_owner<C: ConnectionTrait>(
-    db: &C,
-    user: &CurrentUser,
-    owner: &str,
-    errors: &mut Vec<FieldError>,
-) -> AppResult<()> {
-    let scope = DataScope::for_user(db, user).await?;
-    if !scope.includes_user(db, owner).await? {
-        errors.push(FieldError::new(
-            "owner_id",
-            "not_found",
-            "no such active user in your scope",
-        ));
-    }
-    Ok(())
-}
-
 fn quote_json(m: &quote::Model) -> Value {
     json!({
         "title": m.title,
@@ -431,7 +394,7 @@ pub async fn create_quote(
         }
     };
     if !customer_id.is_empty() {
-        check_customer(&txn, user, &customer_id, &mut errors).await?;
+        crate::customers::store::check_visible(&txn, user, &customer_id, &mut errors).await?;
     }
     let currency = clean(input.currency.clone())
         .or_else(|| deal.as_ref().map(|d| d.currency.clone()))
@@ -463,7 +426,7 @@ pub async fn create_quote(
     )
     .await?;
     let owner = clean(input.owner_id.clone()).unwrap_or_else(|| user.id.clone());
-    check_owner(&txn, user, &owner, &mut errors).await?;
+    crate::platform::scope::check_owner(&txn, user, &owner, &mut errors).await?;
     let Some(p) = priced.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
@@ -626,7 +589,7 @@ pub async fn update_quote(
     if let Some(o) = clean(patch.owner_id.clone())
         && old.owner_id.as_deref() != Some(o.as_str())
     {
-        check_owner(&txn, user, &o, &mut errors).await?;
+        crate::platform::scope::check_owner(&txn, user, &o, &mut errors).await?;
         a.owner_id = Set(Some(o));
     }
     if !errors.is_empty() {
@@ -849,7 +812,7 @@ pub async fn create_order(
         .flatten()
         .unwrap_or(now.date());
     let txn = write_txn(db).await?;
-    check_customer(&txn, user, &input.customer_id, &mut errors).await?;
+    crate::customers::store::check_visible(&txn, user, &input.customer_id, &mut errors).await?;
     let opportunity_id = clean(input.opportunity_id.clone());
     if let Some(o) = &opportunity_id {
         match crate::opportunities::store::get(&txn, user, o).await {
@@ -878,7 +841,7 @@ pub async fn create_order(
     )
     .await?;
     let owner = clean(input.owner_id.clone()).unwrap_or_else(|| user.id.clone());
-    check_owner(&txn, user, &owner, &mut errors).await?;
+    crate::platform::scope::check_owner(&txn, user, &owner, &mut errors).await?;
     let Some(p) = priced.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };

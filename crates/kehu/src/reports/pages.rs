@@ -107,9 +107,7 @@ struct PipelinePage {
 
 impl PipelinePage {
     fn show(&self, m: &crate::platform::money::Money) -> String {
-        crate::platform::money::parse_amount("amount", &m.amount, &m.currency)
-            .map(|v| crate::platform::money::display(v, &m.currency))
-            .unwrap_or_else(|_| m.amount.clone())
+        crate::platform::money::display_money(m)
     }
 
     fn stage_name<'a>(&self, s: &'a super::sales::FunnelStage) -> &'a str {
@@ -278,13 +276,12 @@ async fn payments(
     let report = super::payments::payments(&state.db, &s.user, &params, group).await?;
     let ctx = &s.ctx;
     let chart = super::payments::payments_svg(&report, ctx.t("reports.payments.received"));
-    let show = |m: &money::Money| {
-        money::parse_amount("a", &m.amount, &m.currency)
-            .map(|v| money::display(v, &m.currency))
-            .unwrap_or_else(|_| m.amount.clone())
-    };
-    let shown = report.groups.iter().map(|g| show(&g.amount)).collect();
-    let total = show(&report.total);
+    let shown = report
+        .groups
+        .iter()
+        .map(|g| money::display_money(&g.amount))
+        .collect();
+    let total = money::display_money(&report.total);
     let v = |k: &str| {
         p.iter()
             .find(|(x, _)| x == k)
