@@ -102,13 +102,18 @@ async fn start_driver() -> Option<(Driver, WebDriver, PathBuf)> {
     Some((guard, driver, profile))
 }
 
-/// Waits (up to 15 s) for an element of the page a click led to.
+/// Waits (up to 15 s) for an element of the page a click led to, riding out
+/// the moments in which a navigation leaves the driver without a page to ask.
 async fn wait_for(driver: &WebDriver, by: By) -> WebDriverResult<WebElement> {
-    driver
-        .query(by)
-        .wait(Duration::from_secs(15), Duration::from_millis(100))
-        .first()
-        .await
+    let mut last = None;
+    for _ in 0..150 {
+        match driver.find(by.clone()).await {
+            Ok(e) => return Ok(e),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(last.unwrap_or_else(|| WebDriverError::FatalError("never found".into())))
 }
 
 #[tokio::test]
