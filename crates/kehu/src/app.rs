@@ -68,6 +68,7 @@ pub struct AppState {
     pub clock: Clock,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
+    pub caches: Arc<crate::platform::cache::Caches>,
 }
 
 #[derive(OpenApi)]
@@ -389,6 +390,7 @@ impl Application {
             clock: Clock::default(),
             settings: Arc::new(config.settings),
             metrics: Metrics::new(),
+            caches: Default::default(),
         };
         Ok(Application { state, listener })
     }

@@ -227,6 +227,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     ..Settings::default()
                 }),
                 metrics: crate::platform::metrics::Metrics::new(),
+                caches: Default::default(),
             };
             let started = std::time::Instant::now();
             let r = crate::app::run_jobs(&state).await.map_err(explain)?;

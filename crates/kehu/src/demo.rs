@@ -995,6 +995,7 @@ pub async fn seed_contracts(
         team_id: admin.team_id.clone(),
         locale: None,
         session_id: None,
+        teams: None,
     };
     let has_contract = sea_orm::sea_query::Query::select()
         .column(contract::Column::OpportunityId)
@@ -1193,6 +1194,7 @@ pub async fn seed_quotes(db: &DatabaseConnection, now: OffsetDateTime, n: u64) -
         team_id: admin.team_id.clone(),
         locale: None,
         session_id: None,
+        teams: None,
     };
     let deals = opportunity::Entity::find()
         .filter(opportunity::Column::Status.eq("open"))

@@ -45,6 +45,17 @@ pub async fn defs<C: ConnectionTrait>(db: &C, entity: &str) -> AppResult<Vec<Def
         .collect())
 }
 
+/// `defs` for reads outside transactions, through the caches (`platform::cache`).
+pub async fn defs_cached(
+    caches: &crate::platform::cache::Caches,
+    db: &sea_orm::DatabaseConnection,
+    entity: &'static str,
+) -> AppResult<Vec<Def>> {
+    caches
+        .value(&format!("custom_fields.{entity}"), defs(db, entity))
+        .await
+}
+
 pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> AppResult<custom_field::Model> {
     custom_field::Entity::find_by_id(id.to_owned())
         .one(db)

@@ -95,7 +95,16 @@ async fn list_customers(
     let due = flag(take(&mut p, "follow_up_due"), "follow_up_due")?;
     let req = store::LIST.parse(&p)?;
     Ok(Json(
-        store::list(&state.db, &me.user, &req, deleted, due, state.clock.now()).await?,
+        store::list(
+            &state.db,
+            &state.caches,
+            &me.user,
+            &req,
+            deleted,
+            due,
+            state.clock.now(),
+        )
+        .await?,
     ))
 }
 
@@ -131,7 +140,7 @@ async fn get_customer(
     me: ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<CustomerView>> {
-    let (days, _) = crate::settings::store::follow_up_days(&state.db).await?;
+    let days = crate::settings::store::follow_up_days_cached(&state.caches, &state.db).await?;
     Ok(Json(store::view_at(
         store::get(&state.db, &me.user, &id).await?,
         &days,

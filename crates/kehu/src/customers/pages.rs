@@ -190,8 +190,18 @@ async fn list(
         "follow_up_due",
     )?;
     let req = store::LIST.parse(&parse)?;
-    let page = store::list(&state.db, &s.user, &req, false, due_only, state.clock.now()).await?;
-    let defs = crate::custom_fields::store::defs(&state.db, "customer").await?;
+    let page = store::list(
+        &state.db,
+        &state.caches,
+        &s.user,
+        &req,
+        false,
+        due_only,
+        state.clock.now(),
+    )
+    .await?;
+    let defs =
+        crate::custom_fields::store::defs_cached(&state.caches, &state.db, "customer").await?;
     let users = users_in_scope(&state, &s.user).await?;
     // Names for the owner column, deactivated owners included.
     let everyone = user::Entity::find().all(&state.db).await?;
@@ -867,7 +877,16 @@ async fn recycle_bin(State(state): State<AppState>, s: Signed) -> PageResult<Res
         ("sort".into(), "-updated_at".into()),
         ("limit".into(), "200".into()),
     ])?;
-    let customers = store::list(&state.db, &s.user, &creq, true, false, state.clock.now()).await?;
+    let customers = store::list(
+        &state.db,
+        &state.caches,
+        &s.user,
+        &creq,
+        true,
+        false,
+        state.clock.now(),
+    )
+    .await?;
     let kreq = crate::contacts::store::LIST.parse(&[
         ("sort".into(), "-updated_at".into()),
         ("limit".into(), "200".into()),

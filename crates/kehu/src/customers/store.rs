@@ -7,6 +7,7 @@ use crate::entities::{contact, customer, user};
 use crate::platform::api::stale;
 use crate::platform::audit::{self, Actor};
 use crate::platform::auth::CurrentUser;
+use crate::platform::cache::Caches;
 use crate::platform::custom;
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, FieldError};
@@ -96,6 +97,7 @@ fn scoped(scope: &DataScope, deleted: bool) -> Select<customer::Entity> {
 
 pub async fn list(
     db: &DatabaseConnection,
+    caches: &Caches,
     user: &CurrentUser,
     req: &ListRequest<customer::Column>,
     deleted: bool,
@@ -103,12 +105,12 @@ pub async fn list(
     now: OffsetDateTime,
 ) -> AppResult<Page<CustomerView>> {
     let scope = DataScope::for_user(db, user).await?;
-    let (days, _) = crate::settings::store::follow_up_days(db).await?;
+    let days = crate::settings::store::follow_up_days_cached(caches, db).await?;
     let mut base = scoped(&scope, deleted);
     if follow_up_due {
         base = base.filter(follow_up_due_condition(&days, now));
     }
-    list_of(db, base, req, |m| view_at(m, &days, now)).await
+    list_of(db, caches, base, req, |m| view_at(m, &days, now)).await
 }
 
 /// The customers that need a follow-up: owned, of a level with an interval,
@@ -207,11 +209,12 @@ pub fn view_at(
 /// the request's filters, custom-field filters, search, sort and cursor.
 pub async fn list_of<T>(
     db: &DatabaseConnection,
+    caches: &Caches,
     base: Select<customer::Entity>,
     req: &ListRequest<customer::Column>,
     view: impl Fn(customer::Model) -> T,
 ) -> AppResult<Page<T>> {
-    let defs = crate::custom_fields::store::defs(db, "customer").await?;
+    let defs = crate::custom_fields::store::defs_cached(caches, db, "customer").await?;
     let extra = custom::conditions(db.get_database_backend(), CUSTOM_COLUMN, &defs, &req.custom)?;
     let (rows, total) = req.fetch(db, base, extra).await?;
     let sort = req.sort_name();

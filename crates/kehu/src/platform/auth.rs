@@ -114,6 +114,9 @@ pub struct CurrentUser {
     pub locale: Option<String>,
     /// Hash of the session cookie when signed in through a browser.
     pub session_id: Option<String>,
+    /// The teams a team scope covers (the user's team and those below it),
+    /// when the request pipeline has looked them up (see `DataScope::for_user`).
+    pub teams: Option<std::sync::Arc<Vec<String>>>,
 }
 
 impl CurrentUser {

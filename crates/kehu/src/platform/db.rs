@@ -58,15 +58,15 @@ pub async fn connect_with(
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30));
     if is_sqlite(url) {
-        opts.max_connections(8)
+        opts.max_connections(4)
             .min_connections(1)
             .map_sqlx_sqlite_opts(move |o| {
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
-                    // 8 MB of page cache per connection (the default is 2 MB).
-                    .pragma("cache_size", "-8000")
+                    // 16 MB of page cache per connection (the default is 2 MB).
+                    .pragma("cache_size", "-16000")
                     .pragma(
                         "wal_autocheckpoint",
                         if background_checkpoints { "0" } else { "1000" },

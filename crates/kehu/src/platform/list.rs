@@ -7,10 +7,10 @@
 
 use crate::platform::error::{AppError, AppResult, FieldError};
 use base64::Engine;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, LikeExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -30,7 +30,8 @@ pub const MAX_LIMIT: u64 = 500;
 pub struct ListParams {
     /// Full-text search over the resource's names, phones and emails.
     pub q: Option<String>,
-    /// A sortable field; prefix `-` for descending.
+    /// A sortable field; prefix `-` for descending. A full-text `q` without
+    /// `sort` lists the most recently added matches first.
     pub sort: Option<String>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<u64>,
@@ -105,6 +106,8 @@ enum Fts {
     Drive,
     /// The matching rowids, looked up already (a JSON array).
     Ids(String),
+    /// The full-text table is joined (`ListRequest::matched`): no condition.
+    Joined,
 }
 
 /// Substring search over one lower-cased text column: FTS5 (trigram) on SQLite
@@ -149,7 +152,16 @@ pub struct ListRequest<C: 'static> {
     pub limit: u64,
     cursor: Option<(Value, String)>,
     pub custom: Vec<CustomFilter>,
+    /// Full-text `q` without a `sort`: most recently added first, in the
+    /// order the full-text index keeps (see `MATCH_ORDER`).
+    by_match: bool,
 }
+
+/// The cursor name of the order a full-text `q` without `sort` gets: most
+/// recently added first (SQLite: by rowid, which the FTS5 index returns in
+/// order, so a page reads only as many matches as it shows; PostgreSQL: by
+/// id, UUIDv7 being in creation order).
+const MATCH_ORDER: &str = "q";
 
 /// A page of a list, as every list endpoint answers it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -254,8 +266,10 @@ impl<C: ColumnTrait> ListSpec<C> {
             limit: DEFAULT_LIMIT,
             cursor: None,
             custom: Vec::new(),
+            by_match: false,
         };
         let mut cursor_raw = None;
+        let mut sorted = false;
         for (k, v) in pairs {
             match k.as_str() {
                 "q" => {
@@ -279,6 +293,7 @@ impl<C: ColumnTrait> ListSpec<C> {
                         Some(i) => {
                             req.sort = i;
                             req.desc = desc;
+                            sorted = true;
                         }
                         None => errors.push(FieldError::new(
                             "sort",
@@ -380,9 +395,10 @@ impl<C: ColumnTrait> ListSpec<C> {
                 }
             }
         }
+        req.by_match = req.q.is_some() && self.fulltext.is_some() && !sorted;
         if let Some(raw) = cursor_raw {
             match decode_cursor(&raw) {
-                Some((sort_name, val, id)) if sort_name == self.sorts[req.sort].name => {
+                Some((sort_name, val, id)) if sort_name == req.sort_name() => {
                     req.cursor = Some((val, id))
                 }
                 _ => errors.push(FieldError::new(
@@ -460,39 +476,24 @@ impl<C: ColumnTrait> ListRequest<C> {
                 _ => f.col.eq(val),
             });
         }
-        if let Some(q) = &self.q {
+        if let Some(q) = self.q.as_ref().filter(|_| !matches!(fts, Fts::Joined)) {
             let lower = q.to_lowercase();
             let pattern = format!("%{}%", escape_like(&lower));
             if let Some(ft) = &self.spec.fulltext {
                 let col = format!("{}.{}", ft.table, ft.column);
-                let expr = match (backend, fts) {
-                    (DbBackend::Sqlite, Fts::Ids(ids)) => Expr::cust_with_values(
+                let expr = match (backend, fts, self.fts_term()) {
+                    (DbBackend::Sqlite, Fts::Ids(ids), _) => Expr::cust_with_values(
                         format!("{}.rowid IN (SELECT value FROM json_each(?))", ft.table),
                         [ids.clone()],
                     ),
-                    (DbBackend::Sqlite, _)
-                        if lower.chars().count() == 2
-                            && lower.chars().all(crate::platform::normalize::is_cjk) =>
-                    {
-                        Expr::cust_with_values(
-                            format!(
-                                "{plus}{}.rowid IN (SELECT rowid FROM {} WHERE {} MATCH ?)",
-                                ft.table, ft.bigram_table, ft.bigram_table
-                            ),
-                            [format!("\"{lower}\"")],
-                        )
-                    }
-                    (DbBackend::Sqlite, _) if lower.chars().count() >= 3 => {
-                        let phrase = format!("\"{}\"", lower.replace('"', "\"\""));
-                        Expr::cust_with_values(
-                            format!(
-                                "{plus}{}.rowid IN (SELECT rowid FROM {} WHERE {} MATCH ?)",
-                                ft.table, ft.fts_table, ft.fts_table
-                            ),
-                            [phrase],
-                        )
-                    }
-                    (DbBackend::Postgres, _) => {
+                    (DbBackend::Sqlite, _, Some((table, term))) => Expr::cust_with_values(
+                        format!(
+                            "{plus}{}.rowid IN (SELECT rowid FROM {table} WHERE {table} MATCH ?)",
+                            ft.table
+                        ),
+                        [term],
+                    ),
+                    (DbBackend::Postgres, _, _) => {
                         Expr::cust_with_values(format!("{col} ILIKE $1 ESCAPE '\\'"), [pattern])
                     }
                     _ => Expr::cust_with_values(format!("{col} LIKE ? ESCAPE '\\'"), [pattern]),
@@ -559,6 +560,77 @@ impl<C: ColumnTrait> ListRequest<C> {
             .limit(self.limit + 1)
     }
 
+    /// The full-text table and MATCH term of `q` on SQLite: the trigram table
+    /// for 3+ characters, the pair table for two Chinese characters; `None`
+    /// for shorter terms (a `LIKE` then) or without full-text search.
+    fn fts_term(&self) -> Option<(&'static str, String)> {
+        let (q, ft) = (self.q.as_ref()?, self.spec.fulltext.as_ref()?);
+        let lower = q.to_lowercase();
+        let n = lower.chars().count();
+        if n == 2 && lower.chars().all(crate::platform::normalize::is_cjk) {
+            Some((ft.bigram_table, format!("\"{lower}\"")))
+        } else if n >= 3 {
+            Some((ft.fts_table, format!("\"{}\"", lower.replace('"', "\"\""))))
+        } else {
+            None
+        }
+    }
+
+    /// `select` narrowed to the matches of `q` in match order (`MATCH_ORDER`),
+    /// with the filters, and the expression the order follows. On SQLite the
+    /// full-text table is joined, so the matches come from the index newest
+    /// first and reading stops at the page (or count) limit.
+    fn matched<E: EntityTrait<Column = C>>(
+        &self,
+        mut select: Select<E>,
+        backend: DbBackend,
+    ) -> (Select<E>, String) {
+        let table = self.spec.fulltext.as_ref().map_or("", |f| f.table);
+        if backend != DbBackend::Sqlite {
+            let cond = self.condition_for(backend, &Fts::Drive);
+            return (select.filter(cond), format!("{table}.id"));
+        }
+        match self.fts_term() {
+            Some((fts, term)) => {
+                QueryTrait::query(&mut select).join(
+                    JoinType::InnerJoin,
+                    Alias::new(fts),
+                    Expr::cust(format!("{fts}.rowid = {table}.rowid")),
+                );
+                let cond = self.condition_for(backend, &Fts::Joined);
+                let select = select
+                    .filter(Expr::cust_with_values(format!("{fts} MATCH ?"), [term]))
+                    .filter(cond);
+                (select, format!("{fts}.rowid"))
+            }
+            None => {
+                let cond = self.condition_for(backend, &Fts::Drive);
+                (select.filter(cond), format!("{table}.rowid"))
+            }
+        }
+    }
+
+    /// A page in match order: after the cursor's record, newest first.
+    fn match_page<E: EntityTrait<Column = C>>(
+        &self,
+        select: Select<E>,
+        backend: DbBackend,
+    ) -> Select<E> {
+        let (mut select, order) = self.matched(select, backend);
+        let table = self.spec.fulltext.as_ref().map_or("", |f| f.table);
+        if let Some((_, id)) = &self.cursor {
+            let after = if backend == DbBackend::Sqlite {
+                format!("{order} < (SELECT rowid FROM {table} WHERE id = ?)")
+            } else {
+                format!("{order} < $1")
+            };
+            select = select.filter(Expr::cust_with_values(after, [id.clone()]));
+        }
+        select
+            .order_by(Expr::cust(order), Order::Desc)
+            .limit(self.limit + 1)
+    }
+
     /// Cuts the extra row off and makes the next cursor from the last row kept.
     pub fn page<M, T>(
         &self,
@@ -572,7 +644,7 @@ impl<C: ColumnTrait> ListRequest<C> {
         let next_cursor = if more {
             rows.last().map(|m| {
                 let (v, id) = key(m);
-                encode_cursor(self.spec.sorts[self.sort].name, &v, &id)
+                encode_cursor(self.sort_name(), &v, &id)
             })
         } else {
             None
@@ -601,6 +673,16 @@ impl<C: ColumnTrait> ListRequest<C> {
         D: ConnectionTrait,
     {
         let backend = db.get_database_backend();
+        if self.by_match {
+            let total = if self.first_page() {
+                let (counted, _) = self.matched(base.clone().filter(extra.clone()), backend);
+                Some(capped_count(db, counted).await?)
+            } else {
+                None
+            };
+            let rows = self.match_page(base.filter(extra), backend).all(db).await?;
+            return Ok((rows, total));
+        }
         // Full-text matches are looked up once: few, they drive the count and
         // the page by rowid; many, the page walks the sort index.
         let fts = match self.few_matches(db).await? {
@@ -637,19 +719,10 @@ impl<C: ColumnTrait> ListRequest<C> {
     /// full-text `q`): then the page walks the sort index instead, which is
     /// quick when matches are common and slow when they are rare.
     async fn few_matches<D: ConnectionTrait>(&self, db: &D) -> AppResult<Option<String>> {
-        let (Some(q), Some(ft)) = (&self.q, &self.spec.fulltext) else {
-            return Ok(None);
-        };
         if db.get_database_backend() != DbBackend::Sqlite {
             return Ok(None);
         }
-        let lower = q.to_lowercase();
-        let n = lower.chars().count();
-        let (table, term) = if n == 2 && lower.chars().all(crate::platform::normalize::is_cjk) {
-            (ft.bigram_table, format!("\"{lower}\""))
-        } else if n >= 3 {
-            (ft.fts_table, format!("\"{}\"", lower.replace('"', "\"\"")))
-        } else {
+        let Some((table, term)) = self.fts_term() else {
             return Ok(None);
         };
         let rows = db
@@ -680,8 +753,13 @@ impl<C: ColumnTrait> ListRequest<C> {
         self.cursor.is_none()
     }
 
+    /// The sort in force (`q` for the match order of a search without `sort`).
     pub fn sort_name(&self) -> &'static str {
-        self.spec.sorts[self.sort].name
+        if self.by_match {
+            MATCH_ORDER
+        } else {
+            self.spec.sorts[self.sort].name
+        }
     }
 }
 

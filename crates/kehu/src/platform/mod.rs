@@ -6,6 +6,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod cache;
 pub mod clock;
 pub mod custom;
 pub mod db;

@@ -15,6 +15,27 @@ use sea_orm::{
 };
 use std::collections::{HashMap, HashSet};
 
+/// The teams a team scope covers: the user's team and every team below it
+/// (empty for other scopes).
+pub async fn teams_in_scope<C: ConnectionTrait>(
+    db: &C,
+    user: &CurrentUser,
+) -> AppResult<Vec<String>> {
+    Ok(match (user.scope, &user.team_id) {
+        (Scope::Team, Some(team_id)) => {
+            let edges: Vec<(String, Option<String>)> = team::Entity::find()
+                .select_only()
+                .column(team::Column::Id)
+                .column(team::Column::ParentId)
+                .into_tuple()
+                .all(db)
+                .await?;
+            subtree(&edges, team_id)
+        }
+        _ => Vec::new(),
+    })
+}
+
 #[derive(Clone, Debug)]
 pub struct DataScope {
     kind: Scope,
@@ -24,20 +45,12 @@ pub struct DataScope {
 }
 
 impl DataScope {
-    /// Resolves the scope of `user`, loading the team tree when needed.
+    /// Resolves the scope of `user`, loading the team tree when needed (the
+    /// request pipeline has usually done so already: `CurrentUser::teams`).
     pub async fn for_user<C: ConnectionTrait>(db: &C, user: &CurrentUser) -> AppResult<DataScope> {
-        let team_ids = match (user.scope, &user.team_id) {
-            (Scope::Team, Some(team_id)) => {
-                let edges: Vec<(String, Option<String>)> = team::Entity::find()
-                    .select_only()
-                    .column(team::Column::Id)
-                    .column(team::Column::ParentId)
-                    .into_tuple()
-                    .all(db)
-                    .await?;
-                subtree(&edges, team_id)
-            }
-            _ => Vec::new(),
+        let team_ids = match &user.teams {
+            Some(t) if user.scope == Scope::Team => t.as_ref().clone(),
+            _ => teams_in_scope(db, user).await?,
         };
         Ok(DataScope {
             kind: user.scope,

@@ -8,6 +8,7 @@
 use crate::app::AppState;
 use crate::entities::{api_token, session, user};
 use crate::platform::auth::{CurrentUser, Role, Scope, sha256_hex};
+use crate::platform::cache::Identity;
 use crate::platform::error::{AppError, ErrorPageMarker};
 use crate::platform::i18n::Lang;
 use askama::Template;
@@ -94,6 +95,7 @@ fn user_from_model(u: user::Model, session_id: Option<String>) -> Option<Current
         team_id: u.team_id,
         locale: u.locale,
         session_id,
+        teams: None,
     })
 }
 
@@ -104,12 +106,25 @@ enum Auth {
     BadBearer,
 }
 
-/// The active user with this id, if any.
-async fn active_user(state: &AppState, id: &str) -> Result<Option<user::Model>, AppError> {
-    Ok(user::Entity::find_by_id(id.to_owned())
+/// The active user with this id, if any, with the teams their scope covers.
+async fn active_user(
+    state: &AppState,
+    id: &str,
+    session_id: Option<String>,
+) -> Result<Option<CurrentUser>, AppError> {
+    let Some(u) = user::Entity::find_by_id(id.to_owned())
         .one(&state.db)
         .await?
-        .filter(|u| u.active))
+        .filter(|u| u.active)
+        .and_then(|u| user_from_model(u, session_id))
+    else {
+        return Ok(None);
+    };
+    let teams = crate::platform::scope::teams_in_scope(&state.db, &u).await?;
+    Ok(Some(CurrentUser {
+        teams: Some(std::sync::Arc::new(teams)),
+        ..u
+    }))
 }
 
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Auth, AppError> {
@@ -119,15 +134,21 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Auth, App
         .and_then(|v| v.to_str().ok());
     // Other schemes (e.g. Basic from a proxy in front of Kehu) are not ours: ignore them.
     if let Some(token) = authz.and_then(|a| a.strip_prefix("Bearer ")).map(str::trim) {
+        let hash = sha256_hex(token);
+        let key = format!("token:{hash}");
+        if let Some(hit) = state.caches.identity(&key) {
+            return Ok(Auth::Bearer(hit.user));
+        }
+        let generation = state.caches.generation();
         let Some(tok) = api_token::Entity::find()
-            .filter(api_token::Column::TokenHash.eq(sha256_hex(token)))
+            .filter(api_token::Column::TokenHash.eq(hash))
             .filter(api_token::Column::RevokedAt.is_null())
             .one(&state.db)
             .await?
         else {
             return Ok(Auth::BadBearer);
         };
-        let Some(u) = active_user(state, &tok.user_id).await? else {
+        let Some(u) = active_user(state, &tok.user_id, None).await? else {
             return Ok(Auth::BadBearer);
         };
         if tok
@@ -140,14 +161,31 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Auth, App
                 .exec(&state.db)
                 .await?;
         }
-        return Ok(user_from_model(u, None)
-            .map(Auth::Bearer)
-            .unwrap_or(Auth::BadBearer));
+        let identity = Identity {
+            user: u,
+            expires_at: None,
+            last_seen_at: None,
+        };
+        state
+            .caches
+            .keep_identity(key, identity.clone(), generation);
+        return Ok(Auth::Bearer(identity.user));
     }
     let Some(raw) = cookie_value(headers, SESSION_COOKIE) else {
         return Ok(Auth::None);
     };
     let sid = sha256_hex(raw);
+    let key = format!("session:{sid}");
+    // A cached session serves until it ends or is due to be extended.
+    if let Some(hit) = state.caches.identity(&key)
+        && hit.expires_at.is_some_and(|t| t > now)
+        && hit
+            .last_seen_at
+            .is_some_and(|t| now - t <= time::Duration::minutes(5))
+    {
+        return Ok(Auth::Session(hit.user));
+    }
+    let generation = state.caches.generation();
     let Some(sess) = session::Entity::find_by_id(sid.clone())
         .one(&state.db)
         .await?
@@ -158,24 +196,29 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Auth, App
         session::Entity::delete_by_id(sid).exec(&state.db).await?;
         return Ok(Auth::None);
     }
-    let Some(u) = active_user(state, &sess.user_id).await? else {
+    let Some(u) = active_user(state, &sess.user_id, Some(sid.clone())).await? else {
         return Ok(Auth::None);
     };
+    let (mut expires_at, mut last_seen_at) = (sess.expires_at, sess.last_seen_at);
     if now - sess.last_seen_at > time::Duration::minutes(5) {
         // Sliding expiry; a session ended meanwhile simply updates nothing.
+        (expires_at, last_seen_at) = (now + state.settings.session_idle, now);
         session::Entity::update_many()
-            .col_expr(session::Column::LastSeenAt, Expr::value(now))
-            .col_expr(
-                session::Column::ExpiresAt,
-                Expr::value(now + state.settings.session_idle),
-            )
+            .col_expr(session::Column::LastSeenAt, Expr::value(last_seen_at))
+            .col_expr(session::Column::ExpiresAt, Expr::value(expires_at))
             .filter(session::Column::Id.eq(sid.clone()))
             .exec(&state.db)
             .await?;
     }
-    Ok(user_from_model(u, Some(sid))
-        .map(Auth::Session)
-        .unwrap_or(Auth::None))
+    let identity = Identity {
+        user: u,
+        expires_at: Some(expires_at),
+        last_seen_at: Some(last_seen_at),
+    };
+    state
+        .caches
+        .keep_identity(key, identity.clone(), generation);
+    Ok(Auth::Session(identity.user))
 }
 
 fn is_api(path: &str) -> bool {
@@ -325,6 +368,10 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
     let had_flash = info.flash.is_some();
     req.extensions_mut().insert(info.clone());
     let res = next.run(req).await;
+    if !safe {
+        // What this request may have changed is read afresh (platform::cache).
+        state.caches.clear();
+    }
     finish(&state, info, existing_csrf.is_none(), had_flash, res)
 }
 

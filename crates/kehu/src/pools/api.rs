@@ -125,7 +125,7 @@ async fn pool_customers(
     let p = pairs(q.as_deref())?;
     let req = crate::customers::store::POOL_LIST.parse(&p)?;
     Ok(Json(
-        store::customers(&state.db, &me.user, &id, &req).await?,
+        store::customers(&state.db, &state.caches, &me.user, &id, &req).await?,
     ))
 }
 

@@ -129,7 +129,7 @@ async fn browse(
     let req = crate::customers::store::POOL_LIST.parse(&p)?;
     let (page, hidden) = match &current {
         Some(pool) => (
-            store::customers(&state.db, &s.user, &pool.id, &req).await?,
+            store::customers(&state.db, &state.caches, &s.user, &pool.id, &req).await?,
             serde_json::from_str::<Vec<String>>(&pool.hidden_fields).unwrap_or_default(),
         ),
         None => (

@@ -290,6 +290,7 @@ pub async fn delete(
 /// The customers waiting in a pool `user` may use, hidden fields blanked.
 pub async fn customers(
     db: &DatabaseConnection,
+    caches: &crate::platform::cache::Caches,
     user: &CurrentUser,
     pool_id: &str,
     req: &ListRequest<customer::Column>,
@@ -300,7 +301,7 @@ pub async fn customers(
         .filter(customer::Column::OwnerId.is_null())
         .filter(customer::Column::PoolId.eq(pool_id))
         .filter(customer::Column::DeletedAt.is_null());
-    let page = crate::customers::store::list_of(db, base, req, |m| m).await?;
+    let page = crate::customers::store::list_of(db, caches, base, req, |m| m).await?;
     let former: Vec<String> = page
         .data
         .iter()

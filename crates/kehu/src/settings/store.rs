@@ -113,6 +113,19 @@ pub async fn follow_up_days<C: ConnectionTrait>(
     })
 }
 
+/// `follow_up_days` for reads outside transactions, through the caches
+/// (`platform::cache`).
+pub async fn follow_up_days_cached(
+    caches: &crate::platform::cache::Caches,
+    db: &sea_orm::DatabaseConnection,
+) -> AppResult<std::collections::BTreeMap<String, i32>> {
+    caches
+        .value("settings.follow_up_days", async {
+            Ok(follow_up_days(db).await?.0)
+        })
+        .await
+}
+
 /// Replaces the follow-up intervals: levels must exist, days 1–365.
 pub async fn set_follow_up_days(
     db: &DatabaseConnection,

@@ -109,6 +109,98 @@ async fn search_finds_chinese_substrings_phones_and_emails() {
     }
 }
 
+/// A search without `sort` lists the newest matches first, page by page,
+/// through each way a term is looked up (two Chinese characters, three or
+/// more characters, one character), within the user's scope.
+#[tokio::test]
+async fn search_without_sort_pages_through_the_newest_matches_first() {
+    let app = spawn_app().await;
+    let (admin, rep, _) = setup(&app).await;
+    app.user("other@example.com", "黄敏", Role::Sales, None)
+        .await;
+    let other = app.api(&app.token("other@example.com").await);
+    let mut made = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let c = create(&rep, json!({"name": format!("华创科技{i}号店")})).await;
+        made.push(c["name"].as_str().unwrap().to_owned());
+        ids.push(c["id"].as_str().unwrap().to_owned());
+    }
+    // Changed later, the first one is still listed as the oldest.
+    app.state.clock.advance(time::Duration::minutes(1));
+    let res = rep
+        .patch_current(
+            &format!("/api/v1/customers/{}", ids[0]),
+            &json!({"notes": "改过"}),
+        )
+        .await;
+    assert!(res.status().is_success());
+    create(&other, json!({"name": "华创科技别人的店"})).await;
+    let gone = create(&rep, json!({"name": "华创科技已删除"})).await;
+    let res = rep
+        .delete(&format!(
+            "/api/v1/customers/{}",
+            gone["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(res.status().is_success());
+    create(&rep, json!({"name": "不相干的公司"})).await;
+    made.reverse();
+    for q in ["华创", "华创科技", "创"] {
+        let mut seen = Vec::new();
+        let mut url = format!("/api/v1/customers?q={}&limit=3", urlencode(q));
+        let mut first = true;
+        loop {
+            let page: Value = rep.get(&url).await.json().await.unwrap();
+            if first {
+                assert_eq!(page["total"], 7, "q={q}");
+                first = false;
+            } else {
+                assert!(page["total"].is_null(), "q={q}");
+            }
+            seen.extend(names(&page));
+            match page["next_cursor"].as_str() {
+                Some(c) => url = format!("/api/v1/customers?q={}&limit=3&cursor={c}", urlencode(q)),
+                None => break,
+            }
+        }
+        assert_eq!(seen, made, "q={q}");
+    }
+    // The administrator sees the other rep's match too.
+    let all: Value = admin
+        .get(&format!("/api/v1/customers?q={}", urlencode("华创科技")))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["total"], 8);
+    assert_eq!(names(&all)[0], "华创科技别人的店");
+    // A cursor of this order is no cursor of another.
+    let page: Value = rep
+        .get(&format!(
+            "/api/v1/customers?q={}&limit=3",
+            urlencode("华创")
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let p = problem(
+        rep.get(&format!(
+            "/api/v1/customers?q={}&limit=3&sort=name&cursor={cursor}",
+            urlencode("华创")
+        ))
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p)[0],
+        ("cursor".to_owned(), "invalid_cursor".to_owned())
+    );
+}
+
 fn urlencode(s: &str) -> String {
     kehu::platform::web::urlencode(s)
 }

@@ -1,0 +1,128 @@
+//! Short-lived caches of what nearly every request reads and seldom changes:
+//! who a session or API token belongs to (with the teams the user's scope
+//! covers), and small settings such as custom field definitions.
+//!
+//! Architecture Invariant: a cached value is at most `TTL` old, and every
+//! write request this process serves empties the caches when it finishes
+//! (`platform::web::identify`), so what an instance changes it reads back at
+//! once; other instances and CLI commands are seen within `TTL`. Values read
+//! inside a write transaction never come from here.
+
+use crate::platform::auth::CurrentUser;
+use crate::platform::error::AppResult;
+use moka::sync::Cache;
+use std::any::Any;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// How long a cached value may be used.
+pub const TTL: Duration = Duration::from_secs(5);
+
+/// A signed-in user as the request pipeline resolved them.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub user: CurrentUser,
+    /// When the session ends (browser sign-ins only).
+    pub expires_at: Option<OffsetDateTime>,
+    /// When the session was last extended (browser sign-ins only).
+    pub last_seen_at: Option<OffsetDateTime>,
+}
+
+pub struct Caches {
+    identities: Cache<String, Identity>,
+    values: Cache<String, Arc<dyn Any + Send + Sync>>,
+    /// Bumped by `clear`; a value loaded across a clear is not kept.
+    generation: AtomicU64,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Caches {
+            identities: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(TTL)
+                .build(),
+            values: Cache::builder()
+                .max_capacity(1_000)
+                .time_to_live(TTL)
+                .build(),
+            generation: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Caches {
+    /// The identity cached under `key` (a hashed session id or token).
+    pub fn identity(&self, key: &str) -> Option<Identity> {
+        self.identities.get(key)
+    }
+
+    /// Remembers an identity loaded while the caches were at `generation`.
+    pub fn keep_identity(&self, key: String, identity: Identity, generation: u64) {
+        if self.generation() == generation {
+            self.identities.insert(key, identity);
+        }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The value under `key`, loaded with `load` when missing or stale.
+    pub async fn value<T, F>(&self, key: &str, load: F) -> AppResult<T>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: Future<Output = AppResult<T>>,
+    {
+        if let Some(v) = self.values.get(key)
+            && let Some(t) = v.downcast_ref::<T>()
+        {
+            return Ok(t.clone());
+        }
+        let generation = self.generation();
+        let t = load.await?;
+        if self.generation() == generation {
+            self.values.insert(key.to_owned(), Arc::new(t.clone()));
+        }
+        Ok(t)
+    }
+
+    /// Forgets everything (after a write).
+    pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.identities.invalidate_all();
+        self.values.invalidate_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn values_are_kept_until_cleared() {
+        let c = Caches::default();
+        let a: i64 = c.value("k", async { Ok(1) }).await.unwrap_or_default();
+        let b: i64 = c.value("k", async { Ok(2) }).await.unwrap_or_default();
+        assert_eq!((a, b), (1, 1));
+        c.clear();
+        let d: i64 = c.value("k", async { Ok(3) }).await.unwrap_or_default();
+        assert_eq!(d, 3);
+    }
+
+    #[tokio::test]
+    async fn a_value_loaded_across_a_clear_is_not_kept() {
+        let c = Caches::default();
+        let a: i64 = c
+            .value("k", async {
+                c.clear();
+                Ok(1)
+            })
+            .await
+            .unwrap_or_default();
+        let b: i64 = c.value("k", async { Ok(2) }).await.unwrap_or_default();
+        assert_eq!((a, b), (1, 2));
+    }
+}
