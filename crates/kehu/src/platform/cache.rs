@@ -5,8 +5,9 @@
 //! Architecture Invariant: a cached value is at most `TTL` old, and every
 //! write request this process serves empties the caches when it finishes
 //! (`platform::web::identify`), so what an instance changes it reads back at
-//! once; other instances and CLI commands are seen within `TTL`. Values read
-//! inside a write transaction never come from here.
+//! once; other instances and CLI commands are seen within `TTL`. Settings
+//! read inside a write transaction never come from here; a request's data
+//! scope is the one its identity was cached with.
 
 use crate::platform::auth::CurrentUser;
 use crate::platform::error::AppResult;
@@ -53,6 +54,16 @@ impl Default for Caches {
     }
 }
 
+/// Empties the caches when dropped: held across a write request, so they are
+/// emptied even if the handler panics after committing.
+pub struct ClearOnDrop(pub Arc<Caches>);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.clear();
+    }
+}
+
 impl Caches {
     /// The identity cached under `key` (a hashed session id or token).
     pub fn identity(&self, key: &str) -> Option<Identity> {
@@ -62,7 +73,11 @@ impl Caches {
     /// Remembers an identity loaded while the caches were at `generation`.
     pub fn keep_identity(&self, key: String, identity: Identity, generation: u64) {
         if self.generation() == generation {
-            self.identities.insert(key, identity);
+            self.identities.insert(key.clone(), identity);
+            // A clear between the check and the insert must not leave it behind.
+            if self.generation() != generation {
+                self.identities.invalidate(&key);
+            }
         }
     }
 
@@ -85,6 +100,9 @@ impl Caches {
         let t = load.await?;
         if self.generation() == generation {
             self.values.insert(key.to_owned(), Arc::new(t.clone()));
+            if self.generation() != generation {
+                self.values.invalidate(key);
+            }
         }
         Ok(t)
     }

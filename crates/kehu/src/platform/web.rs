@@ -367,11 +367,10 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
     };
     let had_flash = info.flash.is_some();
     req.extensions_mut().insert(info.clone());
+    // What a write request may have changed is read afresh (platform::cache).
+    let clear = (!safe).then(|| crate::platform::cache::ClearOnDrop(state.caches.clone()));
     let res = next.run(req).await;
-    if !safe {
-        // What this request may have changed is read afresh (platform::cache).
-        state.caches.clear();
-    }
+    drop(clear);
     finish(&state, info, existing_csrf.is_none(), had_flash, res)
 }
 
