@@ -215,6 +215,12 @@ pub async fn list_of<T>(
     view: impl Fn(customer::Model) -> T,
 ) -> AppResult<Page<T>> {
     let defs = crate::custom_fields::store::defs_cached(caches, db, "customer").await?;
+    if req.wants_trigrams() && db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        let sample = caches.statistic("trigrams.customers", async {
+            crate::platform::trigrams::sample(db, "customers", "search_text").await
+        });
+        req.use_trigrams(sample.await?);
+    }
     let extra = custom::conditions(db.get_database_backend(), CUSTOM_COLUMN, &defs, &req.custom)?;
     let (rows, total) = req.fetch(db, base, extra).await?;
     let sort = req.sort_name();

@@ -21,6 +21,9 @@ use time::OffsetDateTime;
 /// How long a cached value may be used.
 pub const TTL: Duration = Duration::from_secs(5);
 
+/// How long a statistic (see `Caches::statistic`) may be used.
+pub const STATISTICS_TTL: Duration = Duration::from_secs(600);
+
 /// A signed-in user as the request pipeline resolved them.
 #[derive(Clone, Debug)]
 pub struct Identity {
@@ -34,6 +37,9 @@ pub struct Identity {
 pub struct Caches {
     identities: Cache<String, Identity>,
     values: Cache<String, Arc<dyn Any + Send + Sync>>,
+    /// Estimates for planning queries: kept for `STATISTICS_TTL`, not emptied
+    /// by writes (a few changes do not change a sample's proportions).
+    statistics: Cache<String, Arc<dyn Any + Send + Sync>>,
     /// Bumped by `clear`; a value loaded across a clear is not kept.
     generation: AtomicU64,
 }
@@ -48,6 +54,10 @@ impl Default for Caches {
             values: Cache::builder()
                 .max_capacity(1_000)
                 .time_to_live(TTL)
+                .build(),
+            statistics: Cache::builder()
+                .max_capacity(100)
+                .time_to_live(STATISTICS_TTL)
                 .build(),
             generation: AtomicU64::new(0),
         }
@@ -107,7 +117,24 @@ impl Caches {
         Ok(t)
     }
 
-    /// Forgets everything (after a write).
+    /// The statistic under `key`, loaded with `load` when missing or older
+    /// than `STATISTICS_TTL`.
+    pub async fn statistic<T, F>(&self, key: &str, load: F) -> AppResult<Arc<T>>
+    where
+        T: Send + Sync + 'static,
+        F: Future<Output = AppResult<T>>,
+    {
+        if let Some(v) = self.statistics.get(key)
+            && let Ok(t) = v.downcast::<T>()
+        {
+            return Ok(t);
+        }
+        let t = Arc::new(load.await?);
+        self.statistics.insert(key.to_owned(), t.clone());
+        Ok(t)
+    }
+
+    /// Forgets everything but statistics (after a write).
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.identities.invalidate_all();

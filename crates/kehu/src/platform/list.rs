@@ -6,6 +6,7 @@
 //! `ListRequest::apply` turns the result into SQL on any SeaORM entity.
 
 use crate::platform::error::{AppError, AppResult, FieldError};
+use crate::platform::trigrams::TrigramSample;
 use base64::Engine;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, LikeExpr};
 use sea_orm::{
@@ -14,6 +15,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 use serde_json::Value;
+use std::sync::{Arc, OnceLock};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
@@ -155,6 +157,17 @@ pub struct ListRequest<C: 'static> {
     /// Full-text `q` without a `sort`: most recently added first, in the
     /// order the full-text index keeps (see `MATCH_ORDER`).
     by_match: bool,
+    /// Trigram shares for planning the lookup of `q` (`use_trigrams`).
+    trigrams: OnceLock<Arc<TrigramSample>>,
+}
+
+/// How `q` is looked up in a full-text table (SQLite).
+struct FtsTerm {
+    table: &'static str,
+    /// The FTS5 phrase: the term, or its rarest part.
+    phrase: String,
+    /// The whole term when `phrase` is only part of it, checked on each row found.
+    whole: Option<String>,
 }
 
 /// The cursor name of the order a full-text `q` without `sort` gets: most
@@ -267,6 +280,7 @@ impl<C: ColumnTrait> ListSpec<C> {
             cursor: None,
             custom: Vec::new(),
             by_match: false,
+            trigrams: OnceLock::new(),
         };
         let mut cursor_raw = None;
         let mut sorted = false;
@@ -481,18 +495,25 @@ impl<C: ColumnTrait> ListRequest<C> {
             let pattern = format!("%{}%", escape_like(&lower));
             if let Some(ft) = &self.spec.fulltext {
                 let col = format!("{}.{}", ft.table, ft.column);
-                let expr = match (backend, fts, self.fts_term()) {
+                let term = self.fts_term();
+                let expr = match (backend, fts, &term) {
                     (DbBackend::Sqlite, Fts::Ids(ids), _) => Expr::cust_with_values(
                         format!("{}.rowid IN (SELECT value FROM json_each(?))", ft.table),
                         [ids.clone()],
                     ),
-                    (DbBackend::Sqlite, _, Some((table, term))) => Expr::cust_with_values(
-                        format!(
-                            "{plus}{}.rowid IN (SELECT rowid FROM {table} WHERE {table} MATCH ?)",
-                            ft.table
-                        ),
-                        [term],
-                    ),
+                    (DbBackend::Sqlite, _, Some(term)) => {
+                        if let Some(check) = self.whole_term_check(term) {
+                            cond = cond.add(check);
+                        }
+                        Expr::cust_with_values(
+                            format!(
+                                "{plus}{}.rowid IN (SELECT rowid FROM {t} WHERE {t} MATCH ?)",
+                                ft.table,
+                                t = term.table
+                            ),
+                            [term.phrase.clone()],
+                        )
+                    }
                     (DbBackend::Postgres, _, _) => {
                         Expr::cust_with_values(format!("{col} ILIKE $1 ESCAPE '\\'"), [pattern])
                     }
@@ -560,20 +581,51 @@ impl<C: ColumnTrait> ListRequest<C> {
             .limit(self.limit + 1)
     }
 
-    /// The full-text table and MATCH term of `q` on SQLite: the trigram table
-    /// for 3+ characters, the pair table for two Chinese characters; `None`
+    /// How `q` is looked up on SQLite: in the trigram table for 3+
+    /// characters (by its rarest part when a trigram sample says so, see
+    /// `use_trigrams`), in the pair table for two Chinese characters; `None`
     /// for shorter terms (a `LIKE` then) or without full-text search.
-    fn fts_term(&self) -> Option<(&'static str, String)> {
+    fn fts_term(&self) -> Option<FtsTerm> {
         let (q, ft) = (self.q.as_ref()?, self.spec.fulltext.as_ref()?);
         let lower = q.to_lowercase();
         let n = lower.chars().count();
+        let phrase = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
         if n == 2 && lower.chars().all(crate::platform::normalize::is_cjk) {
-            Some((ft.bigram_table, format!("\"{lower}\"")))
+            Some(FtsTerm {
+                table: ft.bigram_table,
+                phrase: phrase(&lower),
+                whole: None,
+            })
         } else if n >= 3 {
-            Some((ft.fts_table, format!("\"{}\"", lower.replace('"', "\"\""))))
+            let part = self.trigrams.get().and_then(|s| s.rarest_part(&lower));
+            Some(FtsTerm {
+                table: ft.fts_table,
+                phrase: phrase(part.as_deref().unwrap_or(&lower)),
+                whole: part.map(|_| lower),
+            })
         } else {
             None
         }
+    }
+
+    /// Whether `q` is a full-text term a trigram sample can plan (4+ characters).
+    pub fn wants_trigrams(&self) -> bool {
+        self.spec.fulltext.is_some() && self.q.as_ref().is_some_and(|q| q.chars().count() >= 4)
+    }
+
+    /// Lets `q` be looked up by its rarest part (`platform::trigrams`).
+    pub fn use_trigrams(&self, sample: Arc<TrigramSample>) {
+        let _ = self.trigrams.set(sample);
+    }
+
+    /// The check of the whole term on a row found by part of it.
+    fn whole_term_check(&self, term: &FtsTerm) -> Option<Expr> {
+        let ft = self.spec.fulltext.as_ref()?;
+        let whole = term.whole.clone()?;
+        Some(Expr::cust_with_values(
+            format!("instr({}.{}, ?) > 0", ft.table, ft.column),
+            [whole],
+        ))
     }
 
     /// `select` narrowed to the matches of `q` in match order (`MATCH_ORDER`),
@@ -591,16 +643,23 @@ impl<C: ColumnTrait> ListRequest<C> {
             return (select.filter(cond), format!("{table}.id"));
         }
         match self.fts_term() {
-            Some((fts, term)) => {
+            Some(term) => {
+                let fts = term.table;
                 QueryTrait::query(&mut select).join(
                     JoinType::InnerJoin,
                     Alias::new(fts),
                     Expr::cust(format!("{fts}.rowid = {table}.rowid")),
                 );
                 let cond = self.condition_for(backend, &Fts::Joined);
-                let select = select
-                    .filter(Expr::cust_with_values(format!("{fts} MATCH ?"), [term]))
+                let mut select = select
+                    .filter(Expr::cust_with_values(
+                        format!("{fts} MATCH ?"),
+                        [term.phrase.clone()],
+                    ))
                     .filter(cond);
+                if let Some(check) = self.whole_term_check(&term) {
+                    select = select.filter(check);
+                }
                 (select, format!("{fts}.rowid"))
             }
             None => {
@@ -722,19 +781,32 @@ impl<C: ColumnTrait> ListRequest<C> {
         if db.get_database_backend() != DbBackend::Sqlite {
             return Ok(None);
         }
-        let Some((table, term)) = self.fts_term() else {
+        let (Some(term), Some(ft)) = (self.fts_term(), &self.spec.fulltext) else {
             return Ok(None);
         };
-        let rows = db
-            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+        let fts = term.table;
+        let statement = match &term.whole {
+            None => sea_orm::Statement::from_sql_and_values(
                 DbBackend::Sqlite,
                 format!(
-                    "SELECT rowid AS id FROM {table} WHERE {table} MATCH ? LIMIT {}",
+                    "SELECT rowid AS id FROM {fts} WHERE {fts} MATCH ? LIMIT {}",
                     FEW_MATCHES + 1
                 ),
-                [term.into()],
-            ))
-            .await?;
+                [term.phrase.clone().into()],
+            ),
+            Some(whole) => sea_orm::Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                format!(
+                    "SELECT {fts}.rowid AS id FROM {fts} JOIN {t} ON {t}.rowid = {fts}.rowid \
+                     WHERE {fts} MATCH ? AND instr({t}.{c}, ?) > 0 LIMIT {}",
+                    FEW_MATCHES + 1,
+                    t = ft.table,
+                    c = ft.column,
+                ),
+                [term.phrase.clone().into(), whole.clone().into()],
+            ),
+        };
+        let rows = db.query_all_raw(statement).await?;
         if rows.len() as i64 > FEW_MATCHES {
             return Ok(None);
         }

@@ -21,5 +21,6 @@ pub mod metrics;
 pub mod money;
 pub mod normalize;
 pub mod scope;
+pub mod trigrams;
 pub mod validate;
 pub mod web;

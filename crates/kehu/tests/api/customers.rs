@@ -201,6 +201,44 @@ async fn search_without_sort_pages_through_the_newest_matches_first() {
     );
 }
 
+/// A term with a trigram on most rows (every address at example-….com) is
+/// looked up by its rare part, and the whole term is checked on what that
+/// part finds: a record carrying only the part is not a match.
+#[tokio::test]
+async fn search_for_a_term_with_common_trigrams_checks_the_whole_term() {
+    let app = spawn_app().await;
+    let (_, rep, _) = setup(&app).await;
+    for i in 0..60 {
+        create(
+            &rep,
+            json!({"name": format!("测试公司{i}"), "email": format!("c{i}@example-1{i:03}.com")}),
+        )
+        .await;
+    }
+    create(
+        &rep,
+        json!({"name": "目标公司", "email": "t@example-4242.com"}),
+    )
+    .await;
+    create(&rep, json!({"name": "干扰公司", "email": "d@site-4242.cn"})).await;
+    for url in [
+        "/api/v1/customers?q=example-4242",
+        "/api/v1/customers?q=example-4242&sort=name",
+        "/api/v1/customers?q=EXAMPLE-4242&sort=-updated_at",
+    ] {
+        let page: Value = rep.get(url).await.json().await.unwrap();
+        assert_eq!(names(&page), vec!["目标公司"], "{url}");
+        assert_eq!(page["total"], 1, "{url}");
+    }
+    let page: Value = rep
+        .get("/api/v1/customers?q=e-4242&sort=name")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(names(&page), vec!["干扰公司", "目标公司"]);
+}
+
 fn urlencode(s: &str) -> String {
     kehu::platform::web::urlencode(s)
 }
