@@ -76,12 +76,7 @@ pub async fn list(
     deleted: bool,
 ) -> AppResult<Page<ContactView>> {
     let defs = crate::custom_fields::store::defs(db, "contact").await?;
-    let extra = custom::conditions(
-        db.get_database_backend(),
-        "contacts.custom",
-        &defs,
-        &req.custom,
-    )?;
+    let extra = custom::conditions(db.get_database_backend(), "contacts.custom", &defs, req)?;
     let scope = DataScope::for_user(db, user).await?;
     let (rows, total) = req.fetch(db, scoped(&scope, deleted), extra).await?;
     let sort = req.sort_name();
@@ -90,6 +85,7 @@ pub async fn list(
         total,
         |m| {
             let v = match sort {
+                "custom" => req.custom_sort_value(&m.custom),
                 "updated_at" => time_key(&m.updated_at),
                 "created_at" => time_key(&m.created_at),
                 _ => json!(m.name),

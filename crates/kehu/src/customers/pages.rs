@@ -134,6 +134,10 @@ struct Column {
     key: String,
     label: String,
     chosen: bool,
+    /// The list sorted by this column (reversed when it is already), if it sorts.
+    sort_href: Option<String>,
+    /// ▲ or ▼ when the list is sorted by this column.
+    arrow: &'static str,
 }
 
 #[derive(Template)]
@@ -150,6 +154,8 @@ struct ListPage {
     query: String,
     next_href: Option<String>,
     due_only: bool,
+    /// The name column's sort link and arrow.
+    name_sort: (String, &'static str),
 }
 
 impl ListPage {
@@ -218,16 +224,51 @@ async fn list(
             key: c.to_string(),
             label: ctx.t(&format!("customers.field.{c}")).to_owned(),
             chosen: false,
+            sort_href: None,
+            arrow: "",
         })
         .collect();
     columns.extend(defs.iter().map(|d| Column {
         key: format!("custom.{}", d.key),
         label: d.label(ctx.lang).to_owned(),
         chosen: false,
+        sort_href: None,
+        arrow: "",
     }));
+    // Sortable: the list's sorts and custom fields other than multi-selects.
+    let current_sort = value(&p, "sort");
+    let sort_link = |key: &str| {
+        let (next, arrow) = if current_sort == key {
+            (format!("-{key}"), " ▲")
+        } else if current_sort == format!("-{key}") {
+            (key.to_owned(), " ▼")
+        } else {
+            (key.to_owned(), "")
+        };
+        let mut q = query_without_cursor.clone();
+        q.retain(|(k, _)| k != "sort");
+        q.push(("sort".into(), next));
+        let href = format!(
+            "/customers?{}",
+            serde_urlencoded::to_string(&q).unwrap_or_default()
+        );
+        (href, arrow)
+    };
     for c in &mut columns {
         c.chosen = chosen.contains(&c.key);
+        let sortable = match c.key.strip_prefix("custom.") {
+            Some(k) => defs
+                .iter()
+                .any(|d| d.key == k && d.kind != crate::platform::custom::FieldKind::MultiSelect),
+            None => store::LIST.sorts.iter().any(|f| f.name == c.key),
+        };
+        if sortable {
+            let (href, arrow) = sort_link(&c.key);
+            c.sort_href = Some(href);
+            c.arrow = arrow;
+        }
     }
+    let name_sort = sort_link("name");
     let rows = page
         .data
         .iter()
@@ -315,6 +356,7 @@ async fn list(
         views,
         query,
         next_href,
+        name_sort,
     })?)
 }
 

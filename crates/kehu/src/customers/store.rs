@@ -221,7 +221,7 @@ pub async fn list_of<T>(
         });
         req.use_trigrams(sample.await?);
     }
-    let extra = custom::conditions(db.get_database_backend(), CUSTOM_COLUMN, &defs, &req.custom)?;
+    let extra = custom::conditions(db.get_database_backend(), CUSTOM_COLUMN, &defs, req)?;
     let (rows, total) = req.fetch(db, base, extra).await?;
     let sort = req.sort_name();
     Ok(req.page(
@@ -229,6 +229,7 @@ pub async fn list_of<T>(
         total,
         |m| {
             let v = match sort {
+                "custom" => req.custom_sort_value(&m.custom),
                 "created_at" => time_key(&m.created_at),
                 "name" => json!(m.name),
                 "level" => json!(m.level),

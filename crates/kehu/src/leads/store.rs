@@ -90,7 +90,7 @@ pub async fn list(
     deleted: bool,
 ) -> AppResult<Page<LeadView>> {
     let defs = crate::custom_fields::store::defs(db, "lead").await?;
-    let extra = custom::conditions(db.get_database_backend(), CUSTOM_COLUMN, &defs, &req.custom)?;
+    let extra = custom::conditions(db.get_database_backend(), CUSTOM_COLUMN, &defs, req)?;
     let scope = DataScope::for_user(db, user).await?;
     let (rows, total) = req.fetch(db, scoped(&scope, deleted), extra).await?;
     let sort = req.sort_name();
@@ -99,6 +99,7 @@ pub async fn list(
         total,
         |m| {
             let v = match sort {
+                "custom" => req.custom_sort_value(&m.custom),
                 "created_at" => time_key(&m.created_at),
                 "name" => json!(m.name),
                 "score" => json!(m.score),

@@ -125,8 +125,7 @@ pub async fn list(
     team_id: Option<&str>,
 ) -> AppResult<Page<OpportunityView>> {
     let defs = crate::custom_fields::store::defs(db, "opportunity").await?;
-    let mut extra =
-        custom::conditions(db.get_database_backend(), CUSTOM_COLUMN, &defs, &req.custom)?;
+    let mut extra = custom::conditions(db.get_database_backend(), CUSTOM_COLUMN, &defs, req)?;
     if let Some(t) = team_id {
         extra = extra.add(opportunity::Column::OwnerId.is_in(team_members(db, t).await?));
     }
@@ -138,6 +137,7 @@ pub async fn list(
         total,
         |m| {
             let v = match sort {
+                "custom" => req.custom_sort_value(&m.custom),
                 "created_at" => time_key(&m.created_at),
                 "name" => json!(m.name),
                 "amount" => json!(m.amount),

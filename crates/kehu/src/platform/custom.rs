@@ -6,7 +6,7 @@
 
 use crate::entities::custom_field;
 use crate::platform::error::FieldError;
-use crate::platform::list::{CustomFilter, CustomOp};
+use crate::platform::list::{CustomFilter, CustomOp, CustomSort, ListRequest};
 use sea_orm::DbBackend;
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use serde::{Deserialize, Serialize};
@@ -397,18 +397,66 @@ pub fn condition(
     Ok(expr)
 }
 
-/// All `custom.<key>` filters of a list as one condition; every bad one is a field error.
-pub fn conditions(
+/// How a list sorts by the custom field `key` (`sort=custom.<key>`): numbers
+/// and decimals as numbers, checkboxes as 0/1, the rest (text, dates, URLs,
+/// options) as text; a multi-select cannot be sorted.
+pub fn sort_key(
     backend: DbBackend,
     column: &'static str,
     defs: &[Def],
-    filters: &[CustomFilter],
+    key: &str,
+) -> Result<CustomSort, FieldError> {
+    let refuse = || {
+        FieldError::new(
+            "sort",
+            "unknown_field",
+            format!("cannot sort by custom.{key}"),
+        )
+    };
+    let def = defs.iter().find(|d| d.key == key).ok_or_else(refuse)?;
+    // `key` is a checked definition key (a-z, 0-9, _), safe inside SQL text.
+    let sqlite = backend == DbBackend::Sqlite;
+    let (expr, numeric) = match def.kind {
+        FieldKind::MultiSelect => return Err(refuse()),
+        FieldKind::Number | FieldKind::Decimal if sqlite => (
+            format!("CAST(json_extract({column}, '$.{key}') AS REAL)"),
+            true,
+        ),
+        FieldKind::Number | FieldKind::Decimal => (
+            format!("CAST(CAST({column} AS jsonb) ->> '{key}' AS numeric)"),
+            true,
+        ),
+        FieldKind::Checkbox if sqlite => (format!("json_extract({column}, '$.{key}')"), true),
+        FieldKind::Checkbox => (
+            format!("CAST(CAST(CAST({column} AS jsonb) ->> '{key}' AS boolean) AS int)"),
+            true,
+        ),
+        _ if sqlite => (format!("json_extract({column}, '$.{key}')"), false),
+        _ => (format!("(CAST({column} AS jsonb) ->> '{key}')"), false),
+    };
+    Ok(CustomSort { expr, numeric })
+}
+
+/// The custom-field part of a list: its `custom.<key>` filters as one
+/// condition, and its `sort=custom.<key>` resolved on the request; every bad
+/// filter or sort is a field error.
+pub fn conditions<C: sea_orm::ColumnTrait>(
+    backend: DbBackend,
+    column: &'static str,
+    defs: &[Def],
+    req: &ListRequest<C>,
 ) -> Result<sea_orm::Condition, crate::platform::error::AppError> {
     let mut cond = sea_orm::Condition::all();
     let mut errors = Vec::new();
-    for f in filters {
+    for f in &req.custom {
         match condition(backend, column, defs, f) {
             Ok(e) => cond = cond.add(e),
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(key) = req.custom_sort_key() {
+        match sort_key(backend, column, defs, key) {
+            Ok(s) => req.use_custom_sort(s),
             Err(e) => errors.push(e),
         }
     }

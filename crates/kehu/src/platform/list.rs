@@ -32,8 +32,9 @@ pub const MAX_LIMIT: u64 = 500;
 pub struct ListParams {
     /// Full-text search over the resource's names, phones and emails.
     pub q: Option<String>,
-    /// A sortable field; prefix `-` for descending. A full-text `q` without
-    /// `sort` lists the most recently added matches first.
+    /// A sortable field, or `custom.<key>` for a custom field (blanks last);
+    /// prefix `-` for descending. A full-text `q` without `sort` lists the
+    /// most recently added matches first.
     pub sort: Option<String>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<u64>,
@@ -159,6 +160,19 @@ pub struct ListRequest<C: 'static> {
     by_match: bool,
     /// Trigram shares for planning the lookup of `q` (`use_trigrams`).
     trigrams: OnceLock<Arc<TrigramSample>>,
+    /// `sort=custom.<key>`: the key, and the expression the domain's field
+    /// definitions give it (`use_custom_sort`).
+    custom_sort: Option<String>,
+    custom_sort_sql: OnceLock<CustomSort>,
+}
+
+/// How a list sorts by a custom field (`platform::custom::sort_key`).
+#[derive(Debug, Clone)]
+pub struct CustomSort {
+    /// The value's SQL expression (no parameters; NULL when blank).
+    pub expr: String,
+    /// Compared as a number rather than as text.
+    pub numeric: bool,
 }
 
 /// How `q` is looked up in a full-text table (SQLite).
@@ -281,6 +295,8 @@ impl<C: ColumnTrait> ListSpec<C> {
             custom: Vec::new(),
             by_match: false,
             trigrams: OnceLock::new(),
+            custom_sort: None,
+            custom_sort_sql: OnceLock::new(),
         };
         let mut cursor_raw = None;
         let mut sorted = false;
@@ -303,7 +319,15 @@ impl<C: ColumnTrait> ListSpec<C> {
                         Some(n) => (true, n),
                         None => (false, v.as_str()),
                     };
+                    let custom_key = name
+                        .strip_prefix("custom.")
+                        .filter(|k| self.custom && is_custom_key(k));
                     match self.sorts.iter().position(|f| f.name == name) {
+                        _ if custom_key.is_some() => {
+                            req.custom_sort = custom_key.map(str::to_owned);
+                            req.desc = desc;
+                            sorted = true;
+                        }
                         Some(i) => {
                             req.sort = i;
                             req.desc = desc;
@@ -334,11 +358,7 @@ impl<C: ColumnTrait> ListSpec<C> {
                     } else {
                         (rest, CustomOp::Eq)
                     };
-                    if key.is_empty()
-                        || !key
-                            .chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-                    {
+                    if !is_custom_key(key) {
                         errors.push(FieldError::new(
                             name,
                             "unknown_field",
@@ -412,7 +432,7 @@ impl<C: ColumnTrait> ListSpec<C> {
         req.by_match = req.q.is_some() && self.fulltext.is_some() && !sorted;
         if let Some(raw) = cursor_raw {
             match decode_cursor(&raw) {
-                Some((sort_name, val, id)) if sort_name == req.sort_name() => {
+                Some((sort_name, val, id)) if sort_name == req.cursor_label() => {
                     req.cursor = Some((val, id))
                 }
                 _ => errors.push(FieldError::new(
@@ -428,6 +448,14 @@ impl<C: ColumnTrait> ListSpec<C> {
             Err(AppError::Validation(errors))
         }
     }
+}
+
+/// A custom field key as definitions allow it (`a-z`, `0-9`, `_`).
+fn is_custom_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn encode_cursor(sort: &str, v: &Value, id: &str) -> String {
@@ -555,6 +583,15 @@ impl<C: ColumnTrait> ListRequest<C> {
     ) -> Select<E> {
         let sort = &self.spec.sorts[self.sort];
         let mut select = select.filter(self.condition_for(backend, fts));
+        if self.custom_sort.is_some() {
+            return match self.custom_sort_sql.get() {
+                Some(cs) => self.custom_sorted(select, backend, cs),
+                // Unreachable: `custom::conditions` resolves the field or refuses it.
+                None => select
+                    .order_by(self.spec.id, Order::Asc)
+                    .limit(self.limit + 1),
+            };
+        }
         if let Some((v, id)) = &self.cursor
             && let Some(val) = to_sql_value(sort.kind, v, false)
         {
@@ -703,7 +740,7 @@ impl<C: ColumnTrait> ListRequest<C> {
         let next_cursor = if more {
             rows.last().map(|m| {
                 let (v, id) = key(m);
-                encode_cursor(self.sort_name(), &v, &id)
+                encode_cursor(&self.cursor_label(), &v, &id)
             })
         } else {
             None
@@ -825,13 +862,108 @@ impl<C: ColumnTrait> ListRequest<C> {
         self.cursor.is_none()
     }
 
-    /// The sort in force (`q` for the match order of a search without `sort`).
+    /// The sort in force (`q` for the match order of a search without
+    /// `sort`, `custom` for a custom field: see `custom_sort_value`).
     pub fn sort_name(&self) -> &'static str {
-        if self.by_match {
+        if self.custom_sort.is_some() {
+            "custom"
+        } else if self.by_match {
             MATCH_ORDER
         } else {
             self.spec.sorts[self.sort].name
         }
+    }
+
+    /// What a cursor names its order by (`custom.<key>` for custom fields).
+    fn cursor_label(&self) -> String {
+        match &self.custom_sort {
+            Some(key) => format!("custom.{key}"),
+            None => self.sort_name().to_owned(),
+        }
+    }
+
+    /// The custom field key of `sort=custom.<key>`.
+    pub fn custom_sort_key(&self) -> Option<&str> {
+        self.custom_sort.as_deref()
+    }
+
+    /// Sets how the custom field of `sort` is sorted (from its definition).
+    pub fn use_custom_sort(&self, sort: CustomSort) {
+        let _ = self.custom_sort_sql.set(sort);
+    }
+
+    /// A record's value of the sorted custom field (its `custom` JSON text),
+    /// for the cursor; null when blank.
+    pub fn custom_sort_value(&self, custom: &str) -> Value {
+        let key = self.custom_sort.as_deref().unwrap_or_default();
+        serde_json::from_str::<serde_json::Map<String, Value>>(custom)
+            .ok()
+            .and_then(|mut m| m.remove(key))
+            .unwrap_or(Value::Null)
+    }
+
+    /// Orders by the custom field of `sort` (blanks last either way) and
+    /// starts after the cursor.
+    fn custom_sorted<E: EntityTrait<Column = C>>(
+        &self,
+        mut select: Select<E>,
+        backend: DbBackend,
+        sort: &CustomSort,
+    ) -> Select<E> {
+        let e = format!("({})", sort.expr);
+        let param = match (backend, sort.numeric) {
+            (DbBackend::Sqlite, true) => "CAST(? AS REAL)",
+            (DbBackend::Sqlite, false) => "?",
+            (_, true) => "CAST($1 AS numeric)",
+            (_, false) => "$1",
+        };
+        if let Some((v, id)) = &self.cursor {
+            let id_val = sea_orm::Value::from(id.clone());
+            let after_id = if self.desc {
+                self.spec.id.lt(id_val)
+            } else {
+                self.spec.id.gt(id_val)
+            };
+            let blank = Expr::cust(format!("{e} IS NULL"));
+            let raw = match v {
+                Value::Null => None,
+                Value::String(s) => Some(s.clone()),
+                Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_owned()),
+                other => Some(other.to_string()),
+            };
+            let after = match raw {
+                None => Condition::all().add(blank).add(after_id),
+                Some(raw) => {
+                    let cmp = if self.desc { "<" } else { ">" };
+                    Condition::any().add(blank).add(
+                        Condition::all()
+                            .add(Expr::cust(format!("{e} IS NOT NULL")))
+                            .add(
+                                Condition::any()
+                                    .add(Expr::cust_with_values(
+                                        format!("{e} {cmp} {param}"),
+                                        [raw.clone()],
+                                    ))
+                                    .add(
+                                        Condition::all()
+                                            .add(Expr::cust_with_values(
+                                                format!("{e} = {param}"),
+                                                [raw],
+                                            ))
+                                            .add(after_id),
+                                    ),
+                            ),
+                    )
+                }
+            };
+            select = select.filter(after);
+        }
+        let order = if self.desc { Order::Desc } else { Order::Asc };
+        select
+            .order_by(Expr::cust(format!("{e} IS NULL")), Order::Asc)
+            .order_by(Expr::cust(e), order.clone())
+            .order_by(self.spec.id, order)
+            .limit(self.limit + 1)
     }
 }
 

@@ -421,3 +421,61 @@ async fn the_contact_list_filters_and_searches() {
         .unwrap();
     assert!(html.contains("吴芳") && html.contains("青岛海风啤酒"));
 }
+
+/// The list page sorts by a column header, custom fields included, within
+/// the rep's own customers.
+#[tokio::test]
+async fn the_list_page_sorts_by_a_custom_field_column() {
+    let app = spawn_app().await;
+    app.admin().await;
+    app.user("rep@example.com", "张伟", Role::Sales, None).await;
+    app.user("other@example.com", "黄敏", Role::Sales, None)
+        .await;
+    let admin = app.api(&app.token("admin@example.com").await);
+    let rep = app.api(&app.token("rep@example.com").await);
+    let other = app.api(&app.token("other@example.com").await);
+    admin
+        .post("/api/v1/custom-fields", &json!({"entity": "customer", "key": "budget", "label_en": "Budget", "label_zh": "预算", "kind": "decimal"}))
+        .await;
+    for (name, budget) in [
+        ("小预算公司", "5"),
+        ("大预算公司", "500"),
+        ("中预算公司", "50"),
+    ] {
+        rep.post(
+            "/api/v1/customers",
+            &json!({"name": name, "custom": {"budget": budget}}),
+        )
+        .await;
+    }
+    other
+        .post(
+            "/api/v1/customers",
+            &json!({"name": "别人的公司", "custom": {"budget": "9999"}}),
+        )
+        .await;
+    let (client, _) = app.sign_in("rep@example.com").await;
+    let html = client
+        .get(app.url("/customers?cols=custom.budget&sort=-custom.budget"))
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("预算 ▼"), "the sorted column is marked");
+    assert!(
+        html.contains("sort=custom.budget\""),
+        "its header reverses the order"
+    );
+    let at = |n: &str| html.find(n).unwrap_or_else(|| panic!("{n} missing"));
+    assert!(at("大预算公司") < at("中预算公司") && at("中预算公司") < at("小预算公司"));
+    assert!(!html.contains("别人的公司"));
+    let res = client
+        .get(app.url("/customers?sort=custom.nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

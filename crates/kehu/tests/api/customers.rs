@@ -239,6 +239,120 @@ async fn search_for_a_term_with_common_trigrams_checks_the_whole_term() {
     assert_eq!(names(&page), vec!["干扰公司", "目标公司"]);
 }
 
+/// Lists sort by custom fields: numbers as numbers (decimals stored as
+/// text included), text as text, blanks last either way, page by page; the
+/// rep sees only their own; a multi-select or an unknown field is a 422.
+#[tokio::test]
+async fn lists_sort_by_custom_fields_page_by_page() {
+    let app = spawn_app().await;
+    let (admin, rep, _) = setup(&app).await;
+    app.user("other@example.com", "黄敏", Role::Sales, None)
+        .await;
+    let other = app.api(&app.token("other@example.com").await);
+    for body in [
+        json!({"entity": "customer", "key": "budget", "label_en": "Budget", "label_zh": "预算", "kind": "decimal"}),
+        json!({"entity": "customer", "key": "city", "label_en": "City", "label_zh": "城市", "kind": "text"}),
+        json!({"entity": "customer", "key": "channels", "label_en": "Channels", "kind": "multi_select", "options": ["email", "wechat"]}),
+    ] {
+        assert_eq!(
+            admin.post("/api/v1/custom-fields", &body).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    for (name, budget, city) in [
+        ("甲", Some("9.5"), Some("上海")),
+        ("乙", Some("100"), Some("北京")),
+        ("丙", None, Some("广州")),
+        ("丁", Some("25"), None),
+        ("戊", Some("100"), Some("深圳")),
+        ("己", Some("-3"), Some("杭州")),
+    ] {
+        let mut custom = serde_json::Map::new();
+        if let Some(b) = budget {
+            custom.insert("budget".into(), json!(b));
+        }
+        if let Some(c) = city {
+            custom.insert("city".into(), json!(c));
+        }
+        create(
+            &rep,
+            json!({"name": format!("{name}公司"), "custom": custom}),
+        )
+        .await;
+    }
+    create(
+        &other,
+        json!({"name": "别人的公司", "custom": {"budget": "1"}}),
+    )
+    .await;
+    let walk = |sort: &'static str| {
+        let rep = &rep;
+        async move {
+            let mut seen = Vec::new();
+            let mut url = format!("/api/v1/customers?sort={sort}&limit=2");
+            loop {
+                let page: Value = rep.get(&url).await.json().await.unwrap();
+                seen.extend(names(&page).into_iter().map(|n| n.replace("公司", "")));
+                match page["next_cursor"].as_str() {
+                    Some(c) => url = format!("/api/v1/customers?sort={sort}&limit=2&cursor={c}"),
+                    None => break,
+                }
+            }
+            seen
+        }
+    };
+    let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // Equal budgets (乙, 戊) follow creation; the blank one (丙) comes last.
+    assert_eq!(
+        walk("custom.budget").await,
+        ids(&["己", "甲", "丁", "乙", "戊", "丙"])
+    );
+    assert_eq!(
+        walk("-custom.budget").await,
+        ids(&["戊", "乙", "丁", "甲", "己", "丙"])
+    );
+    assert_eq!(
+        walk("custom.city").await.last().map(String::as_str),
+        Some("丁"),
+        "blank city last"
+    );
+    let admin_page: Value = admin
+        .get("/api/v1/customers?sort=custom.budget&limit=10")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(names(&admin_page).len(), 7);
+    for sort in ["custom.channels", "custom.nope", "-custom.Budget"] {
+        let p = problem(
+            rep.get(&format!("/api/v1/customers?sort={sort}")).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(field_codes(&p)[0].0, "sort", "{sort}");
+    }
+    // A cursor of one field is no cursor of another.
+    let page: Value = rep
+        .get("/api/v1/customers?sort=custom.budget&limit=2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let c = page["next_cursor"].as_str().unwrap();
+    let p = problem(
+        rep.get(&format!(
+            "/api/v1/customers?sort=custom.city&limit=2&cursor={c}"
+        ))
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p)[0],
+        ("cursor".to_owned(), "invalid_cursor".to_owned())
+    );
+}
+
 fn urlencode(s: &str) -> String {
     kehu::platform::web::urlencode(s)
 }
