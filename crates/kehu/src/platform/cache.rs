@@ -40,6 +40,8 @@ pub struct Caches {
     /// Estimates for planning queries: kept for `STATISTICS_TTL`, not emptied
     /// by writes (a few changes do not change a sample's proportions).
     statistics: Cache<String, Arc<dyn Any + Send + Sync>>,
+    /// Held while a statistic loads, so requests arriving together load it once.
+    loading: tokio::sync::Mutex<()>,
     /// Bumped by `clear`; a value loaded across a clear is not kept.
     generation: AtomicU64,
 }
@@ -59,6 +61,7 @@ impl Default for Caches {
                 .max_capacity(100)
                 .time_to_live(STATISTICS_TTL)
                 .build(),
+            loading: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
         }
     }
@@ -124,9 +127,16 @@ impl Caches {
         T: Send + Sync + 'static,
         F: Future<Output = AppResult<T>>,
     {
-        if let Some(v) = self.statistics.get(key)
-            && let Ok(t) = v.downcast::<T>()
-        {
+        let cached = || {
+            self.statistics
+                .get(key)
+                .and_then(|v| v.downcast::<T>().ok())
+        };
+        if let Some(t) = cached() {
+            return Ok(t);
+        }
+        let _turn = self.loading.lock().await;
+        if let Some(t) = cached() {
             return Ok(t);
         }
         let t = Arc::new(load.await?);
@@ -155,6 +165,33 @@ mod tests {
         c.clear();
         let d: i64 = c.value("k", async { Ok(3) }).await.unwrap_or_default();
         assert_eq!(d, 3);
+    }
+
+    #[tokio::test]
+    async fn statistics_load_once_and_outlive_a_clear() {
+        let c = Arc::new(Caches::default());
+        let loads = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (c, loads) = (c.clone(), loads.clone());
+            tasks.push(tokio::spawn(async move {
+                c.statistic("s", async {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    Ok(7_i64)
+                })
+                .await
+                .map(|v| *v)
+                .unwrap_or_default()
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap_or_default(), 7);
+        }
+        c.clear();
+        let again = c.statistic("s", async { Ok(8_i64) }).await.map(|v| *v);
+        assert_eq!(again.unwrap_or_default(), 7);
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

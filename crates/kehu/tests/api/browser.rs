@@ -251,6 +251,28 @@ async fn customer_pages_in_a_real_browser() {
         driver
             .screenshot(&shots.join("10-customers-zh.png"))
             .await?;
+        // A click on a column header sorts by it, a second click reverses.
+        driver
+            .find(By::XPath(
+                "//table[@id='customers-table']//th/a[contains(., '级别')]",
+            ))
+            .await?
+            .click()
+            .await?;
+        wait_for(
+            &driver,
+            By::XPath("//table[@id='customers-table']//th/a[contains(., '级别 ▲')]"),
+        )
+        .await?;
+        let first_level = driver
+            .find(By::Css("#customers-table tbody tr td:nth-child(3)"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(first_level, "A", "A-level customers first");
+        driver
+            .screenshot(&shots.join("10b-customers-sorted-zh.png"))
+            .await?;
 
         // Search, then open a customer.
         let search = driver.find(By::Css("input[name='q']")).await?;
