@@ -456,6 +456,21 @@ pub fn conditions<C: sea_orm::ColumnTrait>(
     }
     if let Some(key) = req.custom_sort_key() {
         match sort_key(backend, column, defs, key) {
+            // A numeric sort's cursor must carry a number (or blank).
+            Ok(s)
+                if s.numeric
+                    && !req.cursor_value().is_none_or(|v| match v {
+                        Value::Null | Value::Bool(_) | Value::Number(_) => true,
+                        Value::String(t) => t.trim().parse::<f64>().is_ok_and(f64::is_finite),
+                        _ => false,
+                    }) =>
+            {
+                errors.push(FieldError::new(
+                    "cursor",
+                    "invalid_cursor",
+                    "is not a cursor this list gave out",
+                ))
+            }
             Ok(s) => req.use_custom_sort(s),
             Err(e) => errors.push(e),
         }

@@ -331,6 +331,7 @@ impl<C: ColumnTrait> ListSpec<C> {
                         Some(i) => {
                             req.sort = i;
                             req.desc = desc;
+                            req.custom_sort = None;
                             sorted = true;
                         }
                         None => errors.push(FieldError::new(
@@ -634,7 +635,16 @@ impl<C: ColumnTrait> ListRequest<C> {
                 whole: None,
             })
         } else if n >= 3 {
-            let part = self.trigrams.get().and_then(|s| s.rarest_part(&lower));
+            // Only where Rust's lower case and FTS5's case folding agree (ASCII
+            // and Chinese), since the whole term is then checked with `instr`.
+            let foldable = lower
+                .chars()
+                .all(|c| c.is_ascii() || crate::platform::normalize::is_cjk(c));
+            let part = self
+                .trigrams
+                .get()
+                .filter(|_| foldable)
+                .and_then(|s| s.rarest_part(&lower));
             Some(FtsTerm {
                 table: ft.fts_table,
                 phrase: phrase(part.as_deref().unwrap_or(&lower)),
@@ -880,6 +890,11 @@ impl<C: ColumnTrait> ListRequest<C> {
             Some(key) => format!("custom.{key}"),
             None => self.sort_name().to_owned(),
         }
+    }
+
+    /// The sort value the cursor carries, if there is a cursor.
+    pub fn cursor_value(&self) -> Option<&Value> {
+        self.cursor.as_ref().map(|(v, _)| v)
     }
 
     /// The custom field key of `sort=custom.<key>`.

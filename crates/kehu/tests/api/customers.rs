@@ -351,6 +351,37 @@ async fn lists_sort_by_custom_fields_page_by_page() {
         field_codes(&p)[0],
         ("cursor".to_owned(), "invalid_cursor".to_owned())
     );
+    // A made-up cursor with text where a number belongs is refused too.
+    use base64::Engine;
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(json!(["custom.budget", "abc", "x"]).to_string());
+    let p = problem(
+        rep.get(&format!(
+            "/api/v1/customers?sort=custom.budget&cursor={forged}"
+        ))
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p)[0],
+        ("cursor".to_owned(), "invalid_cursor".to_owned())
+    );
+    // The last sort given wins.
+    let both: Value = rep
+        .get("/api/v1/customers?sort=custom.budget&sort=-name")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let by_name: Value = rep
+        .get("/api/v1/customers?sort=-name")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(names(&both), names(&by_name));
+    assert_ne!(names(&both)[0], "己公司", "not by budget");
 }
 
 fn urlencode(s: &str) -> String {
