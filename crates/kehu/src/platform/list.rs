@@ -30,7 +30,8 @@ pub const MAX_LIMIT: u64 = 500;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ListParams {
-    /// Full-text search over the resource's names, phones and emails.
+    /// Full-text search over the resource's names, phones and emails. A
+    /// search's `total` counts up to 100 matches (1,000 for other lists).
     pub q: Option<String>,
     /// A sortable field, or `custom.<key>` for a custom field (blanks last);
     /// prefix `-` for descending. A full-text `q` without `sort` lists the
@@ -195,15 +196,23 @@ const MATCH_ORDER: &str = "q";
 pub struct Page<T> {
     pub data: Vec<T>,
     pub next_cursor: Option<String>,
+    /// How many records match, on the first page only: counted up to 1,000
+    /// (100 for a search), with `total_is_estimate` set beyond.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
-    /// Set when `total` is a lower bound (counting stops at `COUNT_CAP`).
+    /// Set when `total` is a lower bound (counting stops at `COUNT_CAP`, or at
+    /// `SEARCH_COUNT_CAP` for a full-text search).
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub total_is_estimate: bool,
 }
 
 /// Lists count at most this many rows; beyond it `total_is_estimate` is set.
 pub const COUNT_CAP: u64 = 1_000;
+
+/// A search (`q`) counts at most this many matches: every match counted is
+/// looked up in the index and checked against the scope and filters, which
+/// for a common term cost the search three times its page.
+pub const SEARCH_COUNT_CAP: u64 = 100;
 
 fn parse_value(kind: Kind, field: &str, raw: &str) -> Result<Value, FieldError> {
     match kind {
@@ -716,6 +725,47 @@ impl<C: ColumnTrait> ListRequest<C> {
         }
     }
 
+    /// The first page in match order on SQLite, with its count, from one walk
+    /// of the matches: their rowids newest first (up to `count_cap` + 1, which
+    /// is the count), then the rows of the page's rowids.
+    async fn first_match_page<E, D>(
+        &self,
+        db: &D,
+        base: Select<E>,
+        extra: Condition,
+    ) -> AppResult<(Vec<E::Model>, Option<u64>)>
+    where
+        E: EntityTrait<Column = C>,
+        E::Model: Send + Sync,
+        D: ConnectionTrait,
+    {
+        let backend = db.get_database_backend();
+        let (matched, order) = self.matched(base.clone().filter(extra), backend);
+        let rowids: Vec<i64> = matched
+            .select_only()
+            .column_as(Expr::cust(order.clone()), "rowid")
+            .order_by(Expr::cust(order), Order::Desc)
+            .limit(self.count_cap() + 1)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let total = rowids.len() as u64;
+        let page = &rowids[..rowids.len().min(self.limit as usize + 1)];
+        if page.is_empty() {
+            return Ok((Vec::new(), Some(0)));
+        }
+        let table = self.spec.fulltext.as_ref().map_or("", |f| f.table);
+        let rows = base
+            .filter(Expr::cust_with_values(
+                format!("{table}.rowid IN (SELECT value FROM json_each(?))"),
+                [serde_json::to_string(page).unwrap_or_else(|_| "[]".into())],
+            ))
+            .order_by(Expr::cust(format!("{table}.rowid")), Order::Desc)
+            .all(db)
+            .await?;
+        Ok((rows, Some(total)))
+    }
+
     /// A page in match order: after the cursor's record, newest first.
     fn match_page<E: EntityTrait<Column = C>>(
         &self,
@@ -755,11 +805,12 @@ impl<C: ColumnTrait> ListRequest<C> {
         } else {
             None
         };
-        let total_is_estimate = total.is_some_and(|t| t > COUNT_CAP);
+        let cap = self.count_cap();
+        let total_is_estimate = total.is_some_and(|t| t > cap);
         Page {
             data: rows.into_iter().map(view).collect(),
             next_cursor,
-            total: total.map(|t| std::cmp::Ord::min(t, COUNT_CAP)),
+            total: total.map(|t| std::cmp::Ord::min(t, cap)),
             total_is_estimate,
         }
     }
@@ -780,9 +831,12 @@ impl<C: ColumnTrait> ListRequest<C> {
     {
         let backend = db.get_database_backend();
         if self.by_match {
+            if self.first_page() && backend == DbBackend::Sqlite {
+                return self.first_match_page(db, base, extra).await;
+            }
             let total = if self.first_page() {
                 let (counted, _) = self.matched(base.clone().filter(extra.clone()), backend);
-                Some(capped_count(db, counted).await?)
+                Some(capped_count_to(db, counted, self.count_cap()).await?)
             } else {
                 None
             };
@@ -802,11 +856,12 @@ impl<C: ColumnTrait> ListRequest<C> {
         };
         let total = if self.first_page() {
             Some(
-                capped_count(
+                capped_count_to(
                     db,
                     base.clone()
                         .filter(self.condition_for(backend, counted))
                         .filter(extra.clone()),
+                    self.count_cap(),
                 )
                 .await?,
             )
@@ -864,6 +919,16 @@ impl<C: ColumnTrait> ListRequest<C> {
         Ok(Some(
             serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()),
         ))
+    }
+
+    /// Where counting stops: `SEARCH_COUNT_CAP` for a full-text search,
+    /// `COUNT_CAP` otherwise.
+    pub fn count_cap(&self) -> u64 {
+        if self.q.is_some() {
+            SEARCH_COUNT_CAP
+        } else {
+            COUNT_CAP
+        }
     }
 
     /// Whether this is the first page: only it carries a `total` (counting again
@@ -990,10 +1055,20 @@ where
     E::Model: Send + Sync,
     D: ConnectionTrait,
 {
+    capped_count_to(db, select, COUNT_CAP).await
+}
+
+/// Counts the rows of `select` up to `cap + 1`.
+pub async fn capped_count_to<E, D>(db: &D, select: Select<E>, cap: u64) -> AppResult<u64>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    D: ConnectionTrait,
+{
     Ok(select
         .select_only()
         .expr(Expr::val(1))
-        .limit(COUNT_CAP + 1)
+        .limit(cap + 1)
         .count(db)
         .await?)
 }

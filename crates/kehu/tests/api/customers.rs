@@ -205,6 +205,79 @@ async fn search_without_sort_pages_through_the_newest_matches_first() {
 /// looked up by its rare part, and the whole term is checked on what that
 /// part finds: a record carrying only the part is not a match.
 #[tokio::test]
+async fn a_search_counts_up_to_one_hundred_matches_and_pages_through_all() {
+    let app = spawn_app().await;
+    let (_admin, rep, _) = setup(&app).await;
+    app.user("other@example.com", "黄敏", Role::Sales, None)
+        .await;
+    let other = app.api(&app.token("other@example.com").await);
+    for i in 0..105 {
+        create(
+            &rep,
+            json!({"name": format!("远航物流{i}号仓"), "region": "华东"}),
+        )
+        .await;
+    }
+    create(
+        &other,
+        json!({"name": "远航物流别人的仓", "region": "华东"}),
+    )
+    .await;
+    let q = urlencode("远航物流");
+    // In match order and sorted by name: the count stops at 100 and says so.
+    for sort in ["", "&sort=name"] {
+        let page: Value = rep
+            .get(&format!("/api/v1/customers?q={q}&limit=50{sort}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["total"], 100, "{sort}");
+        assert_eq!(page["total_is_estimate"], true, "{sort}");
+        assert_eq!(names(&page).len(), 50);
+    }
+    // Every match is still listed, page by page, newest first.
+    let mut seen = Vec::new();
+    let mut url = format!("/api/v1/customers?q={q}&limit=50");
+    loop {
+        let page: Value = rep.get(&url).await.json().await.unwrap();
+        seen.extend(names(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("/api/v1/customers?q={q}&limit=50&cursor={c}"),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..105).rev().map(|i| format!("远航物流{i}号仓")).collect();
+    assert_eq!(seen, expected);
+    // Fewer matches are counted exactly; a list without `q` counts to 1,000.
+    let page: Value = rep
+        .get(&format!("/api/v1/customers?q={}", urlencode("远航物流1")))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 16);
+    assert!(page["total_is_estimate"].is_null());
+    let page: Value = rep
+        .get(&format!("/api/v1/customers?region={}", urlencode("华东")))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 105);
+    assert!(page["total_is_estimate"].is_null());
+    // The other rep's count is of their own match only.
+    let page: Value = other
+        .get(&format!("/api/v1/customers?q={q}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 1);
+    assert_eq!(names(&page), ["远航物流别人的仓"]);
+}
+
+#[tokio::test]
 async fn search_for_a_term_with_common_trigrams_checks_the_whole_term() {
     let app = spawn_app().await;
     let (_, rep, _) = setup(&app).await;
