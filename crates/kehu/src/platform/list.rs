@@ -740,12 +740,13 @@ impl<C: ColumnTrait> ListRequest<C> {
         D: ConnectionTrait,
     {
         let backend = db.get_database_backend();
-        let (matched, order) = self.matched(base.clone().filter(extra), backend);
+        let (matched, order) = self.matched(base.clone().filter(extra.clone()), backend);
+        // A page may be longer than the count goes (`limit` up to 500).
         let rowids: Vec<i64> = matched
             .select_only()
             .column_as(Expr::cust(order.clone()), "rowid")
             .order_by(Expr::cust(order), Order::Desc)
-            .limit(self.count_cap() + 1)
+            .limit(std::cmp::Ord::max(self.count_cap(), self.limit) + 1)
             .into_tuple()
             .all(db)
             .await?;
@@ -755,15 +756,40 @@ impl<C: ColumnTrait> ListRequest<C> {
             return Ok((Vec::new(), Some(0)));
         }
         let table = self.spec.fulltext.as_ref().map_or("", |f| f.table);
+        // The filters again, for a row changed since the first query.
+        let ids = Fts::Ids(serde_json::to_string(page).unwrap_or_else(|_| "[]".into()));
         let rows = base
-            .filter(Expr::cust_with_values(
-                format!("{table}.rowid IN (SELECT value FROM json_each(?))"),
-                [serde_json::to_string(page).unwrap_or_else(|_| "[]".into())],
-            ))
+            .filter(extra)
+            .filter(self.condition_for(backend, &ids))
             .order_by(Expr::cust(format!("{table}.rowid")), Order::Desc)
             .all(db)
             .await?;
         Ok((rows, Some(total)))
+    }
+
+    /// On SQLite a match-order cursor goes on after its record's rowid: if
+    /// that record has since been purged, there is nothing to go on from, and
+    /// an empty page would wrongly say the list has ended.
+    async fn check_match_cursor<D: ConnectionTrait>(&self, db: &D) -> AppResult<()> {
+        let (Some((_, id)), Some(ft)) = (&self.cursor, &self.spec.fulltext) else {
+            return Ok(());
+        };
+        if db.get_database_backend() != DbBackend::Sqlite {
+            return Ok(());
+        }
+        let statement = sea_orm::Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!("SELECT 1 AS found FROM {} WHERE id = ?", ft.table),
+            [id.clone().into()],
+        );
+        if db.query_one_raw(statement).await?.is_none() {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "cursor",
+                "invalid_cursor",
+                "names a record that no longer exists: start again from the first page",
+            )]));
+        }
+        Ok(())
     }
 
     /// A page in match order: after the cursor's record, newest first.
@@ -817,7 +843,7 @@ impl<C: ColumnTrait> ListRequest<C> {
 
     /// Runs the list: `base` (already narrowed to what the caller may see) with the
     /// filters, `q`, `extra` conditions, cursor, sort and limit; the first page is
-    /// also counted (up to `COUNT_CAP`). Hand the rows to `page`.
+    /// also counted (up to `count_cap`). Hand the rows to `page`.
     pub async fn fetch<E, D>(
         &self,
         db: &D,
@@ -841,6 +867,9 @@ impl<C: ColumnTrait> ListRequest<C> {
                 None
             };
             let rows = self.match_page(base.filter(extra), backend).all(db).await?;
+            if rows.is_empty() {
+                self.check_match_cursor(db).await?;
+            }
             return Ok((rows, total));
         }
         // Full-text matches are looked up once: few, they drive the count and
