@@ -756,14 +756,21 @@ impl<C: ColumnTrait> ListRequest<C> {
             return Ok((Vec::new(), Some(0)));
         }
         let table = self.spec.fulltext.as_ref().map_or("", |f| f.table);
-        // The filters again, for a row changed since the first query.
+        // The filters again (q is the rowids), for a row changed since the
+        // first query; if one no longer belongs, the page is read the usual
+        // way, so that it is neither short nor without its cursor.
         let ids = Fts::Ids(serde_json::to_string(page).unwrap_or_else(|_| "[]".into()));
         let rows = base
-            .filter(extra)
+            .clone()
+            .filter(extra.clone())
             .filter(self.condition_for(backend, &ids))
             .order_by(Expr::cust(format!("{table}.rowid")), Order::Desc)
             .all(db)
             .await?;
+        if rows.len() < page.len() {
+            let rows = self.match_page(base.filter(extra), backend).all(db).await?;
+            return Ok((rows, Some(total)));
+        }
         Ok((rows, Some(total)))
     }
 
