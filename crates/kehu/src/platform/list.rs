@@ -201,7 +201,7 @@ pub struct Page<T> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
     /// Set when `total` is a lower bound (counting stops at `COUNT_CAP`, or at
-    /// `SEARCH_COUNT_CAP` for a full-text search).
+    /// `SEARCH_COUNT_CAP` for a search).
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub total_is_estimate: bool,
 }
@@ -957,8 +957,8 @@ impl<C: ColumnTrait> ListRequest<C> {
         ))
     }
 
-    /// Where counting stops: `SEARCH_COUNT_CAP` for a full-text search,
-    /// `COUNT_CAP` otherwise.
+    /// Where counting stops: `SEARCH_COUNT_CAP` for a search (`q`, also on
+    /// the lists searched with `LIKE`), `COUNT_CAP` otherwise.
     pub fn count_cap(&self) -> u64 {
         if self.q.is_some() {
             SEARCH_COUNT_CAP
