@@ -282,7 +282,12 @@ async fn customer_pages_in_a_real_browser() {
             .await?
             .click()
             .await?;
-        wait_for(&driver, By::Css("#customers-table tbody tr td a")).await?;
+        // The results page (the list before it has links too: a click on one
+        // of those would meet a page being replaced).
+        wait_for(&driver, By::Css("input[name='q'][value='有限公司']")).await?;
+        driver
+            .screenshot(&shots.join("10c-customers-search-zh.png"))
+            .await?;
         driver
             .find(By::Css("#customers-table tbody tr td a"))
             .await?
