@@ -445,7 +445,7 @@ pub async fn seed_customers(
                     .await?;
             }
         }
-        db.execute_unprepared("ANALYZE").await?;
+        crate::platform::db::analyze(db).await?;
     }
     result
 }
@@ -912,7 +912,7 @@ pub async fn seed_opportunities(
     }
     crate::opportunities::rollups::rebuild(db).await?;
     if bulk {
-        db.execute_unprepared("ANALYZE").await?;
+        crate::platform::db::analyze(db).await?;
     }
     inserted
 }
