@@ -445,7 +445,7 @@ pub async fn seed_customers(
                     .await?;
             }
         }
-        crate::platform::db::analyze(db).await?;
+        db.execute_unprepared("ANALYZE").await?;
     }
     result
 }
@@ -912,7 +912,7 @@ pub async fn seed_opportunities(
     }
     crate::opportunities::rollups::rebuild(db).await?;
     if bulk {
-        crate::platform::db::analyze(db).await?;
+        db.execute_unprepared("ANALYZE").await?;
     }
     inserted
 }

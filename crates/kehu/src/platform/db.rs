@@ -114,27 +114,6 @@ pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, D
     }
 }
 
-/// Gathers the query planner's statistics (after a bulk load). SQLite keeps
-/// only `sqlite_stat1` (rows per index prefix): with `sqlite_stat4`'s samples
-/// it compiles a cached statement again each time a value bound to an indexed
-/// column changes, which is nearly every list query (about 7% of a list page).
-pub async fn analyze(db: &DatabaseConnection) -> Result<(), DbErr> {
-    db.execute_unprepared("ANALYZE").await?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        let stat4 = db
-            .query_one_raw(sea_orm::Statement::from_string(
-                DbBackend::Sqlite,
-                "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat4'",
-            ))
-            .await?;
-        if stat4.is_some() {
-            db.execute_unprepared("DELETE FROM sqlite_stat4").await?;
-            db.execute_unprepared("ANALYZE sqlite_schema").await?;
-        }
-    }
-    Ok(())
-}
-
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await
@@ -209,5 +188,34 @@ mod tests {
             Some("kehu-data/kehu.db")
         );
         assert_eq!(sqlite_path("postgres://x"), None);
+    }
+
+    /// The bundled SQLite is built as `.cargo/config.toml` says (a
+    /// `LIBSQLITE3_FLAGS` set in the environment would replace those flags).
+    #[tokio::test]
+    async fn sqlite_is_built_with_the_workspace_flags() {
+        let db = connect("sqlite::memory:")
+            .await
+            .expect("in-memory database");
+        let options: Vec<String> = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA compile_options",
+            ))
+            .await
+            .expect("compile options")
+            .iter()
+            .map(|r| r.try_get_by_index::<String>(0).expect("option"))
+            .collect();
+        for wanted in ["ENABLE_QPSG", "DEFAULT_MEMSTATUS=0"] {
+            assert!(
+                options.iter().any(|o| o == wanted),
+                "{wanted} in {options:?}"
+            );
+        }
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
     }
 }
