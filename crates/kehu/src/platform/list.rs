@@ -8,10 +8,10 @@
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::trigrams::TrigramSample;
 use base64::Engine;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, LikeExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, LikeExpr, QueryStatementBuilder};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -204,6 +204,24 @@ pub struct Page<T> {
     /// `SEARCH_COUNT_CAP` for a search).
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub total_is_estimate: bool,
+}
+
+/// The column a first page's rows carry the list's capped count in.
+const TOTAL_COLUMN: &str = "list_total";
+
+/// A row with the capped count of its list (see `rows_and_total`).
+struct Counted<M> {
+    model: M,
+    total: i64,
+}
+
+impl<M: FromQueryResult> FromQueryResult for Counted<M> {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(Self {
+            model: M::from_query_result(row, pre)?,
+            total: row.try_get(pre, TOTAL_COLUMN)?,
+        })
+    }
 }
 
 /// Lists count at most this many rows; beyond it `total_is_estimate` is set.
@@ -725,55 +743,6 @@ impl<C: ColumnTrait> ListRequest<C> {
         }
     }
 
-    /// The first page in match order on SQLite, with its count, from one walk
-    /// of the matches: their rowids newest first (up to `count_cap` + 1, which
-    /// is the count), then the rows of the page's rowids.
-    async fn first_match_page<E, D>(
-        &self,
-        db: &D,
-        base: Select<E>,
-        extra: Condition,
-    ) -> AppResult<(Vec<E::Model>, Option<u64>)>
-    where
-        E: EntityTrait<Column = C>,
-        E::Model: Send + Sync,
-        D: ConnectionTrait,
-    {
-        let backend = db.get_database_backend();
-        let (matched, order) = self.matched(base.clone().filter(extra.clone()), backend);
-        // A page may be longer than the count goes (`limit` up to 500).
-        let rowids: Vec<i64> = matched
-            .select_only()
-            .column_as(Expr::cust(order.clone()), "rowid")
-            .order_by(Expr::cust(order), Order::Desc)
-            .limit(std::cmp::Ord::max(self.count_cap(), self.limit) + 1)
-            .into_tuple()
-            .all(db)
-            .await?;
-        let total = rowids.len() as u64;
-        let page = &rowids[..rowids.len().min(self.limit as usize + 1)];
-        if page.is_empty() {
-            return Ok((Vec::new(), Some(0)));
-        }
-        let table = self.spec.fulltext.as_ref().map_or("", |f| f.table);
-        // The filters again (q is the rowids), for a row changed since the
-        // first query; if one no longer belongs, the page is read the usual
-        // way, so that it is neither short nor without its cursor.
-        let ids = Fts::Ids(serde_json::to_string(page).unwrap_or_else(|_| "[]".into()));
-        let rows = base
-            .clone()
-            .filter(extra.clone())
-            .filter(self.condition_for(backend, &ids))
-            .order_by(Expr::cust(format!("{table}.rowid")), Order::Desc)
-            .all(db)
-            .await?;
-        if rows.len() < page.len() {
-            let rows = self.match_page(base.filter(extra), backend).all(db).await?;
-            return Ok((rows, Some(total)));
-        }
-        Ok((rows, Some(total)))
-    }
-
     /// On SQLite a match-order cursor goes on after its record's rowid: if
     /// that record has since been purged, there is nothing to go on from, and
     /// an empty page would wrongly say the list has ended.
@@ -864,16 +833,11 @@ impl<C: ColumnTrait> ListRequest<C> {
     {
         let backend = db.get_database_backend();
         if self.by_match {
-            if self.first_page() && backend == DbBackend::Sqlite {
-                return self.first_match_page(db, base, extra).await;
-            }
-            let total = if self.first_page() {
-                let (counted, _) = self.matched(base.clone().filter(extra.clone()), backend);
-                Some(capped_count_to(db, counted, self.count_cap()).await?)
-            } else {
-                None
-            };
-            let rows = self.match_page(base.filter(extra), backend).all(db).await?;
+            let counted = self
+                .first_page()
+                .then(|| self.matched(base.clone().filter(extra.clone()), backend).0);
+            let page = self.match_page(base.filter(extra), backend);
+            let (rows, total) = self.rows_and_total(db, page, counted).await?;
             if rows.is_empty() {
                 self.check_match_cursor(db).await?;
             }
@@ -890,25 +854,53 @@ impl<C: ColumnTrait> ListRequest<C> {
         } else {
             &Fts::Drive
         };
-        let total = if self.first_page() {
-            Some(
-                capped_count_to(
-                    db,
-                    base.clone()
-                        .filter(self.condition_for(backend, counted))
-                        .filter(extra.clone()),
-                    self.count_cap(),
-                )
-                .await?,
-            )
-        } else {
-            None
+        let counted = self.first_page().then(|| {
+            base.clone()
+                .filter(self.condition_for(backend, counted))
+                .filter(extra.clone())
+        });
+        let page = self.apply_walking(base.filter(extra), backend, &fts);
+        self.rows_and_total(db, page, counted).await
+    }
+
+    /// The rows of `page` and, when `counted` is given, how many rows it
+    /// selects up to `count_cap` + 1: counted in the same statement (a column
+    /// of every row), as a query of its own costs more than its count.
+    async fn rows_and_total<E, D>(
+        &self,
+        db: &D,
+        page: Select<E>,
+        counted: Option<Select<E>>,
+    ) -> AppResult<(Vec<E::Model>, Option<u64>)>
+    where
+        E: EntityTrait<Column = C>,
+        E::Model: Send + Sync,
+        D: ConnectionTrait,
+    {
+        let Some(counted) = counted else {
+            return Ok((page.all(db).await?, None));
         };
-        let rows = self
-            .apply_walking(base.filter(extra), backend, &fts)
+        let capped = counted
+            .select_only()
+            .expr(Expr::val(1))
+            .limit(self.count_cap() + 1)
+            .into_query();
+        let count = sea_orm::sea_query::Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from_subquery(capped, "capped")
+            .to_owned();
+        let rows = page
+            .expr_as(
+                Expr::SubQuery(None, Box::new(count.into_sub_query_statement())),
+                TOTAL_COLUMN,
+            )
+            .into_model::<Counted<E::Model>>()
             .all(db)
             .await?;
-        Ok((rows, total))
+        let total = rows
+            .first()
+            .map_or(0, |r| u64::try_from(r.total).unwrap_or(0));
+        Ok((rows.into_iter().map(|r| r.model).collect(), Some(total)))
     }
 
     /// The rowids `q` matches in the full-text index (SQLite), as a JSON array,
