@@ -291,6 +291,18 @@ async fn a_search_counts_up_to_one_hundred_matches_and_pages_through_all() {
         .unwrap();
     assert_eq!(page["total"], 16);
     assert!(page["total_is_estimate"].is_null());
+    // Sorted, too (the matches drive the count, not the sort index).
+    let page: Value = rep
+        .get(&format!(
+            "/api/v1/customers?q={}&sort=name&limit=5",
+            urlencode("远航物流1")
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 16);
+    assert_eq!(page["data"].as_array().map(Vec::len), Some(5));
     let page: Value = rep
         .get(&format!("/api/v1/customers?region={}", urlencode("华东")))
         .await
@@ -1015,6 +1027,8 @@ async fn custom_fields_are_validated_stored_and_filterable() {
         got.sort();
         let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
         want.sort();
+        // The count is of the filtered list, not of all three customers.
+        assert_eq!(page["total"], want.len(), "{query}");
         assert_eq!(got, want, "{query}");
     }
     let page: Value = rep
