@@ -951,7 +951,7 @@ impl<C: ColumnTrait> ListRequest<C> {
 
     /// Where counting stops: `SEARCH_COUNT_CAP` for a search (`q`, also on
     /// the lists searched with `LIKE`), `COUNT_CAP` otherwise.
-    pub fn count_cap(&self) -> u64 {
+    fn count_cap(&self) -> u64 {
         if self.q.is_some() {
             SEARCH_COUNT_CAP
         } else {
@@ -1083,20 +1083,10 @@ where
     E::Model: Send + Sync,
     D: ConnectionTrait,
 {
-    capped_count_to(db, select, COUNT_CAP).await
-}
-
-/// Counts the rows of `select` up to `cap + 1`.
-pub async fn capped_count_to<E, D>(db: &D, select: Select<E>, cap: u64) -> AppResult<u64>
-where
-    E: EntityTrait,
-    E::Model: Send + Sync,
-    D: ConnectionTrait,
-{
     Ok(select
         .select_only()
         .expr(Expr::val(1))
-        .limit(cap + 1)
+        .limit(COUNT_CAP + 1)
         .count(db)
         .await?)
 }
