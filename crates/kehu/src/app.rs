@@ -44,6 +44,9 @@ pub struct Settings {
     pub recycle_days: i64,
     /// Run the background jobs (hourly and every minute) while serving.
     pub background_jobs: bool,
+    /// Serve `/metrics` (Prometheus) on this address of its own; not served
+    /// at all without one (it would tell anyone the routes and their load).
+    pub metrics_bind: Option<String>,
 }
 
 impl Default for Settings {
@@ -57,6 +60,7 @@ impl Default for Settings {
             login_delay_step: std::time::Duration::from_millis(300),
             recycle_days: 30,
             background_jobs: true,
+            metrics_bind: None,
         }
     }
 }
@@ -79,6 +83,89 @@ pub struct AppState {
 )]
 struct ApiDoc;
 
+/// Every error answer is problem details (`application/problem+json`), and
+/// the errors any operation can give are documented on each: 400 (a NUL byte,
+/// a query string that does not parse), 401 (not signed in; but the
+/// sign-in itself and the document), 404 on a record's path, 409/412/422/428
+/// on changes, 413 with a body, 503 when the database is busy.
+struct ProblemResponses;
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        const PROBLEM: &str = "application/problem+json";
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    PROBLEM,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let has_id = path.contains('{');
+            let public = path == "/api/v1/auth/tokens" || path == "/api/v1/openapi.json";
+            for (method, op) in [
+                ("get", item.get.as_mut()),
+                ("post", item.post.as_mut()),
+                ("put", item.put.as_mut()),
+                ("patch", item.patch.as_mut()),
+                ("delete", item.delete.as_mut()),
+            ] {
+                let Some(op) = op else { continue };
+                let responses = &mut op.responses.responses;
+                // Errors documented by hand as JSON are problem details.
+                for (status, r) in responses.iter_mut() {
+                    if !status.starts_with(['4', '5']) {
+                        continue;
+                    }
+                    if let RefOr::T(r) = r
+                        && let Some(c) = r.content.shift_remove("application/json")
+                    {
+                        r.content.insert(PROBLEM.to_owned(), c);
+                    }
+                }
+                let write = method != "get";
+                let mut add = vec![(
+                    "400",
+                    "bad request: a NUL byte or a query string that does not parse",
+                )];
+                if !(public && method == "post") {
+                    add.push(("401", "not signed in"));
+                }
+                if has_id {
+                    add.push(("404", "no such record, or not yours to see"));
+                }
+                if write {
+                    add.push(("409", "the record's state or version refuses the change"));
+                    add.push(("422", "invalid input, by field"));
+                    add.push(("503", "the database is busy; nothing was written, retry after `Retry-After` seconds"));
+                }
+                if op.request_body.is_some() {
+                    add.push(("413", "the body is too large"));
+                }
+                if method == "patch" || method == "put" {
+                    add.push((
+                        "428",
+                        "the version is missing (send `If-Match` or `version`)",
+                    ));
+                }
+                if method == "get" {
+                    add.push(("422", "an invalid filter, sort or cursor"));
+                }
+                for (status, description) in add {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| RefOr::T(problem(description)));
+                }
+            }
+        }
+    }
+}
+
 struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
@@ -100,12 +187,13 @@ impl utoipa::Modify for BearerAuth {
 
 /// The OpenAPI document and the API routes, built together from the handlers' annotations.
 fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::api::router())
         .merge(crate::users::api::router())
         .merge(crate::teams::api::router())
         .merge(crate::audit::api::router())
         .merge(crate::customers::api::router())
+        .merge(crate::imports::api::router())
         .merge(crate::contacts::api::router())
         .merge(crate::custom_fields::api::router())
         .merge(crate::settings::api::router())
@@ -123,8 +211,11 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::products::api::router())
         .merge(crate::contracts::api::router())
         .merge(crate::contracts::files::api_router())
-        .merge(crate::quotes::api::router())
-        .split_for_parts()
+        .merge(crate::quotes::api::router());
+    let (router, mut doc) = routes.split_for_parts();
+    // After the routes are in: the document's paths exist only now.
+    utoipa::Modify::modify(&ProblemResponses, &mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI document (also served at `/api/v1/openapi.json`).
@@ -203,6 +294,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::teams::pages::router())
         .merge(crate::audit::pages::router())
         .merge(crate::customers::import::page_router())
+        .merge(crate::imports::pages::router())
         .merge(crate::customers::pages::router())
         .merge(crate::contacts::pages::router())
         .merge(crate::settings::pages::router())
@@ -230,7 +322,6 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .route("/healthz", get(healthz))
         .route("/ping", get(|| async { "pong" }))
-        .route("/metrics", get(metrics))
         .route("/static/{*path}", get(static_file))
         .layer(middleware::from_fn_with_state(state.clone(), identify))
         .layer(middleware::from_fn_with_state(state.metrics.clone(), track))
@@ -370,6 +461,7 @@ pub struct Config {
 pub struct Application {
     pub state: AppState,
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Application {
@@ -385,6 +477,14 @@ impl Application {
         let listener = TcpListener::bind(&config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let metrics_listener = match &config.settings.metrics_bind {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} for metrics"))?,
+            ),
+            None => None,
+        };
         let state = AppState {
             db,
             clock: Clock::default(),
@@ -392,7 +492,18 @@ impl Application {
             metrics: Metrics::new(),
             caches: Default::default(),
         };
-        Ok(Application { state, listener })
+        Ok(Application {
+            state,
+            listener,
+            metrics_listener,
+        })
+    }
+
+    /// Where `/metrics` is served, when `Settings::metrics_bind` asked for it.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     pub fn local_addr(&self) -> AppResult<SocketAddr> {
@@ -443,12 +554,25 @@ impl Application {
                 }
             }
         });
+        let metrics_server = self.metrics_listener.map(|l| {
+            let app = Router::new()
+                .route("/metrics", get(metrics))
+                .with_state(self.state.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(l, app).await {
+                    tracing::error!(error = %e, "metrics listener failed");
+                }
+            })
+        });
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         jobs.abort();
         checkpoints.abort();
+        if let Some(m) = metrics_server {
+            m.abort();
+        }
         served?;
         Ok(())
     }

@@ -46,6 +46,10 @@ pub enum Command {
         #[arg(long, env = "KEHU_RECYCLE_DAYS", default_value_t = 30,
               value_parser = clap::value_parser!(i64).range(1..=3650))]
         recycle_days: i64,
+        /// Serve Prometheus metrics at /metrics on this address (e.g.
+        /// 127.0.0.1:9090); without it they are not served.
+        #[arg(long, env = "KEHU_METRICS_BIND")]
+        metrics_bind: Option<String>,
     },
     /// Bring the database schema up to date.
     Migrate,
@@ -193,10 +197,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             demo,
             secure_cookies,
             recycle_days,
+            metrics_bind,
         } => {
             let settings = Settings {
                 secure_cookies,
                 recycle_days,
+                metrics_bind,
                 ..Settings::default()
             };
             serve(url, bind, demo, settings).await

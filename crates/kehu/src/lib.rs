@@ -14,6 +14,7 @@ pub mod customers;
 pub mod demo;
 pub mod entities;
 pub mod home;
+pub mod imports;
 pub mod leads;
 pub mod notifications;
 pub mod opportunities;

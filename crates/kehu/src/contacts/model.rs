@@ -228,10 +228,15 @@ impl Draft {
             c.add(validate::email("email", e));
         }
         if let Some(b) = &self.birthday
-            && let Err(e) = validate::date("birthday", b)
+            && let Err(e) = validate::birthday("birthday", b, today())
         {
             c.add(Some(e));
         }
         c
     }
+}
+
+/// Today (UTC) for the birthday check.
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
 }

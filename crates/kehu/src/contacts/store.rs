@@ -393,11 +393,14 @@ pub async fn restore(
 ) -> AppResult<contact::Model> {
     let txn = write_txn(db).await?;
     let scope = DataScope::for_user(&txn, user).await?;
-    let old = scoped(&scope, true)
-        .filter(contact::Column::Id.eq(id))
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    // Locked: of concurrent restores one wins, the others find nothing in the bin.
+    let old = crate::platform::db::for_update(
+        scoped(&scope, true).filter(contact::Column::Id.eq(id)),
+        &txn,
+    )
+    .one(&txn)
+    .await?
+    .ok_or(AppError::NotFound)?;
     let mut am = old.clone().into_active_model();
     am.deleted_at = Set(None);
     am.deleted_by = Set(None);

@@ -24,10 +24,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_customer, update_customer, delete_customer))
         .routes(routes!(restore_customer))
         .routes(routes!(customer_timeline))
-        .routes(routes!(import_customers))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            10 * 1024 * 1024 + 64 * 1024,
-        ))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(import_customers))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::imports::store::MAX_FILE_BYTES + 64 * 1024,
+                )),
+        )
 }
 
 /// Filters of the customer list. Custom fields filter as `custom.<key>=value`
@@ -229,23 +232,27 @@ async fn customer_timeline(
     ))
 }
 
-/// Import customers from a CSV (UTF-8) or Excel file (multipart field `file`); the first
-/// row names the columns (`name`/名称, `phone`/电话, `email`/邮箱, `industry`/行业,
-/// `region`/区域, `level`/级别, `status`/状态, `tags`/标签, …). You own what you import.
-/// Look-alikes of existing customers (or of earlier rows) are skipped unless
-/// `on_duplicate=create`; `dry_run=true` reports without writing. Any row with a field
-/// error answers 422 naming it (`rows[3].email`) and imports nothing.
+/// Import customers from a CSV (UTF-8) or Excel file (multipart field `file`, up to
+/// 200 MB and 1,000,000 rows); the first row names the columns (`name`/名称,
+/// `phone`/电话, `email`/邮箱, `industry`/行业, `region`/区域, `level`/级别,
+/// `status`/状态, `tags`/标签, …). You own what you import. A file that cannot be
+/// read, lacks a name column or names an unknown one is a 422 at once; otherwise
+/// the import runs in the background (202, `Location` of the import to poll):
+/// rows go in batches, a row with a field error fails alone (listed, and in the
+/// error file), look-alikes of existing customers (or of earlier rows) are skipped
+/// unless `on_duplicate=create`; `dry_run=true` reports without writing.
 #[utoipa::path(post, path = "/api/v1/customers/import", tag = "customers",
     params(("dry_run" = Option<bool>, Query, description = "report only"),
         ("on_duplicate" = Option<String>, Query, description = "`skip` (default) or `create`")),
     request_body(content_type = "multipart/form-data", description = "a `file` field"),
-    responses((status = 200, body = super::import::ImportReport), (status = 422, body = Problem)))]
+    responses((status = 202, body = crate::imports::store::ImportView, description = "started; poll `Location`"),
+        (status = 401, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
 async fn import_customers(
     State(state): State<AppState>,
     me: ApiUser,
     RawQuery(q): RawQuery,
     form: axum::extract::Multipart,
-) -> AppResult<Json<super::import::ImportReport>> {
+) -> AppResult<Response> {
     let mut p = pairs(q.as_deref())?;
     let dry_run = flag(take(&mut p, "dry_run"), "dry_run")?;
     let create = match take(&mut p, "on_duplicate").as_deref() {
@@ -261,18 +268,20 @@ async fn import_customers(
     };
     let (name, data, _) = super::import::read_upload(form).await?;
     let table = super::import::read_table(&name, &data)?;
-    let report = super::import::import(
+    let m = super::import::start(
         &state.db,
-        state.clock.now(),
+        &state.clock,
         &me.actor(),
         &me.user,
+        &name,
         table,
         create,
         dry_run,
     )
     .await?;
-    if !report.errors.is_empty() {
-        return Err(super::import::as_error(&report));
-    }
-    Ok(Json(report))
+    let location = format!("/api/v1/imports/{}", m.id);
+    let mut res =
+        crate::platform::api::created(location, crate::imports::store::view(&m, state.clock.now()));
+    *res.status_mut() = StatusCode::ACCEPTED;
+    Ok(res)
 }

@@ -1,23 +1,23 @@
 //! Importing customers from a CSV or Excel file: the first row names the
 //! columns (English field names or their Chinese labels), every other row is
-//! a customer owned by the importer. All or nothing: a row with a field error
-//! stops the import and every error is reported with its row number. Rows that
-//! look like an existing customer (or an earlier row) are skipped unless asked
-//! to create them anyway; a dry run reports without writing.
+//! a customer owned by the importer. The file is checked as a whole first
+//! (readable, a name column, no unknown column, at most
+//! `imports::store::MAX_ROWS` rows), then its rows go in through `store::create_in`
+//! in the background, in batches (`imports::store`): a row with a field error
+//! fails alone and goes to the error file; rows that look like an existing
+//! customer (or an earlier row) are skipped unless asked to create them
+//! anyway; a dry run reports without writing.
 
 use super::model::NewCustomer;
+use crate::entities::import as import_entity;
+use crate::imports::store::{self as imports, RowImporter, RowOutcome};
 use crate::platform::audit::Actor;
 use crate::platform::auth::CurrentUser;
-use crate::platform::db::write_txn;
-use crate::platform::error::{AppError, AppResult, FieldError};
-use sea_orm::{DatabaseConnection, TransactionTrait};
-use serde::Serialize;
-use serde_json::Value;
+use crate::platform::clock::Clock;
+use crate::platform::error::{AppError, AppResult};
+use axum::response::IntoResponse;
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use time::OffsetDateTime;
-use utoipa::ToSchema;
-
-/// Rows per file.
-pub const MAX_ROWS: usize = 5_000;
 
 /// Column headers understood, by field.
 const HEADERS: &[(&str, &[&str])] = &[
@@ -37,34 +37,9 @@ const HEADERS: &[(&str, &[&str])] = &[
     ("notes", &["notes", "备注"]),
 ];
 
-/// What an import did (or, in a dry run, would do).
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
-pub struct ImportReport {
-    pub dry_run: bool,
-    /// Rows read (without the header).
-    pub rows: usize,
-    pub created: usize,
-    /// Rows left out as look-alikes of existing customers or earlier rows.
-    pub skipped: Vec<SkippedRow>,
-    /// Field errors by row; when there are any, nothing was imported.
-    pub errors: Vec<RowError>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SkippedRow {
-    /// The row number in the file (the header is row 1).
-    pub row: usize,
-    pub name: String,
-    #[schema(value_type = Vec<Object>)]
-    pub matches: Vec<Value>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RowError {
-    pub row: usize,
-    pub field: String,
-    pub code: String,
-    pub message: String,
+/// A cell without surrounding blanks and NUL characters (no database keeps them).
+fn clean_cell(c: &str) -> String {
+    c.trim().replace('\0', "")
 }
 
 /// The cells of a file: CSV (UTF-8, with or without BOM) or Excel (.xlsx/.xls), by name.
@@ -81,7 +56,7 @@ pub fn read_table(file_name: &str, data: &[u8]) -> AppResult<Vec<Vec<String>>> {
         let mut out = Vec::new();
         for rec in reader.records() {
             let rec = rec.map_err(|e| bad(format!("not a valid CSV file: {e}")))?;
-            out.push(rec.iter().map(|c| c.trim().to_owned()).collect());
+            out.push(rec.iter().map(clean_cell).collect());
         }
         Ok(out)
     } else if lower.ends_with(".xlsx") || lower.ends_with(".xls") {
@@ -94,7 +69,7 @@ pub fn read_table(file_name: &str, data: &[u8]) -> AppResult<Vec<Vec<String>>> {
             .map_err(|e| bad(format!("not a readable Excel file: {e}")))?;
         Ok(range
             .rows()
-            .map(|r| r.iter().map(|c| c.to_string().trim().to_owned()).collect())
+            .map(|r| r.iter().map(|c| clean_cell(&c.to_string())).collect())
             .collect())
     } else {
         Err(AppError::field(
@@ -105,16 +80,77 @@ pub fn read_table(file_name: &str, data: &[u8]) -> AppResult<Vec<Vec<String>>> {
     }
 }
 
-/// Imports customers from table rows (the first is the header).
-pub async fn import(
+/// Writes customer rows: the file's columns mapped to fields.
+struct CustomerRows {
+    columns: Vec<Option<&'static str>>,
+    actor: Actor,
+    user: CurrentUser,
+    create_duplicates: bool,
+}
+
+impl RowImporter for CustomerRows {
+    async fn import_row(
+        &self,
+        txn: &DatabaseTransaction,
+        now: OffsetDateTime,
+        row: &[String],
+    ) -> AppResult<RowOutcome> {
+        let cell = |f: &str| {
+            self.columns
+                .iter()
+                .position(|c| *c == Some(f))
+                .and_then(|p| row.get(p))
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let input = NewCustomer {
+            name: cell("name").unwrap_or_default(),
+            kind: cell("kind"),
+            industry: cell("industry"),
+            size: cell("size"),
+            region: cell("region"),
+            address: cell("address"),
+            phone: cell("phone"),
+            email: cell("email"),
+            website: cell("website"),
+            source: cell("source"),
+            level: cell("level"),
+            status: cell("status"),
+            tags: cell("tags").map(|t| crate::platform::form::split_tags(&t)),
+            notes: cell("notes"),
+            ..Default::default()
+        };
+        let name = input.name.clone();
+        match super::store::create_in(
+            txn,
+            now,
+            &self.actor,
+            &self.user,
+            input,
+            self.create_duplicates,
+        )
+        .await
+        {
+            Ok(_) => Ok(RowOutcome::Created),
+            Err(AppError::Duplicate(matches)) => Ok(RowOutcome::Skipped { name, matches }),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Checks a table's header and size and starts importing its rows (the first
+/// is the header) in the background; the import's record tells its progress.
+#[allow(clippy::too_many_arguments)]
+pub async fn start(
     db: &DatabaseConnection,
-    now: OffsetDateTime,
+    clock: &Clock,
     actor: &Actor,
     user: &CurrentUser,
+    file_name: &str,
     table: Vec<Vec<String>>,
     create_duplicates: bool,
     dry_run: bool,
-) -> AppResult<ImportReport> {
+) -> AppResult<import_entity::Model> {
     let mut rows = table.into_iter();
     let header = rows.next().unwrap_or_default();
     let mut columns: Vec<Option<&'static str>> = Vec::new();
@@ -145,105 +181,31 @@ pub async fn import(
         ));
     }
     let rows: Vec<Vec<String>> = rows.filter(|r| r.iter().any(|c| !c.is_empty())).collect();
-    if rows.len() > MAX_ROWS {
+    if rows.len() > imports::MAX_ROWS {
         return Err(AppError::field(
             "file",
             "too_long",
-            format!("at most {MAX_ROWS} rows at once"),
+            format!("at most {} rows at once", imports::MAX_ROWS),
         ));
     }
-    let mut report = ImportReport {
-        dry_run,
-        rows: rows.len(),
-        ..Default::default()
+    let importer = CustomerRows {
+        columns,
+        actor: actor.clone(),
+        user: user.clone(),
+        create_duplicates,
     };
-    let txn = write_txn(db).await?;
-    for (i, row) in rows.iter().enumerate() {
-        let number = i + 2;
-        let cell = |f: &str| {
-            columns
-                .iter()
-                .position(|c| *c == Some(f))
-                .and_then(|p| row.get(p))
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let input = NewCustomer {
-            name: cell("name").unwrap_or_default(),
-            kind: cell("kind"),
-            industry: cell("industry"),
-            size: cell("size"),
-            region: cell("region"),
-            address: cell("address"),
-            phone: cell("phone"),
-            email: cell("email"),
-            website: cell("website"),
-            source: cell("source"),
-            level: cell("level"),
-            status: cell("status"),
-            tags: cell("tags").map(|t| crate::platform::form::split_tags(&t)),
-            notes: cell("notes"),
-            ..Default::default()
-        };
-        let name = input.name.clone();
-        // Each row in a savepoint, so a skipped look-alike leaves nothing behind.
-        let sp = txn.begin().await?;
-        match super::store::create_in(&sp, now, actor, user, input, create_duplicates).await {
-            Ok(_) => {
-                sp.commit().await?;
-                report.created += 1;
-            }
-            Err(AppError::Duplicate(matches)) => {
-                sp.rollback().await?;
-                report.skipped.push(SkippedRow {
-                    row: number,
-                    name,
-                    matches,
-                });
-            }
-            Err(AppError::Validation(errs)) => {
-                sp.rollback().await?;
-                report
-                    .errors
-                    .extend(errs.into_iter().map(|e: FieldError| RowError {
-                        row: number,
-                        field: e.field,
-                        code: e.code,
-                        message: e.message,
-                    }));
-            }
-            Err(e) => return Err(e),
-        }
-        if report.errors.len() > 200 {
-            break;
-        }
-    }
-    if dry_run || !report.errors.is_empty() {
-        txn.rollback().await?;
-        if !report.errors.is_empty() {
-            report.created = 0;
-        }
-    } else {
-        txn.commit().await?;
-    }
-    Ok(report)
-}
-
-/// The report's row errors as field errors (`rows[3].email`), for a 422.
-pub fn as_error(report: &ImportReport) -> AppError {
-    AppError::Validation(
-        report
-            .errors
-            .iter()
-            .map(|e| {
-                FieldError::new(
-                    &format!("rows[{}].{}", e.row, e.field),
-                    &e.code,
-                    e.message.clone(),
-                )
-            })
-            .collect(),
+    imports::start(
+        db,
+        clock,
+        user,
+        "customers",
+        file_name,
+        dry_run,
+        header,
+        rows,
+        importer,
     )
+    .await
 }
 
 /// The file of a multipart body (field `file`) and the form's other fields.
@@ -260,10 +222,9 @@ pub async fn read_upload(
         let name = field.name().unwrap_or_default().to_owned();
         if name == "file" {
             let file_name = field.file_name().unwrap_or_default().to_owned();
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|_| AppError::field("file", "too_large", "a file may be at most 10 MB"))?;
+            let bytes = field.bytes().await.map_err(|_| {
+                AppError::field("file", "too_large", "a file may be at most 200 MB")
+            })?;
             file = Some((file_name, bytes.to_vec()));
         } else {
             let v = field.text().await.unwrap_or_default();
@@ -283,7 +244,7 @@ pub async fn read_upload(
 #[template(path = "customers/import.html")]
 struct ImportPage {
     ctx: crate::platform::web::PageCtx,
-    report: Option<ImportReport>,
+    recent: Vec<imports::ImportView>,
     error: Option<String>,
 }
 
@@ -294,18 +255,33 @@ pub fn page_router() -> axum::Router<crate::app::AppState> {
             axum::routing::get(import_form).post(import_upload),
         )
         .layer(axum::extract::DefaultBodyLimit::max(
-            10 * 1024 * 1024 + 64 * 1024,
+            imports::MAX_FILE_BYTES + 64 * 1024,
         ))
 }
 
-async fn import_form(
+async fn form_page(
+    state: &crate::app::AppState,
     s: crate::platform::web::Signed,
+    error: Option<String>,
 ) -> crate::platform::error::PageResult<axum::response::Response> {
+    let now = state.clock.now();
+    let recent = imports::recent(&state.db, &s.user, "customers")
+        .await?
+        .iter()
+        .map(|m| imports::view(m, now))
+        .collect();
     Ok(crate::platform::web::render(&ImportPage {
         ctx: s.ctx,
-        report: None,
-        error: None,
+        recent,
+        error,
     })?)
+}
+
+async fn import_form(
+    axum::extract::State(state): axum::extract::State<crate::app::AppState>,
+    s: crate::platform::web::Signed,
+) -> crate::platform::error::PageResult<axum::response::Response> {
+    form_page(&state, s, None).await
 }
 
 async fn import_upload(
@@ -317,11 +293,12 @@ async fn import_upload(
         let (name, data, fields) = read_upload(form).await?;
         let on = |k: &str| fields.iter().any(|(f, v)| f == k && !v.is_empty());
         let table = read_table(&name, &data)?;
-        import(
+        start(
             &state.db,
-            state.clock.now(),
+            &state.clock,
             &s.actor(),
             &s.user,
+            &name,
             table,
             on("create_duplicates"),
             on("dry_run"),
@@ -329,21 +306,16 @@ async fn import_upload(
         .await
     }
     .await;
-    let (report, error) = match result {
-        Ok(r) => (Some(r), None),
-        Err(AppError::Validation(errs)) => (None, errs.first().map(|e| e.message.clone())),
-        Err(AppError::BadRequest(m)) => (None, Some(m)),
+    let error = match result {
+        Ok(m) => {
+            return Ok(axum::response::Redirect::to(&format!("/imports/{}", m.id)).into_response());
+        }
+        Err(AppError::Validation(errs)) => errs.first().map(|e| e.message.clone()),
+        Err(AppError::BadRequest(m)) => Some(m),
         Err(e) => return Err(e.into()),
     };
-    let failed = error.is_some() || report.as_ref().is_some_and(|r| !r.errors.is_empty());
-    let mut res = crate::platform::web::render(&ImportPage {
-        ctx: s.ctx,
-        report,
-        error,
-    })?;
-    if failed {
-        // Nothing was imported: the page says why.
-        *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
+    let mut res = form_page(&state, s, error).await?;
+    // Nothing was imported: the page says why.
+    *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     Ok(res)
 }

@@ -349,7 +349,7 @@ impl Draft {
             }
         }
         if let Some(b) = &self.birthday {
-            if let Err(e) = validate::date("birthday", b) {
+            if let Err(e) = validate::birthday("birthday", b, today()) {
                 c.add(Some(e));
             } else if self.kind == "company" {
                 c.push(
@@ -363,4 +363,9 @@ impl Draft {
         self.tags = tags;
         c
     }
+}
+
+/// Today (UTC) for the birthday check.
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
 }

@@ -778,11 +778,14 @@ pub async fn restore(
 ) -> AppResult<customer::Model> {
     let txn = write_txn(db).await?;
     let scope = DataScope::for_user(&txn, user).await?;
-    let old = scoped(&scope, true)
-        .filter(customer::Column::Id.eq(id))
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    // Locked: of concurrent restores one wins, the others find nothing in the bin.
+    let old = crate::platform::db::for_update(
+        scoped(&scope, true).filter(customer::Column::Id.eq(id)),
+        &txn,
+    )
+    .one(&txn)
+    .await?
+    .ok_or(AppError::NotFound)?;
     if !user.is_admin() && old.owner_id.as_deref() != Some(user.id.as_str()) {
         return Err(AppError::Forbidden);
     }

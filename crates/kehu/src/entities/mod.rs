@@ -20,6 +20,7 @@ pub mod deal_closing;
 pub mod deal_cohort;
 pub mod deal_forecast;
 pub mod idempotency_key;
+pub mod import;
 pub mod installment;
 pub mod invoice;
 pub mod job_lease;

@@ -56,6 +56,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     if std::str::from_utf8(bytes).is_err() {
         return Err(AppError::BadRequest("the body is not valid UTF-8".into()));
     }
+    if json_has_nul(bytes) {
+        return Err(AppError::BadRequest(
+            "a string of the body contains a NUL character (\\u0000)".into(),
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(de) {
         Ok(v) => Ok(v),
@@ -88,6 +93,27 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             )]))
         }
     }
+}
+
+/// Whether a JSON text holds an escaped NUL (`\u0000`) in a string; a raw
+/// NUL is not valid JSON anyway. Escapes are followed, so `"\\u0000"` (a
+/// backslash, then "u0000") is no NUL.
+pub fn json_has_nul(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            0 => return true,
+            b'\\' => {
+                if bytes.get(i + 1) == Some(&b'u') && bytes.get(i + 2..i + 6) == Some(&b"0000"[..])
+                {
+                    return true;
+                }
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    false
 }
 
 /// The expected version of a PATCH/DELETE: `If-Match` header, else the body's `version`.
@@ -143,6 +169,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_escaped_nul_in_json_strings_only() {
+        assert!(json_has_nul(br#"{"name":"a\u0000b"}"#));
+        assert!(json_has_nul(b"{\"name\":\"a\0\"}"));
+        assert!(!json_has_nul(br#"{"name":"a\\u0000b"}"#));
+        assert!(!json_has_nul(br#"{"name":"a\u0001b","x":"\\"}"#));
+        assert!(matches!(
+            parse_json::<serde_json::Value>(br#"{"q":"\u0000"}"#),
+            Err(AppError::BadRequest(_))
+        ));
+    }
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]

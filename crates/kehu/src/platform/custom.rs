@@ -177,9 +177,7 @@ fn check_value(def: &Def, v: &Value) -> Result<Option<Value>, FieldError> {
         }
         FieldKind::Date => {
             let s = v.as_str().ok_or_else(|| wrong("a date"))?.trim();
-            let fmt = time::macros::format_description!("[year]-[month]-[day]");
-            time::Date::parse(s, fmt)
-                .map_err(|_| err(k, "invalid_date", "must be a date (YYYY-MM-DD)"))?;
+            crate::platform::validate::date(&format!("custom.{k}"), s)?;
             Value::String(s.to_owned())
         }
         FieldKind::Select => {

@@ -68,7 +68,7 @@ pub async fn connect_with(
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(WRITE_WAIT)
                     // 16 MB of page cache per connection (the default is 2 MB).
                     .pragma("cache_size", "-16000")
                     .pragma(
@@ -107,10 +107,36 @@ pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, D
     };
     match begin_turn(db) {
         Some(turn) => {
-            let _turn = turn.lock().await;
+            // A writer that cannot have its turn in time gives up (`503 busy`)
+            // rather than queueing without end behind a long writer.
+            let _turn = tokio::time::timeout(WRITE_WAIT, turn.lock())
+                .await
+                .map_err(|_| DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))?;
             db.begin_with_options(options).await
         }
         None => db.begin_with_options(options).await,
+    }
+}
+
+/// How long a SQLite write waits for its turn, and then for the write lock
+/// (`busy_timeout`), before it answers `503 busy`. The longest write
+/// transaction is one batch of an import (`customers::import::BATCH`), well
+/// under a second, so a writer normally waits a fraction of this.
+pub const WRITE_WAIT: Duration = Duration::from_secs(5);
+
+/// A select that, on PostgreSQL, locks the rows it reads until the
+/// transaction ends (`FOR UPDATE`), so two concurrent state changes of one
+/// record take turns and the second sees the first one's result. On SQLite
+/// `write_txn` already holds the database's write lock.
+pub fn for_update<E: sea_orm::EntityTrait, C: ConnectionTrait>(
+    q: sea_orm::Select<E>,
+    db: &C,
+) -> sea_orm::Select<E> {
+    use sea_orm::QuerySelect;
+    if db.get_database_backend() == DbBackend::Postgres {
+        q.lock(sea_orm::sea_query::LockType::Update)
+    } else {
+        q
     }
 }
 

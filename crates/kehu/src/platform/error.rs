@@ -84,6 +84,10 @@ pub enum AppError {
     },
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The database is busy with other writes (SQLite's write lock, a
+    /// PostgreSQL serialization failure): nothing was written, try again.
+    #[error("busy")]
+    Busy,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -114,6 +118,7 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -131,6 +136,7 @@ impl AppError {
             AppError::Validation(_) => "validation",
             AppError::TooManyRequests { .. } => "rate-limited",
             AppError::PayloadTooLarge => "too-large",
+            AppError::Busy => "busy",
             AppError::Unexpected(_) => "internal",
         }
     }
@@ -171,6 +177,11 @@ impl AppError {
                 ("Too many requests", Some(detail.clone()), vec![])
             }
             AppError::PayloadTooLarge => ("Payload too large", None, vec![]),
+            AppError::Busy => (
+                "Busy",
+                Some("the database is busy with other changes; nothing was written, try again in a moment".into()),
+                vec![],
+            ),
             AppError::Unexpected(_) => (
                 "Internal error",
                 Some("an unexpected error occurred".into()),
@@ -204,9 +215,77 @@ impl AppError {
     }
 }
 
+/// Seconds a client is told to wait (`Retry-After`) after a `503 busy`.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 2;
+
+/// What a database error means for the caller, by the database's own code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbFailure {
+    /// SQLite's lock or the pool could not be had in time; a PostgreSQL
+    /// serialization failure, deadlock or lock timeout: retry later.
+    Busy,
+    /// A unique index refused the row: a concurrent change got there first.
+    Unique,
+    /// PostgreSQL refused a value as text (a NUL byte, bad encoding).
+    BadText,
+    Other,
+}
+
+/// Classifies a database error (SQLite extended result codes, PostgreSQL SQLSTATE).
+pub fn db_failure(e: &sea_orm::DbErr) -> DbFailure {
+    use sea_orm::{DbErr, RuntimeErr, SqlErr};
+    if matches!(e, DbErr::ConnectionAcquire(_)) {
+        return DbFailure::Busy;
+    }
+    if let Some(SqlErr::UniqueConstraintViolation(_)) = e.sql_err() {
+        return DbFailure::Unique;
+    }
+    let (DbErr::Exec(RuntimeErr::SqlxError(inner))
+    | DbErr::Query(RuntimeErr::SqlxError(inner))
+    | DbErr::Conn(RuntimeErr::SqlxError(inner))) = e
+    else {
+        return DbFailure::Other;
+    };
+    match inner.as_ref() {
+        sea_orm::sqlx::Error::PoolTimedOut => DbFailure::Busy,
+        sea_orm::sqlx::Error::Database(d) => {
+            let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
+            if d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                // SQLITE_BUSY (5) and SQLITE_LOCKED (6) with their extended codes.
+                match code.parse::<i64>().map(|c| c & 0xff) {
+                    Ok(5 | 6) => DbFailure::Busy,
+                    _ => DbFailure::Other,
+                }
+            } else {
+                match code.as_str() {
+                    "40001" | "40P01" | "55P03" | "57014" => DbFailure::Busy,
+                    "22021" | "22P05" => DbFailure::BadText,
+                    _ => DbFailure::Other,
+                }
+            }
+        }
+        _ => DbFailure::Other,
+    }
+}
+
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
-        AppError::Unexpected(anyhow::Error::new(e))
+        match db_failure(&e) {
+            DbFailure::Busy => {
+                tracing::warn!(error = %e, "database busy");
+                AppError::Busy
+            }
+            DbFailure::Unique => AppError::Conflict(
+                "a record with the same key was saved at the same time; reload and try again"
+                    .into(),
+            ),
+            DbFailure::BadText => {
+                AppError::BadRequest("a value is not valid text (NUL bytes are refused)".into())
+            }
+            DbFailure::Other => AppError::Unexpected(anyhow::Error::new(e)),
+        }
     }
 }
 
@@ -230,10 +309,15 @@ impl IntoResponse for AppError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let AppError::TooManyRequests {
-            retry_after_secs, ..
-        } = &self
-            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        let retry_after = match &self {
+            AppError::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            AppError::Busy => Some(BUSY_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             res.headers_mut().insert(header::RETRY_AFTER, v);
         }

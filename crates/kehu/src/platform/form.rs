@@ -108,6 +108,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for HtmlForm<T> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|_| AppError::PayloadTooLarge)?;
+        if bytes.contains(&0) || bytes.windows(3).any(|w| w == b"%00") {
+            return Err(AppError::BadRequest("a field contains a NUL character".into()).into());
+        }
         serde_urlencoded::from_bytes::<T>(&bytes)
             .map(HtmlForm)
             .map_err(|e| AppError::BadRequest(format!("malformed form: {e}")).into())

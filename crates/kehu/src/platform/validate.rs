@@ -150,11 +150,56 @@ pub fn phone(field: &str, value: &str) -> Option<FieldError> {
     None
 }
 
-/// A calendar date `YYYY-MM-DD`.
-pub fn date(field: &str, value: &str) -> Result<time::Date, FieldError> {
+/// The first and last day a business date (a sign date, a payment, a due
+/// date, an order, a custom date field) may be.
+pub const FIRST_DAY: time::Date = time::macros::date!(1970 - 01 - 01);
+pub const LAST_DAY: time::Date = time::macros::date!(2100 - 12 - 31);
+
+/// A calendar date `YYYY-MM-DD` with four-digit years, any year (list filters).
+pub fn any_date(field: &str, value: &str) -> Result<time::Date, FieldError> {
+    let v = value.trim();
+    let bad = || FieldError::new(field, "invalid_date", "must be a date (YYYY-MM-DD)");
+    // `[year]` alone also reads "-0001" and "+10000".
+    if !v.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return Err(bad());
+    }
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(value.trim(), fmt)
-        .map_err(|_| FieldError::new(field, "invalid_date", "must be a date (YYYY-MM-DD)"))
+    time::Date::parse(v, fmt).map_err(|_| bad())
+}
+
+/// A business date `YYYY-MM-DD` between `FIRST_DAY` and `LAST_DAY`: every
+/// module's dates go through here (birthdays through `birthday`).
+pub fn date(field: &str, value: &str) -> Result<time::Date, FieldError> {
+    let d = any_date(field, value)?;
+    if !(FIRST_DAY..=LAST_DAY).contains(&d) {
+        return Err(FieldError::new(
+            field,
+            "out_of_range",
+            format!("must be between {FIRST_DAY} and {LAST_DAY}"),
+        ));
+    }
+    Ok(d)
+}
+
+/// A birthday: a date in the past 130 years, not after today.
+pub fn birthday(field: &str, value: &str, today: time::Date) -> Result<time::Date, FieldError> {
+    let d = any_date(field, value)?;
+    let earliest = today.replace_year(today.year() - 130).unwrap_or(FIRST_DAY);
+    if d > today {
+        return Err(FieldError::new(
+            field,
+            "in_future",
+            "must not be in the future",
+        ));
+    }
+    if d < earliest {
+        return Err(FieldError::new(
+            field,
+            "out_of_range",
+            format!("must be after {earliest}"),
+        ));
+    }
+    Ok(d)
 }
 
 /// One of a fixed set of codes.

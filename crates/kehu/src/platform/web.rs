@@ -366,12 +366,75 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
         path,
     };
     let had_flash = info.flash.is_some();
+    // A NUL byte is no text any database keeps: refused here, once, for every
+    // path segment and query value (bodies: `ApiJson`, `HtmlForm`).
+    if has_nul(req.uri()) {
+        let err = AppError::BadRequest("the address contains a NUL byte (%00)".into());
+        let res = if api {
+            err.into_response()
+        } else {
+            crate::platform::error::PageError(err).into_response()
+        };
+        return finish(&state, info, existing_csrf.is_none(), had_flash, res);
+    }
     req.extensions_mut().insert(info.clone());
     // What a write request may have changed is read afresh (platform::cache).
     let clear = (!safe).then(|| crate::platform::cache::ClearOnDrop(state.caches.clone()));
     let res = next.run(req).await;
     drop(clear);
+    let res = if api { as_problem(res).await } else { res };
     finish(&state, info, existing_csrf.is_none(), had_flash, res)
+}
+
+/// Whether a percent-encoded NUL is in the path or the query (a raw NUL
+/// cannot be in a URI at all).
+fn has_nul(uri: &axum::http::Uri) -> bool {
+    uri.path_and_query()
+        .is_some_and(|pq| pq.as_str().contains("%00"))
+}
+
+/// An API answer of axum's own (an extractor's rejection of a path or a query
+/// string, a wrong method), which comes as plain text, as problem details.
+async fn as_problem(res: Response) -> Response {
+    let status = res.status();
+    let plain = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() && plain) {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let detail = (!text.is_empty()).then_some(text);
+    let problem = crate::platform::error::Problem {
+        kind: "https://kehu.dev/problems/bad-request".into(),
+        title: status
+            .canonical_reason()
+            .unwrap_or("Bad request")
+            .to_owned(),
+        status: status.as_u16(),
+        detail,
+        errors: Vec::new(),
+        request_id: None,
+        reason: None,
+        matches: Vec::new(),
+    };
+    let mut out = (status, axum::Json(problem)).into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    out
 }
 
 fn constant_eq(a: &str, b: &str) -> bool {
@@ -420,6 +483,7 @@ fn render_error_page(info: &RequestInfo, status: StatusCode, detail: Option<&str
         (404, _) => ("error.not_found_title", "error.not_found_text"),
         (409, _) => ("error.conflict_title", "error.conflict_text"),
         (429, _) => ("error.rate_limited_title", "error.rate_limited_text"),
+        (503, _) => ("error.busy_title", "error.busy_text"),
         (400..=499, _) => ("error.bad_request_title", "error.bad_request_text"),
         _ => ("error.internal_title", "error.internal_text"),
     };

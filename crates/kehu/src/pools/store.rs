@@ -566,7 +566,18 @@ pub async fn claim(
     let txn = write_txn(db).await?;
     lock_users(&txn, std::slice::from_ref(&user.id)).await?;
     let (c, p) = pool_customer(&txn, user, id).await?;
-    if c.owner_id.is_some() {
+    if let Some(owner) = &c.owner_id {
+        // Another team's customer, which the caller may not see, is as
+        // unknown as any other id; within one's own team it is "owned".
+        if crate::customers::store::get(&txn, user, id).await.is_err() {
+            let owner_team = user::Entity::find_by_id(owner.clone())
+                .one(&txn)
+                .await?
+                .and_then(|u| u.team_id);
+            if owner_team != user.team_id {
+                return Err(AppError::NotFound);
+            }
+        }
         return Err(AppError::refused(
             "owned",
             "this customer already has an owner",

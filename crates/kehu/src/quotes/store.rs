@@ -104,6 +104,20 @@ pub async fn get_quote<C: ConnectionTrait>(
         .ok_or(AppError::NotFound)
 }
 
+/// `get_quote` in a write transaction: the quote's row stays locked until
+/// it ends (PostgreSQL), so concurrent changes of one quote take turns.
+async fn get_quote_locked<C: ConnectionTrait>(
+    txn: &C,
+    user: &CurrentUser,
+    id: &str,
+) -> AppResult<quote::Model> {
+    let scope = DataScope::for_user(txn, user).await?;
+    crate::platform::db::for_update(quotes(&scope).filter(quote::Column::Id.eq(id)), txn)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 pub async fn get_order<C: ConnectionTrait>(
     db: &C,
     user: &CurrentUser,
@@ -522,7 +536,7 @@ pub async fn update_quote(
     expected: i64,
 ) -> AppResult<quote::Model> {
     let txn = write_txn(db).await?;
-    let old = get_quote(&txn, user, id).await?;
+    let old = get_quote_locked(&txn, user, id).await?;
     if old.version != expected {
         return Err(stale());
     }
@@ -621,7 +635,7 @@ pub async fn send_quote(
     input: QuoteAction,
 ) -> AppResult<quote::Model> {
     let txn = write_txn(db).await?;
-    let old = get_quote(&txn, user, id).await?;
+    let old = get_quote_locked(&txn, user, id).await?;
     check_version(&input, &old)?;
     if old.status != "draft" {
         return Err(AppError::refused(
@@ -656,7 +670,7 @@ pub async fn accept_quote(
     input: QuoteAction,
 ) -> AppResult<(quote::Model, order::Model)> {
     let txn = write_txn(db).await?;
-    let old = get_quote(&txn, user, id).await?;
+    let old = get_quote_locked(&txn, user, id).await?;
     check_version(&input, &old)?;
     match old.status.as_str() {
         "sent" => {}
@@ -744,7 +758,7 @@ pub async fn reject_quote(
         return Err(AppError::Validation(vec![e]));
     }
     let txn = write_txn(db).await?;
-    let old = get_quote(&txn, user, id).await?;
+    let old = get_quote_locked(&txn, user, id).await?;
     check_version(&input, &old)?;
     if old.status != "sent" {
         return Err(AppError::refused(

@@ -1,6 +1,7 @@
 //! Health, metrics, OpenAPI, static files, problem details and unknown routes.
 
-use crate::helpers::{problem, spawn_app};
+use crate::helpers::{fresh_database, problem, spawn_app, spawn_app_with, test_settings};
+use kehu::app::Settings;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -15,11 +16,24 @@ async fn healthz_checks_the_database() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route() {
-    let app = spawn_app().await;
+    let (url, guard) = fresh_database().await;
+    let app = spawn_app_with(
+        url,
+        guard,
+        Settings {
+            metrics_bind: Some("127.0.0.1:0".into()),
+            ..test_settings()
+        },
+    )
+    .await;
     for _ in 0..3 {
         reqwest::get(app.url("/login")).await.unwrap();
     }
-    let text = reqwest::get(app.url("/metrics"))
+    // Not on the application's own address, to anyone.
+    let res = reqwest::get(app.url("/metrics")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let metrics = app.metrics_base.clone().expect("metrics listener");
+    let text = reqwest::get(format!("{metrics}/metrics"))
         .await
         .unwrap()
         .text()

@@ -404,7 +404,7 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
     let bad = problem(
         pay(
             &p.rep,
-            json!({"contract_id": id, "amount": {"amount": "1.001", "currency": "USD"}, "received_on": "2999-01-01", "method": "wechat"}),
+            json!({"contract_id": id, "amount": {"amount": "1.001", "currency": "USD"}, "received_on": "2099-01-01", "method": "wechat"}),
         )
         .await,
         StatusCode::UNPROCESSABLE_ENTITY,

@@ -36,6 +36,8 @@ impl Drop for TempDb {
 
 pub struct TestApp {
     pub base: String,
+    /// `http://addr` of the metrics listener, when the settings asked for one.
+    pub metrics_base: Option<String>,
     pub state: AppState,
     /// The database this instance uses.
     pub database_url: String,
@@ -88,18 +90,25 @@ pub async fn spawn_app() -> TestApp {
 /// Starts an instance on an existing database (a second instance shares the
 /// first one's database and passes `TempDb::none()`).
 pub async fn spawn_app_on(database_url: String, guard: TempDb) -> TestApp {
+    spawn_app_with(database_url, guard, test_settings()).await
+}
+
+/// Starts an instance with its own settings (start from `test_settings()`).
+pub async fn spawn_app_with(database_url: String, guard: TempDb, settings: Settings) -> TestApp {
     let config = Config {
         database_url,
         bind: "127.0.0.1:0".into(),
-        settings: test_settings(),
+        settings,
     };
     let url = config.database_url.clone();
     let app = Application::build(config).await.expect("build app");
     let addr = app.local_addr().expect("local addr");
+    let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
     let state = app.state.clone();
     tokio::spawn(app.run(std::future::pending()));
     TestApp {
         base: format!("http://{addr}"),
+        metrics_base,
         state,
         database_url: url,
         _db: guard,

@@ -1,9 +1,30 @@
-//! Importing customers from CSV and Excel: all or nothing, duplicates skipped, dry runs.
+//! Importing customers from CSV and Excel in the background: batches, rows
+//! that fail alone with an error file, duplicates skipped, dry runs.
 
 use crate::helpers::{Api, field_codes, problem, spawn_app};
 use kehu::platform::auth::Role;
 use reqwest::StatusCode;
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
+
+/// Starts an import and waits until it is no longer running; its final state.
+async fn import(api: &Api, query: &str, name: &str, bytes: Vec<u8>) -> Value {
+    let res = send(api, query, name, bytes).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    wait(api, &location).await
+}
+
+async fn wait(api: &Api, location: &str) -> Value {
+    for _ in 0..600 {
+        let r: Value = api.get(location).await.json().await.unwrap();
+        if r["status"] != "running" {
+            return r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the import at {location} did not finish");
+}
 
 async fn send(api: &Api, query: &str, name: &str, bytes: Vec<u8>) -> reqwest::Response {
     let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
@@ -18,7 +39,7 @@ async fn send(api: &Api, query: &str, name: &str, bytes: Vec<u8>) -> reqwest::Re
 }
 
 #[tokio::test]
-async fn csv_and_excel_imports_skip_look_alikes_and_write_all_or_nothing() {
+async fn csv_and_excel_imports_skip_look_alikes_and_fail_bad_rows_alone() {
     let app = spawn_app().await;
     app.admin().await;
     let rep_id = app.user("rep@example.com", "张伟", Role::Sales, None).await;
@@ -38,12 +59,10 @@ async fn csv_and_excel_imports_skip_look_alikes_and_write_all_or_nothing() {
                南京钟山电子,,sales@zhongshan.cn,电子,华东,C,\n\
                杭州云栖科技,,,信息技术,华东,,\n";
     // A dry run reports and writes nothing.
-    let r: Value = send(&rep, "?dry_run=true", "客户.csv", csv.as_bytes().to_vec())
-        .await
-        .json()
-        .await
-        .unwrap();
+    let r = import(&rep, "?dry_run=true", "客户.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!(r["status"], "done", "{r}");
     assert_eq!(r["dry_run"], true);
+    assert_eq!(r["rows_done"], 4);
     assert_eq!(r["rows"], 4);
     assert_eq!(r["created"], 2);
     assert_eq!(r["skipped"].as_array().unwrap().len(), 2, "{r}");
@@ -51,12 +70,9 @@ async fn csv_and_excel_imports_skip_look_alikes_and_write_all_or_nothing() {
     assert_eq!(mine["total"], 0);
     // For real: two created, owned by the importer; the look-alike of another rep's
     // customer and the repeat of an earlier row are skipped.
-    let r: Value = send(&rep, "", "客户.csv", csv.as_bytes().to_vec())
-        .await
-        .json()
-        .await
-        .unwrap();
+    let r = import(&rep, "", "客户.csv", csv.as_bytes().to_vec()).await;
     assert_eq!(r["created"], 2);
+    assert_eq!(r["skipped_total"], 2);
     let skipped: Vec<u64> = r["skipped"]
         .as_array()
         .unwrap()
@@ -77,22 +93,58 @@ async fn csv_and_excel_imports_skip_look_alikes_and_write_all_or_nothing() {
     assert_eq!(mine["total"], 1);
     assert_eq!(mine["data"][0]["tags"], json!(["重点", "展会"]));
     assert_eq!(mine["data"][0]["owner_id"], rep_id.as_str());
-    // One bad row: 422 naming it, nothing imported.
+    // Bad rows fail alone: listed by row and field, the others are in, and
+    // the error file holds the failed rows with the reason.
     let bad = "name,email,level\n无锡新客户,ok@wuxi.cn,A\n常州新客户,not-an-email,A\n苏州新客户,x@suzhou.cn,Z\n";
-    let p = problem(
-        send(&rep, "", "bad.csv", bad.as_bytes().to_vec()).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
-    let fields: Vec<String> = field_codes(&p).into_iter().map(|f| f.0).collect();
-    assert_eq!(fields, vec!["rows[3].email", "rows[4].level"]);
+    let r = import(&rep, "", "bad.csv", bad.as_bytes().to_vec()).await;
+    assert_eq!(r["status"], "done", "{r}");
+    assert_eq!(
+        (r["created"].as_u64(), r["failed"].as_u64()),
+        (Some(1), Some(2)),
+        "{r}"
+    );
+    let fields: Vec<String> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}.{}", e["row"], e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(fields, vec!["3.email", "4.level"]);
     let mine: Value = rep
-        .get("/api/v1/customers?q=无锡")
+        .get("/api/v1/customers?q=新客户")
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(mine["total"], 0, "all or nothing");
+    assert_eq!(mine["total"], 1, "only the good row is in");
+    assert_eq!(mine["data"][0]["name"], "无锡新客户");
+    let file = rep
+        .get(r["error_file"].as_str().unwrap())
+        .await
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = file.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 3, "{file}");
+    assert_eq!(lines[0], "name,email,level,error");
+    assert!(
+        lines[1].starts_with("常州新客户,not-an-email,A,email: "),
+        "{file}"
+    );
+    assert!(
+        lines[2].starts_with("苏州新客户,x@suzhou.cn,Z,\"level: "),
+        "{file}"
+    );
+    // Another user neither sees the import nor its error file.
+    let id = r["id"].as_str().unwrap();
+    assert_eq!(
+        other.get(&format!("/api/v1/imports/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        other.get(r["error_file"].as_str().unwrap()).await.status(),
+        StatusCode::NOT_FOUND
+    );
     // Unknown columns, no name column, other file kinds.
     let p = problem(
         send(&rep, "", "x.csv", b"name,salary\nA,1\n".to_vec()).await,
@@ -137,11 +189,7 @@ async fn csv_and_excel_imports_skip_look_alikes_and_write_all_or_nothing() {
     sheet.write_number(1, 1, 13912345678.0).unwrap();
     sheet.write_string(1, 2, "华东").unwrap();
     let bytes = book.save_to_buffer().unwrap();
-    let r: Value = send(&rep, "", "客户.xlsx", bytes)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let r = import(&rep, "", "客户.xlsx", bytes).await;
     assert_eq!(r["created"], 1, "{r}");
     let c: Value = rep
         .get("/api/v1/customers?q=合肥")
@@ -172,8 +220,22 @@ async fn csv_and_excel_imports_skip_look_alikes_and_write_all_or_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.text().await.unwrap().contains("import-report"));
+    // The page follows the import on its own page, which shows the outcome.
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let at = res.headers()["location"].to_str().unwrap().to_owned();
+    let id = at.trim_start_matches("/imports/").to_owned();
+    wait(&rep, &format!("/api/v1/imports/{id}")).await;
+    let page = client.get(app.url(&at)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("import-report") && html.contains("data-status=\"done\""),
+        "{html}"
+    );
+    assert!(
+        !html.contains("http-equiv=\"refresh\""),
+        "a finished import does not reload"
+    );
     let c: Value = rep
         .get("/api/v1/customers?q=马鞍山")
         .await
@@ -181,4 +243,70 @@ async fn csv_and_excel_imports_skip_look_alikes_and_write_all_or_nothing() {
         .await
         .unwrap();
     assert_eq!(c["total"], 1);
+    // The form page lists it among the recent imports.
+    let form_page = client
+        .get(app.url("/customers/import"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form_page.contains(&format!("/imports/{id}")), "{form_page}");
+}
+
+/// Rows go in batches of `BATCH`, each a transaction of its own: another
+/// writer gets through while a long import runs, and what is in when it ends
+/// is every row, counted once.
+#[tokio::test]
+async fn a_long_import_goes_in_batches_and_lets_other_writers_through() {
+    let app = spawn_app().await;
+    app.admin().await;
+    let rep_id = app.user("rep@example.com", "张伟", Role::Sales, None).await;
+    let rep = app.api(&app.quick_token(&rep_id).await);
+    let n = kehu::imports::store::BATCH * 4 + 7;
+    let mut csv = String::from("name,phone\n");
+    for i in 0..n {
+        csv.push_str(&format!("批量客户{i:05},0571-{:08}\n", 10_000_000 + i));
+    }
+    let res = send(&rep, "", "many.csv", csv.into_bytes()).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    // Meanwhile another customer is created and changed: never a 5xx.
+    let created = rep
+        .post("/api/v1/customers", &json!({"name": "导入期间新建的客户"}))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let c: Value = created.json().await.unwrap();
+    let res = rep
+        .patch(
+            &format!("/api/v1/customers/{}", c["id"].as_str().unwrap()),
+            &json!({"region": "华东", "version": c["version"]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let r = wait(&rep, &location).await;
+    assert_eq!(r["status"], "done", "{r}");
+    assert_eq!(r["rows_done"].as_u64(), Some(n as u64));
+    assert_eq!(r["created"].as_u64(), Some(n as u64));
+    let all: Value = rep
+        .get("/api/v1/customers?q=批量客户&limit=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(all["total"].as_u64().unwrap() >= 100, "{all}");
+    let count = app
+        .state
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.state.db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM customers WHERE name LIKE '批量客户%'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(count as usize, n);
 }

@@ -14,6 +14,7 @@ mod contracts;
 mod customer_pages;
 mod customers;
 mod email;
+mod hardening;
 mod helpers;
 mod import;
 mod leads;
