@@ -32,14 +32,21 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// A session ends after this long without a request.
     pub session_idle: time::Duration,
-    /// Failed sign-ins are counted over this window, and a lock lasts this long.
+    /// Failed sign-ins are counted over this window, and a lock lasts until
+    /// the failures that caused it have left it.
     pub lock_window: time::Duration,
-    /// Failed sign-ins for one account before it is locked.
+    /// Failed sign-ins for one account from one client before that client is
+    /// locked out of that account (other clients, the real user's among them,
+    /// still sign in).
     pub lock_after_failures: u32,
-    /// Failed sign-ins from one IP address before it is locked.
+    /// Failed sign-ins from one client, across accounts, before the client is locked.
     pub ip_lock_after_failures: u32,
-    /// Each earlier failure for an account delays the next attempt by this much (capped at 3 s).
+    /// Each earlier failure of a client for an account delays its next attempt
+    /// by this much (capped at 3 s).
     pub login_delay_step: std::time::Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`);
+    /// from any other peer the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Records stay in the recycle bin this many days before they are purged.
     pub recycle_days: i64,
     /// Run the background jobs (hourly and every minute) while serving.
@@ -58,6 +65,7 @@ impl Default for Settings {
             lock_after_failures: 5,
             ip_lock_after_failures: 30,
             login_delay_step: std::time::Duration::from_millis(300),
+            trusted_proxies: Vec::new(),
             recycle_days: 30,
             background_jobs: true,
             metrics_bind: None,

@@ -50,6 +50,11 @@ pub enum Command {
         /// 127.0.0.1:9090); without it they are not served.
         #[arg(long, env = "KEHU_METRICS_BIND")]
         metrics_bind: Option<String>,
+        /// A reverse proxy (address or CIDR, e.g. 10.0.0.0/8) whose
+        /// X-Forwarded-For header names the client; repeat for several.
+        #[arg(long = "trusted-proxy", env = "KEHU_TRUSTED_PROXIES", value_delimiter = ',',
+              value_parser = parse_net)]
+        trusted_proxies: Vec<ipnet::IpNet>,
     },
     /// Bring the database schema up to date.
     Migrate,
@@ -168,6 +173,14 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// An address (`10.0.0.1`) or a network (`10.0.0.0/8`).
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s} is not an IP address or CIDR network"))
+}
+
 /// Turns a store error into a one-line message for the terminal.
 fn explain(e: AppError) -> anyhow::Error {
     match e {
@@ -198,11 +211,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             secure_cookies,
             recycle_days,
             metrics_bind,
+            trusted_proxies,
         } => {
             let settings = Settings {
                 secure_cookies,
                 recycle_days,
                 metrics_bind,
+                trusted_proxies,
                 ..Settings::default()
             };
             serve(url, bind, demo, settings).await

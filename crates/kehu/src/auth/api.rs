@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_token, list_tokens))
         .routes(routes!(revoke_token))
+        .routes(routes!(list_locks, clear_locks))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -123,5 +124,56 @@ async fn revoke_token(
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
     store::revoke_token(&state, &me.user, &me.actor(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sign-in locks in force (administrators): a client locked out of one account
+/// (`email` set) after repeated failures, or out of every account.
+#[utoipa::path(get, path = "/api/v1/auth/locks", tag = "auth",
+    responses((status = 200, body = Page<store::SignInLock>), (status = 403, body = Problem)))]
+async fn list_locks(
+    State(state): State<AppState>,
+    me: ApiUser,
+) -> AppResult<Json<Page<store::SignInLock>>> {
+    me.user.require_admin()?;
+    let rows = store::locks(&state).await?;
+    let total = rows.len() as u64;
+    Ok(Json(Page {
+        data: rows,
+        next_cursor: None,
+        total: Some(total),
+        total_is_estimate: false,
+    }))
+}
+
+/// Which locks to clear: an account, a client, or one client for one account.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LockFilter {
+    /// The account's email.
+    pub email: Option<String>,
+    /// The client's address.
+    pub ip: Option<String>,
+}
+
+/// Clear sign-in locks (administrators): forgets the failed sign-ins of an
+/// account (`email`), a client (`ip`) or both together; audited.
+#[utoipa::path(delete, path = "/api/v1/auth/locks", tag = "auth", params(LockFilter),
+    responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn clear_locks(
+    State(state): State<AppState>,
+    me: ApiUser,
+    axum::extract::Query(f): axum::extract::Query<LockFilter>,
+) -> AppResult<StatusCode> {
+    me.user.require_admin()?;
+    let clean = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    store::clear_locks(
+        &state,
+        &me.actor(),
+        clean(f.email).as_deref(),
+        clean(f.ip).as_deref(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/tokens", post(new_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
         .route("/account/calendar", post(reset_calendar))
+        .route("/users/locks", get(locks_page).post(clear_lock))
 }
 
 #[derive(Template)]
@@ -247,4 +248,54 @@ async fn revoke_token(
 ) -> PageResult<Response> {
     store::revoke_token(&state, &s.user, &s.actor(), &id).await?;
     Ok(redirect_with_flash(&state, "/account", "token_revoked"))
+}
+
+// ---- Sign-in locks (administrators) ----
+
+#[derive(Template)]
+#[template(path = "auth/locks.html")]
+struct LocksPage {
+    ctx: crate::platform::web::PageCtx,
+    locks: Vec<store::SignInLock>,
+}
+
+impl LocksPage {
+    fn until(&self, l: &store::SignInLock) -> String {
+        crate::platform::list::time_key(&l.locked_until)
+            .as_str()
+            .unwrap_or_default()
+            .replace('T', " ")
+            .trim_end_matches('Z')
+            .to_owned()
+    }
+}
+
+async fn locks_page(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
+    s.user.require_admin()?;
+    let locks = store::locks(&state).await?;
+    Ok(render(&LocksPage { ctx: s.ctx, locks })?)
+}
+
+#[derive(Deserialize)]
+struct ClearLockForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    ip: String,
+}
+
+async fn clear_lock(
+    State(state): State<AppState>,
+    s: Signed,
+    HtmlForm(f): HtmlForm<ClearLockForm>,
+) -> PageResult<Response> {
+    s.user.require_admin()?;
+    let email = crate::platform::form::opt(&f.email);
+    let ip = crate::platform::form::opt(&f.ip);
+    store::clear_locks(&state, &s.actor(), email.as_deref(), ip.as_deref()).await?;
+    Ok(crate::platform::web::redirect_with_flash(
+        &state,
+        "/users/locks",
+        "lock_cleared",
+    ))
 }

@@ -11,7 +11,7 @@ use crate::platform::scope::DataScope;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Map, json};
 use std::sync::OnceLock;
@@ -34,11 +34,23 @@ fn locked(until: OffsetDateTime, now: OffsetDateTime) -> AppError {
     }
 }
 
-/// Checks an email and password, with throttling per account and per IP.
+/// Checks an email and password, with throttling that an attacker cannot turn
+/// against the account's user (OWASP's guidance):
+/// - one client's failures for one account delay that client's next attempts
+///   (growing, up to 3 s) and, at `lock_after_failures`, lock that client out
+///   of that account until they leave the window — another client, the real
+///   user's, still signs in with the right password;
+/// - one client's failures across accounts lock that client out at
+///   `ip_lock_after_failures`;
+/// - failures never lock an account for everyone; at `lock_after_failures`
+///   failures of the account (any clients) its user is notified.
 ///
-/// The attempt is recorded (as a failure) *before* the password is checked and
-/// the counts include it, so parallel guesses cannot all slip under the limit.
-/// Every attempt is audited; the audit entry of a failed sign-in has no actor.
+/// The client is the peer's address, or `X-Forwarded-For` from a trusted proxy
+/// (`web::client_ip`). The attempt is recorded (as a failure) *before* the
+/// password is checked and the counts include it, so parallel guesses cannot
+/// all slip under the limit. Every attempt is audited; the audit entry of a
+/// failed sign-in has no actor. An administrator sees and clears locks
+/// (`locks`, `clear_locks`).
 pub async fn check_credentials(
     state: &AppState,
     email: &str,
@@ -66,8 +78,10 @@ pub async fn check_credentials(
     .insert(db)
     .await?;
     let window_start = now - s.lock_window;
+    // This client's failures for this account since its last success here.
     let last_success = login_attempt::Entity::find()
         .filter(login_attempt::Column::Email.eq(email.clone()))
+        .filter(login_attempt::Column::Ip.eq(ip))
         .filter(login_attempt::Column::Succeeded.eq(true))
         .filter(login_attempt::Column::At.gt(window_start))
         .order_by_desc(login_attempt::Column::At)
@@ -75,30 +89,42 @@ pub async fn check_credentials(
         .await?
         .map(|a| a.at)
         .unwrap_or(window_start);
-    let earlier_failures = login_attempt::Entity::find()
+    let pair_failures: Vec<OffsetDateTime> = login_attempt::Entity::find()
+        .select_only()
+        .column(login_attempt::Column::At)
         .filter(login_attempt::Column::Email.eq(email.clone()))
+        .filter(login_attempt::Column::Ip.eq(ip))
         .filter(login_attempt::Column::Succeeded.eq(false))
         .filter(login_attempt::Column::At.gt(last_success))
         .filter(login_attempt::Column::Id.lt(attempt.id))
         .order_by_asc(login_attempt::Column::At)
+        .into_tuple()
         .all(db)
         .await?;
-    let ip_failures = login_attempt::Entity::find()
+    // This client's failures across accounts.
+    let client_failures: Vec<OffsetDateTime> = login_attempt::Entity::find()
+        .select_only()
+        .column(login_attempt::Column::At)
         .filter(login_attempt::Column::Ip.eq(ip))
         .filter(login_attempt::Column::Succeeded.eq(false))
         .filter(login_attempt::Column::At.gt(window_start))
         .filter(login_attempt::Column::Id.lt(attempt.id))
-        .count(db)
+        .order_by_desc(login_attempt::Column::At)
+        .limit(u64::from(s.ip_lock_after_failures.max(1)))
+        .into_tuple()
+        .all(db)
         .await?;
-    let locked_until = if earlier_failures.len() as u32 >= s.lock_after_failures {
-        // The lock ends when enough of the counted failures have left the window.
-        let idx = earlier_failures.len() - s.lock_after_failures as usize;
-        earlier_failures.get(idx).map(|a| a.at + s.lock_window)
-    } else if ip_failures as u32 >= s.ip_lock_after_failures {
-        Some(now + s.lock_window)
-    } else {
-        None
+    // A lock ends when enough of the failures that caused it have left the window.
+    let until = |failures: &[OffsetDateTime], limit: u32| {
+        let limit = limit.max(1) as usize;
+        (failures.len() >= limit).then(|| failures[failures.len() - limit] + s.lock_window)
     };
+    let mut client_oldest_first = client_failures;
+    client_oldest_first.reverse();
+    let locked_until = until(&pair_failures, s.lock_after_failures)
+        .into_iter()
+        .chain(until(&client_oldest_first, s.ip_lock_after_failures))
+        .max();
     if let Some(until) = locked_until {
         // A refused attempt does not count as another failure.
         login_attempt::Entity::delete_by_id(attempt.id)
@@ -106,9 +132,9 @@ pub async fn check_credentials(
             .await?;
         return Err(locked(until, now));
     }
-    if !earlier_failures.is_empty() {
+    if !pair_failures.is_empty() {
         let step = s.login_delay_step.as_millis() as u64;
-        let delay = (step * earlier_failures.len() as u64).min(3000);
+        let delay = (step * pair_failures.len() as u64).min(3000);
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     }
     let found = crate::users::store::find_by_email(db, &email).await?;
@@ -145,11 +171,172 @@ pub async fn check_credentials(
             };
             let id = found.as_ref().map(|u| u.id.as_str());
             audit::record(&txn, now, &actor, "auth", id, "login_failed", Map::new()).await?;
+            if let Some(u) = &found {
+                warn_of_failures(&txn, state, u, &email, now).await?;
+            }
             Err(AppError::Unauthorized)
         }
     };
     txn.commit().await?;
     result
+}
+
+/// Tells a user, once per window, that their account had `lock_after_failures`
+/// failed sign-ins (from any clients) since its last success.
+async fn warn_of_failures<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    state: &AppState,
+    u: &user::Model,
+    email: &str,
+    now: OffsetDateTime,
+) -> AppResult<()> {
+    let s = &state.settings;
+    let since = login_attempt::Entity::find()
+        .filter(login_attempt::Column::Email.eq(email))
+        .filter(login_attempt::Column::Succeeded.eq(true))
+        .filter(login_attempt::Column::At.gt(now - s.lock_window))
+        .order_by_desc(login_attempt::Column::At)
+        .one(txn)
+        .await?
+        .map(|a| a.at)
+        .unwrap_or(now - s.lock_window);
+    let failures = login_attempt::Entity::find()
+        .filter(login_attempt::Column::Email.eq(email))
+        .filter(login_attempt::Column::Succeeded.eq(false))
+        .filter(login_attempt::Column::At.gt(since))
+        .count(txn)
+        .await?;
+    if failures == u64::from(s.lock_after_failures.max(1)) {
+        crate::notifications::store::notify(
+            txn,
+            now,
+            &u.id,
+            "sign_in_failures",
+            json!({"count": failures, "customer_name": ""}),
+            Some("/account"),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A client locked out of an account (`email` set) or of every account.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SignInLock {
+    /// The account, or none for a client locked out of every account.
+    pub email: Option<String>,
+    /// The client's address.
+    pub ip: String,
+    /// Failed sign-ins counted in the window.
+    pub failures: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub locked_until: OffsetDateTime,
+}
+
+/// The sign-in locks in force now (for administrators).
+pub async fn locks(state: &AppState) -> AppResult<Vec<SignInLock>> {
+    let s = &state.settings;
+    let now = state.clock.now();
+    let window_start = now - s.lock_window;
+    let failures: Vec<(String, String, OffsetDateTime)> = login_attempt::Entity::find()
+        .select_only()
+        .column(login_attempt::Column::Email)
+        .column(login_attempt::Column::Ip)
+        .column(login_attempt::Column::At)
+        .filter(login_attempt::Column::Succeeded.eq(false))
+        .filter(login_attempt::Column::At.gt(window_start))
+        .order_by_asc(login_attempt::Column::At)
+        .limit(100_000)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let successes: Vec<(String, String, OffsetDateTime)> = login_attempt::Entity::find()
+        .select_only()
+        .column(login_attempt::Column::Email)
+        .column(login_attempt::Column::Ip)
+        .column(login_attempt::Column::At)
+        .filter(login_attempt::Column::Succeeded.eq(true))
+        .filter(login_attempt::Column::At.gt(window_start))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let mut pairs: std::collections::BTreeMap<(String, String), Vec<OffsetDateTime>> =
+        Default::default();
+    let mut clients: std::collections::BTreeMap<String, Vec<OffsetDateTime>> = Default::default();
+    for (email, ip, at) in failures {
+        let cleared = successes
+            .iter()
+            .any(|(e, i, s_at)| *e == email && *i == ip && *s_at > at);
+        if !cleared {
+            pairs.entry((email, ip.clone())).or_default().push(at);
+        }
+        clients.entry(ip).or_default().push(at);
+    }
+    let mut out = Vec::new();
+    let lock = |list: &[OffsetDateTime], limit: u32| {
+        let limit = limit.max(1) as usize;
+        (list.len() >= limit)
+            .then(|| list[list.len() - limit] + s.lock_window)
+            .filter(|u| *u > now)
+    };
+    for ((email, ip), list) in pairs {
+        if let Some(until) = lock(&list, s.lock_after_failures) {
+            out.push(SignInLock {
+                email: Some(email),
+                ip,
+                failures: list.len() as u64,
+                locked_until: until,
+            });
+        }
+    }
+    for (ip, list) in clients {
+        if let Some(until) = lock(&list, s.ip_lock_after_failures) {
+            out.push(SignInLock {
+                email: None,
+                ip,
+                failures: list.len() as u64,
+                locked_until: until,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Forgets the failed sign-ins of a client (`ip`), of an account (`email`),
+/// or of one client for one account, so their locks end now; audited.
+pub async fn clear_locks(
+    state: &AppState,
+    actor: &Actor,
+    email: Option<&str>,
+    ip: Option<&str>,
+) -> AppResult<u64> {
+    if email.is_none() && ip.is_none() {
+        return Err(AppError::field(
+            "email",
+            "required",
+            "name the account (email), the client (ip) or both",
+        ));
+    }
+    let now = state.clock.now();
+    let txn = write_txn(&state.db).await?;
+    let mut q =
+        login_attempt::Entity::delete_many().filter(login_attempt::Column::Succeeded.eq(false));
+    if let Some(e) = email {
+        q = q
+            .filter(login_attempt::Column::Email.eq(crate::platform::validate::normalize_email(e)));
+    }
+    if let Some(i) = ip {
+        q = q.filter(login_attempt::Column::Ip.eq(i.trim()));
+    }
+    let cleared = q.exec(&txn).await?.rows_affected;
+    let mut changes = Map::new();
+    changes.insert("email".into(), json!([email, null]));
+    changes.insert("ip".into(), json!([ip, null]));
+    changes.insert("failures".into(), json!([cleared, 0]));
+    audit::record(&txn, now, actor, "auth", None, "clear_lock", changes).await?;
+    txn.commit().await?;
+    Ok(cleared)
 }
 
 /// Starts a session and returns the cookie value (only its hash is stored).

@@ -260,10 +260,12 @@ async fn form_csrf(req: Request) -> Result<(Request, Option<String>), Response> 
 pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let api = is_api(&path);
-    let ip = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| c.0.ip());
+    let ip = client_ip(peer, req.headers(), &state.settings.trusted_proxies)
+        .map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".into());
     let auth = match authenticate(&state, req.headers()).await {
         Ok(a) => a,
@@ -384,6 +386,37 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
     drop(clear);
     let res = if api { as_problem(res).await } else { res };
     finish(&state, info, existing_csrf.is_none(), had_flash, res)
+}
+
+/// The client's address: the peer's, or, when the peer is a trusted proxy,
+/// the last address of `X-Forwarded-For` that is not a trusted proxy itself
+/// (what a client sends in the header is never taken on its own word).
+pub fn client_ip(
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> Option<std::net::IpAddr> {
+    let peer = peer?;
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let mut client = peer;
+    let hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for hop in hops.iter().rev() {
+        match hop.parse::<std::net::IpAddr>() {
+            Ok(ip) if is_trusted(&ip) => client = ip,
+            Ok(ip) => return Some(ip),
+            Err(_) => break,
+        }
+    }
+    Some(client)
 }
 
 /// Whether a percent-encoded NUL is in the path or the query (a raw NUL

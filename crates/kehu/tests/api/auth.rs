@@ -480,3 +480,185 @@ async fn language_follows_the_browser_until_the_user_picks_one() {
         .unwrap();
     assert_eq!(me["locale"], "en");
 }
+
+/// An instance behind a trusted proxy on 127.0.0.0/8: `X-Forwarded-For` names the client.
+async fn behind_proxy() -> crate::helpers::TestApp {
+    let (url, guard) = crate::helpers::fresh_database().await;
+    crate::helpers::spawn_app_with(
+        url,
+        guard,
+        kehu::app::Settings {
+            trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+            ..crate::helpers::test_settings()
+        },
+    )
+    .await
+}
+
+async fn sign_in_from(
+    app: &crate::helpers::TestApp,
+    client: &str,
+    email: &str,
+    password: &str,
+) -> StatusCode {
+    reqwest::Client::new()
+        .post(app.url("/api/v1/auth/tokens"))
+        .header("X-Forwarded-For", client)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_locked_client_cannot_lock_the_real_user_out() {
+    let app = behind_proxy().await;
+    app.admin().await;
+    let rep = app.user("rep@example.com", "张伟", Role::Sales, None).await;
+    // An attacker's client fails five times: it is locked out of the account.
+    for _ in 0..5 {
+        assert_eq!(
+            sign_in_from(&app, "203.0.113.5", "rep@example.com", "guess").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        sign_in_from(&app, "203.0.113.5", "rep@example.com", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the failing client is locked, the right password included"
+    );
+    // The real user, from their own client, signs in.
+    assert_eq!(
+        sign_in_from(&app, "198.51.100.7", "rep@example.com", PASSWORD).await,
+        StatusCode::CREATED
+    );
+    // A proxy chain: the last address that is not a trusted proxy is the client.
+    assert_eq!(
+        sign_in_from(&app, "203.0.113.5, 127.0.0.9", "rep@example.com", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The user was told once of the failures on their account.
+    let token = app.quick_token(&rep).await;
+    let inbox: Value = app
+        .api(&token)
+        .get("/api/v1/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let warned: Vec<&Value> = inbox["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "sign_in_failures")
+        .collect();
+    assert_eq!(warned.len(), 1, "{inbox}");
+    assert!(warned[0]["text"].as_str().unwrap().contains('5'), "{inbox}");
+}
+
+#[tokio::test]
+async fn a_forwarded_for_header_counts_only_from_a_trusted_proxy() {
+    let app = spawn_app().await;
+    app.admin().await;
+    app.user("rep@example.com", "张伟", Role::Sales, None).await;
+    for i in 0..5 {
+        assert_eq!(
+            sign_in_from(&app, &format!("203.0.113.{i}"), "rep@example.com", "guess").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // The header is the client's own word here: ignored, the peer is locked.
+    assert_eq!(
+        sign_in_from(&app, "198.51.100.7", "rep@example.com", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn a_client_failing_across_accounts_is_locked_and_an_admin_clears_locks() {
+    let app = behind_proxy().await;
+    app.admin().await;
+    app.user("rep@example.com", "张伟", Role::Sales, None).await;
+    // Thirty failures over thirty unknown accounts from one client.
+    for i in 0..30 {
+        assert_eq!(
+            sign_in_from(&app, "203.0.113.9", &format!("x{i}@example.com"), "guess").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        sign_in_from(&app, "203.0.113.9", "rep@example.com", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the spraying client is locked out of every account"
+    );
+    assert_eq!(
+        sign_in_from(&app, "198.51.100.7", "rep@example.com", PASSWORD).await,
+        StatusCode::CREATED,
+        "other clients are not"
+    );
+    // The administrator sees the lock; a rep may not.
+    let admin = app.api(&app.token("admin@example.com").await);
+    let rep = app.api(&app.token("rep@example.com").await);
+    assert_eq!(
+        rep.get("/api/v1/auth/locks").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let locks: Value = admin.get("/api/v1/auth/locks").await.json().await.unwrap();
+    let client_lock = locks["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["ip"] == "203.0.113.9" && l["email"].is_null())
+        .unwrap_or_else(|| panic!("no client lock in {locks}"));
+    assert_eq!(client_lock["failures"], 30);
+    assert_eq!(
+        rep.delete("/api/v1/auth/locks?ip=203.0.113.9")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    problem(
+        admin.delete("/api/v1/auth/locks").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    // The page lists it for the administrator.
+    let (browser_admin, _) = app.sign_in("admin@example.com").await;
+    let page = browser_admin
+        .get(app.url("/users/locks"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("203.0.113.9"));
+    let (browser_rep, _) = app.sign_in("rep@example.com").await;
+    assert_eq!(
+        browser_rep
+            .get(app.url("/users/locks"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    // Cleared: the client signs in again, and the clearing is audited.
+    assert_eq!(
+        admin
+            .delete("/api/v1/auth/locks?ip=203.0.113.9")
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        sign_in_from(&app, "203.0.113.9", "rep@example.com", PASSWORD).await,
+        StatusCode::CREATED
+    );
+    let log: Value = admin
+        .get("/api/v1/audit?entity_type=auth&action=clear_lock")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log["data"].as_array().unwrap().len(), 1, "{log}");
+}
