@@ -38,6 +38,9 @@ enum Cmd {
         /// Run only the scenarios whose name contains this (the hello baseline always runs).
         #[arg(long)]
         only: Option<String>,
+        /// Rows of the import measured on a copy of the database (0: none).
+        #[arg(long, default_value_t = 1_000_000)]
+        import_rows: usize,
     },
 }
 
@@ -233,6 +236,7 @@ async fn bench(
     concurrency: usize,
     seconds: u64,
     only: Option<String>,
+    import_rows: usize,
 ) -> Result<()> {
     let kehu = kehu_binary()?;
     let url = url_of(&db)?;
@@ -597,10 +601,138 @@ async fn bench(
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
     }
+    if import_rows > 0 && only.as_deref().is_none_or(|o| "import".contains(o)) {
+        let ok = import_bench(&kehu, &url, &db, import_rows, password).await?;
+        if !ok {
+            missed.push("import");
+        }
+    }
     if !missed.is_empty() {
         println!("targets missed: {}", missed.join(", "));
     }
     Ok(())
+}
+
+/// Imports `rows` customers (CSV) into a copy of the database through the API
+/// while another client changes one customer a second; prints rows per
+/// second and that writer's latencies. Target: 1M rows in 60 s, the writer's
+/// p99 <= 200 ms, no error.
+async fn import_bench(
+    kehu: &Path,
+    url: &str,
+    db: &Path,
+    rows: usize,
+    password: &str,
+) -> Result<bool> {
+    let copy = db.with_extension("import.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
+    }
+    run(
+        kehu,
+        url,
+        &["backup", "--to", &copy.display().to_string()],
+        None,
+    )?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let server = start_server(kehu, &url_of(&copy)?, port)?;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    wait_up(&client, &base).await?;
+    let token: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/tokens"))
+        .json(
+            &serde_json::json!({"email": "admin@kehu.demo", "password": password, "name": "bench"}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = token["token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no token: {token}"))?
+        .to_owned();
+    let mut csv = String::with_capacity(rows * 60);
+    csv.push_str("名称,电话,邮箱,区域,级别\n");
+    for i in 0..rows {
+        csv.push_str(&format!(
+            "导入测试客户{i:07},0571-{:08},import{i}@bench.example,华东,B\n",
+            30_000_000 + i
+        ));
+    }
+    let part = reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("bench.csv");
+    let started = Instant::now();
+    let res = client
+        .post(format!("{base}/api/v1/customers/import"))
+        .bearer_auth(&token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await?;
+    if res.status().as_u16() != 202 {
+        bail!("import not started: {} {}", res.status(), res.text().await?);
+    }
+    let location = format!(
+        "{base}{}",
+        res.headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    );
+    // The writer alongside: one PATCH of one customer a second.
+    let first = get_json(&client, &token, format!("{base}/api/v1/customers?limit=1")).await?;
+    let id = first["data"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut latencies = Vec::new();
+    let mut errors = 0usize;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let report = loop {
+        tick.tick().await;
+        let state = get_json(&client, &token, location.clone()).await?;
+        if state["status"] != "running" {
+            break state;
+        }
+        let current = get_json(&client, &token, format!("{base}/api/v1/customers/{id}")).await?;
+        let t = Instant::now();
+        let res = client
+            .patch(format!("{base}/api/v1/customers/{id}"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"notes": format!("{}", latencies.len()), "version": current["version"]}))
+            .send()
+            .await?;
+        if res.status().is_success() {
+            latencies.push(t.elapsed());
+        } else {
+            errors += 1;
+        }
+    };
+    let secs = started.elapsed().as_secs_f64();
+    drop(server);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
+    }
+    latencies.sort();
+    let p99 = latencies
+        .get(((latencies.len() as f64 * 0.99) as usize).min(latencies.len().saturating_sub(1)))
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0);
+    let done = report["created"].as_u64().unwrap_or(0);
+    let ok = report["status"] == "done"
+        && secs * 1_000_000.0 / rows as f64 <= 60.0
+        && p99 <= 200.0
+        && errors == 0;
+    println!(
+        "import of {rows} rows: {} created in {secs:.1} s ({:.0} rows/s, status {}); a PATCH a second alongside: {} done, p99 {p99:.1} ms, {errors} errors (target 1M rows <= 60 s, p99 <= 200 ms: {})",
+        done,
+        rows as f64 / secs,
+        report["status"],
+        latencies.len(),
+        if ok { "met" } else { "MISSED" }
+    );
+    Ok(ok)
 }
 
 #[tokio::main]
@@ -613,6 +745,18 @@ async fn main() -> Result<()> {
             concurrency,
             seconds,
             only,
-        } => bench(db, customers, opportunities, concurrency, seconds, only).await,
+            import_rows,
+        } => {
+            bench(
+                db,
+                customers,
+                opportunities,
+                concurrency,
+                seconds,
+                only,
+                import_rows,
+            )
+            .await
+        }
     }
 }

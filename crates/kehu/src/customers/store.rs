@@ -354,20 +354,18 @@ pub async fn duplicates<C: ConnectionTrait>(
         .as_deref()
         .map(normalize::phone_digits)
         .filter(|d| d.len() >= 5);
-    let mut any = Condition::any().add(customer::Column::NameNorm.eq(norm.clone()));
+    let mut keys = vec![customer::Column::NameNorm.eq(norm.clone())];
     if let Some(d) = &digits {
-        any = any.add(customer::Column::PhoneDigits.eq(d.clone()));
+        keys.push(customer::Column::PhoneDigits.eq(d.clone()));
     }
     if let Some(e) = &draft.email {
-        any = any.add(customer::Column::Email.eq(e.clone()));
+        keys.push(customer::Column::Email.eq(e.clone()));
     }
-    let mut q = customer::Entity::find()
-        .filter(customer::Column::DeletedAt.is_null())
-        .filter(any);
+    let mut q = customer::Entity::find().filter(customer::Column::DeletedAt.is_null());
     if let Some(id) = except {
         q = q.filter(customer::Column::Id.ne(id));
     }
-    let found = q.limit(10).all(db).await?;
+    let found = crate::platform::db::find_by_any(db, q, keys, 10, |c| c.id.clone()).await?;
     if found.is_empty() {
         return Ok(Vec::new());
     }

@@ -159,30 +159,24 @@ pub async fn duplicates<C: ConnectionTrait>(
     let norm = draft.company.as_deref().map(normalize::name);
     let mut out = Vec::new();
     // Leads.
-    let mut any = Condition::any();
-    let mut some = false;
+    let mut keys = Vec::new();
     if let Some(d) = &digits {
-        any = any.add(lead::Column::PhoneDigits.eq(d.clone()));
-        some = true;
+        keys.push(lead::Column::PhoneDigits.eq(d.clone()));
     }
     if let Some(e) = &draft.email {
-        any = any.add(lead::Column::Email.eq(e.clone()));
-        some = true;
+        keys.push(lead::Column::Email.eq(e.clone()));
     }
     if let Some(n) = &norm {
-        any = any.add(lead::Column::CompanyNorm.eq(n.clone()));
-        some = true;
+        keys.push(lead::Column::CompanyNorm.eq(n.clone()));
     }
-    if !some {
+    if keys.is_empty() {
         return Ok(out);
     }
-    let mut q = lead::Entity::find()
-        .filter(lead::Column::DeletedAt.is_null())
-        .filter(any);
+    let mut q = lead::Entity::find().filter(lead::Column::DeletedAt.is_null());
     if let Some(id) = except {
         q = q.filter(lead::Column::Id.ne(id));
     }
-    let leads = q.limit(10).all(db).await?;
+    let leads = crate::platform::db::find_by_any(db, q, keys, 10, |l| l.id.clone()).await?;
     let scope = match user {
         Some(u) => Some(DataScope::for_user(db, u).await?),
         None => None,
@@ -224,22 +218,24 @@ pub async fn duplicates<C: ConnectionTrait>(
         }));
     }
     // Customers.
-    let mut any = Condition::any();
+    let mut keys = Vec::new();
     if let Some(d) = &digits {
-        any = any.add(customer::Column::PhoneDigits.eq(d.clone()));
+        keys.push(customer::Column::PhoneDigits.eq(d.clone()));
     }
     if let Some(e) = &draft.email {
-        any = any.add(customer::Column::Email.eq(e.clone()));
+        keys.push(customer::Column::Email.eq(e.clone()));
     }
     if let Some(n) = &norm {
-        any = any.add(customer::Column::NameNorm.eq(n.clone()));
+        keys.push(customer::Column::NameNorm.eq(n.clone()));
     }
-    let customers = customer::Entity::find()
-        .filter(customer::Column::DeletedAt.is_null())
-        .filter(any)
-        .limit(10)
-        .all(db)
-        .await?;
+    let customers = crate::platform::db::find_by_any(
+        db,
+        customer::Entity::find().filter(customer::Column::DeletedAt.is_null()),
+        keys,
+        10,
+        |c| c.id.clone(),
+    )
+    .await?;
     let visible_customers: Vec<String> = match &scope {
         Some(s) => {
             s.filter(

@@ -140,6 +140,40 @@ pub fn for_update<E: sea_orm::EntityTrait, C: ConnectionTrait>(
     }
 }
 
+/// The rows of `base` that match any of `keys` (each an equality on an
+/// indexed column), up to `limit`, looked up one key at a time and merged
+/// (without repeats, by `id_of`). SQLite plans `a = ? OR b = ? OR c = ?`
+/// beside another indexed condition (`deleted_at IS NULL`) as a walk of that
+/// other index, which reads every live row: a duplicate check per imported
+/// row then grew with the table.
+pub async fn find_by_any<E, C, F>(
+    db: &C,
+    base: sea_orm::Select<E>,
+    keys: Vec<sea_orm::sea_query::SimpleExpr>,
+    limit: u64,
+    id_of: F,
+) -> Result<Vec<E::Model>, DbErr>
+where
+    E: sea_orm::EntityTrait,
+    C: ConnectionTrait,
+    F: Fn(&E::Model) -> String,
+{
+    use sea_orm::{QueryFilter, QuerySelect};
+    let mut out: Vec<E::Model> = Vec::new();
+    for key in keys {
+        if out.len() as u64 >= limit {
+            break;
+        }
+        for m in base.clone().filter(key).limit(limit).all(db).await? {
+            let id = id_of(&m);
+            if (out.len() as u64) < limit && !out.iter().any(|o| id_of(o) == id) {
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await
