@@ -219,6 +219,23 @@ async fn wait_up(client: &reqwest::Client, base: &str) -> Result<()> {
     Ok(())
 }
 
+/// An API token of the demo's administrator.
+async fn admin_token(client: &reqwest::Client, base: &str, password: &str) -> Result<String> {
+    let token: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/tokens"))
+        .json(
+            &serde_json::json!({"email": "admin@kehu.demo", "password": password, "name": "bench"}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(token["token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no token: {token}"))?
+        .to_owned())
+}
+
 async fn get_json(client: &reqwest::Client, token: &str, url: String) -> Result<serde_json::Value> {
     Ok(client
         .get(url)
@@ -286,19 +303,7 @@ async fn bench(
         .pool_max_idle_per_host(concurrency)
         .build()?;
     wait_up(&client, &base).await?;
-    let token: serde_json::Value = client
-        .post(format!("{base}/api/v1/auth/tokens"))
-        .json(
-            &serde_json::json!({"email": "admin@kehu.demo", "password": password, "name": "bench"}),
-        )
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = token["token"]
-        .as_str()
-        .ok_or_else(|| anyhow!("no token: {token}"))?
-        .to_owned();
+    let token = admin_token(&client, &base, password).await?;
     // A database from before the deals existed gets them now.
     let deals = get_json(
         &client,
@@ -641,19 +646,7 @@ async fn import_bench(
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     wait_up(&client, &base).await?;
-    let token: serde_json::Value = client
-        .post(format!("{base}/api/v1/auth/tokens"))
-        .json(
-            &serde_json::json!({"email": "admin@kehu.demo", "password": password, "name": "bench"}),
-        )
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = token["token"]
-        .as_str()
-        .ok_or_else(|| anyhow!("no token: {token}"))?
-        .to_owned();
+    let token = admin_token(&client, &base, password).await?;
     let mut csv = String::with_capacity(rows * 60);
     csv.push_str("名称,电话,邮箱,区域,级别\n");
     for i in 0..rows {

@@ -91,7 +91,7 @@ async fn get_activity(
 
 /// Change an activity (send the version you read).
 #[utoipa::path(patch, path = "/api/v1/activities/{id}", tag = "activities", request_body = ActivityPatch,
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 200, body = ActivityView), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_activity(
@@ -117,7 +117,7 @@ async fn update_activity(
 
 /// Delete an activity.
 #[utoipa::path(delete, path = "/api/v1/activities/{id}", tag = "activities",
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn delete_activity(
     State(state): State<AppState>,

@@ -86,7 +86,7 @@ async fn get_contact(
 
 /// Change a contact (send the version you read).
 #[utoipa::path(patch, path = "/api/v1/contacts/{id}", tag = "contacts", request_body = ContactPatch,
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 200, body = ContactView), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_contact(
@@ -114,7 +114,7 @@ async fn update_contact(
 
 /// Move a contact to the recycle bin.
 #[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "contacts",
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn delete_contact(
     State(state): State<AppState>,

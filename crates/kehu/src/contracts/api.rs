@@ -122,7 +122,7 @@ async fn get_contract(
 /// Change a contract (send the version you read). The amount and products change
 /// only while it is a draft (409 `approval_required` after: submit the new amount).
 #[utoipa::path(patch, path = "/api/v1/contracts/{id}", tag = "contracts", request_body = ContractPatch,
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 200, body = ContractView), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_contract(

@@ -153,7 +153,7 @@ async fn get_customer(
 
 /// Change a customer (send the version you read). A new name, phone or email is checked for duplicates.
 #[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", request_body = CustomerPatch, params(ForceParam,
-        ("If-Match" = Option<String>, Header, description = "the version you read")),
+        ("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 200, body = CustomerView), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_customer(
@@ -182,7 +182,7 @@ async fn update_customer(
 
 /// Move a customer (and its contacts) to the recycle bin.
 #[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers",
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn delete_customer(
     State(state): State<AppState>,

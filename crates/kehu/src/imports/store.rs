@@ -20,9 +20,10 @@ use std::future::Future;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-/// Rows per transaction: small enough that another writer waits well under
-/// a second behind a batch (`platform::db::WRITE_WAIT`).
+/// Rows per transaction at most, and the time a batch may take at most:
+/// another writer waits behind one batch (`platform::db::WRITE_WAIT`).
 pub const BATCH: usize = 250;
+const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(150);
 /// Rows per file.
 pub const MAX_ROWS: usize = 1_000_000;
 /// Bytes per file.
@@ -82,8 +83,10 @@ struct FailedRow {
     reason: String,
 }
 
-/// The outcome so far, kept as JSON in `imports.report`.
+/// The outcome so far, kept as JSON in `imports.report` (fields added later
+/// read as their defaults).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 struct Outcome {
     header: Vec<String>,
     created: usize,
@@ -283,10 +286,15 @@ async fn run<I: RowImporter>(
     importer: I,
 ) -> AppResult<()> {
     let mut done = 0usize;
-    for batch in rows.chunks(BATCH) {
+    let mut rest = rows.iter().peekable();
+    while rest.peek().is_some() {
         let now = clock.now();
         let txn = write_txn(db).await?;
-        for cells in batch {
+        let started = std::time::Instant::now();
+        let mut in_batch = 0;
+        while in_batch < BATCH && started.elapsed() < BATCH_TIME {
+            let Some(cells) = rest.next() else { break };
+            in_batch += 1;
             done += 1;
             let number = done + 1;
             let sp = txn.begin().await?;
@@ -332,7 +340,7 @@ async fn run<I: RowImporter>(
             txn.commit().await?;
         }
         // Writers that queued behind this batch go first.
-        tokio::task::yield_now().await;
+        crate::platform::db::let_other_writers_in(db).await;
     }
     finish(db, clock, id, "done", None).await
 }

@@ -140,7 +140,7 @@ async fn get_lead(
 
 /// Change a lead (send the version you read).
 #[utoipa::path(patch, path = "/api/v1/leads/{id}", tag = "leads", request_body = LeadPatch, params(ForceParam,
-        ("If-Match" = Option<String>, Header, description = "the version you read")),
+        ("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 200, body = LeadView), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_lead(
@@ -169,7 +169,7 @@ async fn update_lead(
 
 /// Move a lead to the recycle bin.
 #[utoipa::path(delete, path = "/api/v1/leads/{id}", tag = "leads",
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn delete_lead(
     State(state): State<AppState>,
@@ -288,7 +288,7 @@ async fn get_form(
 
 /// Change a web-to-lead form, e.g. `{"active": false}` to close it (administrators).
 #[utoipa::path(patch, path = "/api/v1/lead-forms/{id}", tag = "leads", request_body = LeadFormPatch,
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 200, body = LeadFormView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_form(

@@ -119,7 +119,7 @@ async fn get_opportunity(
 /// Change a deal (send the version you read). A new `stage_id` moves it (history,
 /// required fields, rules), as `POST …/move` does.
 #[utoipa::path(patch, path = "/api/v1/opportunities/{id}", tag = "opportunities", request_body = OpportunityPatch,
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 200, body = OpportunityView), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_opportunity(
@@ -182,7 +182,7 @@ async fn opportunity_history(
 
 /// Move a deal to the recycle bin.
 #[utoipa::path(delete, path = "/api/v1/opportunities/{id}", tag = "opportunities",
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn delete_opportunity(
     State(state): State<AppState>,

@@ -60,7 +60,7 @@ async fn get_pipeline(
 /// order: send a stage's `id` to keep it; a stage left out is removed (409
 /// `stage_in_use` while deals sit in it).
 #[utoipa::path(patch, path = "/api/v1/pipelines/{id}", tag = "opportunities", request_body = PipelinePatch,
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 200, body = PipelineView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_pipeline(
@@ -163,7 +163,7 @@ async fn get_rule(
 
 /// Change a rule, e.g. `{"active": false}` (administrators).
 #[utoipa::path(patch, path = "/api/v1/automation-rules/{id}", tag = "opportunities", request_body = RulePatch,
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 200, body = RuleView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_rule(

@@ -124,6 +124,29 @@ pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, D
 /// under a second, so a writer normally waits a fraction of this.
 pub const WRITE_WAIT: Duration = Duration::from_secs(5);
 
+/// Between two transactions of a long bulk write (an import's batches): waits,
+/// at most `LET_IN_MAX`, until no other pooled connection is in use. A write
+/// made outside `write_txn` (an autocommit insert) waits for SQLite's lock in
+/// SQLite's busy handler, which polls it at most 100 ms apart while holding a
+/// connection; without this pause the bulk writer would take the lock again
+/// before such a writer ever saw it free. Readers hold a connection for
+/// milliseconds, so the pause is short unless a writer is waiting.
+pub async fn let_other_writers_in(db: &DatabaseConnection) {
+    tokio::task::yield_now().await;
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return;
+    }
+    let pool = db.get_sqlite_connection_pool();
+    let deadline = std::time::Instant::now() + LET_IN_MAX;
+    while (pool.size() as usize) > pool.num_idle() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The longest pause of `let_other_writers_in`: more than SQLite's busy
+/// handler's longest sleep (100 ms).
+pub const LET_IN_MAX: Duration = Duration::from_millis(150);
+
 /// A select that, on PostgreSQL, locks the rows it reads until the
 /// transaction ends (`FOR UPDATE`), so two concurrent state changes of one
 /// record take turns and the second sees the first one's result. On SQLite

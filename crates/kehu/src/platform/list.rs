@@ -38,6 +38,7 @@ pub struct ListParams {
     /// most recently added matches first.
     pub sort: Option<String>,
     /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -579,6 +579,17 @@ impl PageCtx {
         self.lang.t(key)
     }
 
+    /// A field error's text in the reader's language (`error.<code>`), or
+    /// its own English message when the catalogue has no such code.
+    pub fn error_message(&self, code: &str, message: &str) -> String {
+        let key = format!("error.{code}");
+        if self.lang.has(&key) {
+            self.lang.t(&key).to_owned()
+        } else {
+            message.to_owned()
+        }
+    }
+
     /// The translation of `prefix.key` when the catalogue has it, else `key` itself
     /// (for codes such as statuses and field names).
     pub fn label(&self, prefix: &str, key: &str) -> String {

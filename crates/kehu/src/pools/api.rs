@@ -75,7 +75,7 @@ async fn get_pool(
 
 /// Change a pool's name, teams or rules (administrators; send the version you read).
 #[utoipa::path(patch, path = "/api/v1/pools/{id}", tag = "pools", request_body = PoolPatch,
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 200, body = PoolView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_pool(

@@ -82,7 +82,7 @@ async fn get_product(
 /// Change a product (administrators and finance; send the version you read).
 /// Set `active: false` to take it out of new line items; lines that have it keep it.
 #[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "products", request_body = ProductPatch,
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 200, body = ProductView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_product(

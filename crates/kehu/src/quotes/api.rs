@@ -97,7 +97,7 @@ async fn get_quote(
 
 /// Change a draft quote (send the version you read); a sent one is 409 `quote_sent`.
 #[utoipa::path(patch, path = "/api/v1/quotes/{id}", tag = "quotes", request_body = QuotePatch,
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 200, body = QuoteView), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_quote(

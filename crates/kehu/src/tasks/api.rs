@@ -104,7 +104,7 @@ async fn get_task(
 
 /// Change a task, e.g. `{"status": "done"}` (send the version you read).
 #[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", request_body = TaskPatch,
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 200, body = TaskView), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_task(

@@ -70,7 +70,7 @@ async fn get_team(
 
 /// Change a team (administrators only). Moving a team under its own sub-team is refused.
 #[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "teams", request_body = TeamPatch,
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 200, body = TeamView), (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_team(
     State(state): State<AppState>,

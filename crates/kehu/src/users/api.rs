@@ -79,7 +79,7 @@ async fn get_user(
 
 /// Change a user (administrators only). Deactivating keeps their records and history.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UserPatch,
-    params(("If-Match" = Option<String>, Header, description = "the version you read")),
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
     responses((status = 200, body = UserView), (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_user(
     State(state): State<AppState>,

@@ -2,7 +2,7 @@
 //! payments report: approval, money that never exceeds what is owed, exact
 //! sums, scope, jobs, transfers, the pages.
 
-use crate::helpers::{Api, TestApp, field_codes, problem, spawn_app};
+use crate::helpers::{Api, TestApp, cny, customer, field_codes, ok, problem, spawn_app};
 use kehu::platform::auth::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -60,31 +60,6 @@ async fn people(app: &TestApp) -> People {
         south: app.api(&app.quick_token(&south_id).await),
         finance: app.api(&app.quick_token(&finance_id).await),
     }
-}
-
-async fn customer(api: &Api, name: &str) -> String {
-    let res = api
-        .post(
-            "/api/v1/customers",
-            &json!({"name": name, "kind": "company"}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED, "customer {name}");
-    res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn cny(a: &str) -> Value {
-    json!({"amount": a, "currency": "CNY"})
-}
-
-async fn ok(res: reqwest::Response, status: StatusCode) -> Value {
-    let s = res.status();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    assert_eq!(s, status, "{body}");
-    body
 }
 
 async fn count(app: &TestApp, table: &str) -> i64 {

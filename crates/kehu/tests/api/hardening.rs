@@ -3,7 +3,7 @@
 //! restoring a customer), dates out of range, claims of customers one cannot
 //! see, and SQLite's write lock answered with `503 busy`.
 
-use crate::helpers::{Api, TestApp, field_codes, problem, spawn_app};
+use crate::helpers::{Api, TestApp, cny, customer, field_codes, ok, problem, spawn_app};
 use kehu::platform::auth::Role;
 use reqwest::{Method, StatusCode};
 use sea_orm::DbBackend;
@@ -44,34 +44,6 @@ async fn people(app: &TestApp) -> People {
         south_id,
         south_boss: app.api(&app.quick_token(&boss_id).await),
     }
-}
-
-fn cny(a: &str) -> Value {
-    json!({"amount": a, "currency": "CNY"})
-}
-
-/// Asserts the status (showing the body when it differs); returns the body.
-async fn ok(res: reqwest::Response, status: StatusCode) -> Value {
-    let s = res.status();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    assert_eq!(s, status, "{body}");
-    body
-}
-
-/// A company customer of the caller; returns its id.
-async fn customer(api: &Api, name: &str) -> String {
-    ok(
-        api.post(
-            "/api/v1/customers",
-            &json!({"name": name, "kind": "company"}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 async fn customer_total(api: &Api) -> i64 {

@@ -365,3 +365,32 @@ pub fn field_codes(p: &Value) -> Vec<(String, String)> {
         })
         .unwrap_or_default()
 }
+
+/// `{"amount": a, "currency": "CNY"}`.
+pub fn cny(a: &str) -> Value {
+    json!({"amount": a, "currency": "CNY"})
+}
+
+/// Asserts the status (showing the body when it differs); returns the body.
+pub async fn ok(res: Response, status: StatusCode) -> Value {
+    let s = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(s, status, "{body}");
+    body
+}
+
+/// A company customer of the caller; returns its id.
+pub async fn customer(api: &Api, name: &str) -> String {
+    ok(
+        api.post(
+            "/api/v1/customers",
+            &json!({"name": name, "kind": "company"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}

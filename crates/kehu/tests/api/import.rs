@@ -264,7 +264,7 @@ async fn a_long_import_goes_in_batches_and_lets_other_writers_through() {
     app.admin().await;
     let rep_id = app.user("rep@example.com", "张伟", Role::Sales, None).await;
     let rep = app.api(&app.quick_token(&rep_id).await);
-    let n = kehu::imports::store::BATCH * 4 + 7;
+    let n = kehu::imports::store::BATCH * 12 + 7;
     let mut csv = String::from("name,phone\n");
     for i in 0..n {
         csv.push_str(&format!("批量客户{i:05},0571-{:08}\n", 10_000_000 + i));
@@ -272,7 +272,38 @@ async fn a_long_import_goes_in_batches_and_lets_other_writers_through() {
     let res = send(&rep, "", "many.csv", csv.into_bytes()).await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let location = res.headers()["location"].to_str().unwrap().to_owned();
-    // Meanwhile another customer is created and changed: never a 5xx.
+    // Meanwhile people sign in (a write outside any queue of ours): each gets
+    // through between two batches, none waits for the whole import.
+    let mut signed_in_while_running = 0;
+    loop {
+        let state: Value = rep.get(&location).await.json().await.unwrap();
+        if state["status"] != "running" {
+            break;
+        }
+        let started = std::time::Instant::now();
+        let res = reqwest::Client::new()
+            .post(app.url("/api/v1/auth/tokens"))
+            .json(&json!({"email": "rep@example.com", "password": crate::helpers::PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "sign-in during an import"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
+        signed_in_while_running += 1;
+    }
+    assert!(
+        signed_in_while_running >= 2,
+        "{signed_in_while_running} sign-ins during the import"
+    );
+    // ... and another customer is created and changed: never a 5xx.
     let created = rep
         .post("/api/v1/customers", &json!({"name": "导入期间新建的客户"}))
         .await;
@@ -309,4 +340,43 @@ async fn a_long_import_goes_in_batches_and_lets_other_writers_through() {
         .try_get_by_index::<i64>(0)
         .unwrap();
     assert_eq!(count as usize, n);
+}
+
+/// An import whose server stopped mid-way (its progress no longer moves)
+/// says so, with the rows that were done.
+#[tokio::test]
+async fn an_import_whose_server_stopped_says_it_was_interrupted() {
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = spawn_app().await;
+    app.admin().await;
+    let rep_id = app.user("rep@example.com", "张伟", Role::Sales, None).await;
+    let rep = app.api(&app.quick_token(&rep_id).await);
+    let now = app.state.clock.now();
+    kehu::entities::import::ActiveModel {
+        id: Set("01a00000-0000-7000-8000-000000000001".into()),
+        kind: Set("customers".into()),
+        user_id: Set(rep_id.clone()),
+        file_name: Set("big.csv".into()),
+        dry_run: Set(false),
+        status: Set("running".into()),
+        rows_total: Set(10_000),
+        rows_done: Set(2_500),
+        report: Set(json!({"header": ["name"], "created": 2500}).to_string()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        finished_at: Set(None),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    let url = "/api/v1/imports/01a00000-0000-7000-8000-000000000001";
+    let r: Value = rep.get(url).await.json().await.unwrap();
+    assert_eq!(r["status"], "running");
+    app.state.clock.advance(time::Duration::minutes(3));
+    let r: Value = rep.get(url).await.json().await.unwrap();
+    assert_eq!(r["status"], "interrupted", "{r}");
+    assert_eq!(
+        (r["rows_done"].as_u64(), r["created"].as_u64()),
+        (Some(2500), Some(2500))
+    );
 }

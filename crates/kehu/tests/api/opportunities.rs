@@ -2,7 +2,7 @@
 //! sales reports: money, stages and their history, rules in the move's
 //! transaction, scope, transfers and lead conversion, the pages.
 
-use crate::helpers::{Api, TestApp, csrf_of, field_codes, problem, spawn_app};
+use crate::helpers::{Api, TestApp, csrf_of, customer, field_codes, problem, spawn_app};
 use kehu::platform::auth::Role;
 use kehu_migration::default_stage_id;
 use reqwest::StatusCode;
@@ -47,20 +47,6 @@ async fn people(app: &TestApp) -> People {
         south_team: south,
         east_team: east,
     }
-}
-
-async fn customer(api: &Api, name: &str) -> String {
-    let res = api
-        .post(
-            "/api/v1/customers",
-            &json!({"name": name, "kind": "company"}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED, "customer {name}");
-    res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 async fn deal(api: &Api, body: Value) -> Value {

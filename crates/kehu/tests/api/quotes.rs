@@ -1,7 +1,7 @@
 //! Quotes and orders: totals computed on the server, the quote's states,
 //! acceptance making the order, expiry, scope, exports, purchase history.
 
-use crate::helpers::{Api, TestApp, field_codes, problem, spawn_app};
+use crate::helpers::{Api, TestApp, cny, customer, field_codes, ok, problem, spawn_app};
 use kehu::platform::auth::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -26,32 +26,6 @@ async fn people(app: &TestApp) -> People {
         other: app.api(&app.quick_token(&other_id).await),
         admin: app.api(&app.quick_token(&admin_id).await),
     }
-}
-
-fn cny(a: &str) -> Value {
-    json!({"amount": a, "currency": "CNY"})
-}
-
-async fn ok(res: reqwest::Response, status: StatusCode) -> Value {
-    let s = res.status();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    assert_eq!(s, status, "{body}");
-    body
-}
-
-async fn customer(api: &Api, name: &str) -> String {
-    ok(
-        api.post(
-            "/api/v1/customers",
-            &json!({"name": name, "kind": "company"}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test]
