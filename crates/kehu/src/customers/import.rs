@@ -9,6 +9,7 @@
 //! anyway; a dry run reports without writing.
 
 use super::model::NewCustomer;
+use super::store::Made;
 use crate::entities::import as import_entity;
 use crate::imports::store::{self as imports, RowImporter, RowOutcome};
 use crate::platform::audit::Actor;
@@ -88,13 +89,8 @@ struct CustomerRows {
     create_duplicates: bool,
 }
 
-impl RowImporter for CustomerRows {
-    async fn import_row(
-        &self,
-        txn: &DatabaseTransaction,
-        now: OffsetDateTime,
-        row: &[String],
-    ) -> AppResult<RowOutcome> {
+impl CustomerRows {
+    fn input(&self, row: &[String]) -> NewCustomer {
         let cell = |f: &str| {
             self.columns
                 .iter()
@@ -103,7 +99,7 @@ impl RowImporter for CustomerRows {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let input = NewCustomer {
+        NewCustomer {
             name: cell("name").unwrap_or_default(),
             kind: cell("kind"),
             industry: cell("industry"),
@@ -119,22 +115,39 @@ impl RowImporter for CustomerRows {
             tags: cell("tags").map(|t| crate::platform::form::split_tags(&t)),
             notes: cell("notes"),
             ..Default::default()
-        };
-        let name = input.name.clone();
-        match super::store::create_in(
+        }
+    }
+}
+
+impl RowImporter for CustomerRows {
+    async fn import_rows(
+        &self,
+        txn: &DatabaseTransaction,
+        now: OffsetDateTime,
+        rows: &[Vec<String>],
+    ) -> AppResult<Vec<RowOutcome>> {
+        let inputs: Vec<NewCustomer> = rows.iter().map(|r| self.input(r)).collect();
+        let made = super::store::create_many_in(
             txn,
             now,
             &self.actor,
             &self.user,
-            input,
+            &inputs,
             self.create_duplicates,
         )
-        .await
-        {
-            Ok(_) => Ok(RowOutcome::Created),
-            Err(AppError::Duplicate(matches)) => Ok(RowOutcome::Skipped { name, matches }),
-            Err(e) => Err(e),
-        }
+        .await?;
+        Ok(inputs
+            .into_iter()
+            .zip(made)
+            .map(|(input, m)| match m {
+                Made::Created => RowOutcome::Created,
+                Made::Duplicate(matches) => RowOutcome::Skipped {
+                    name: input.name,
+                    matches,
+                },
+                Made::Invalid(errs) => RowOutcome::Failed(errs),
+            })
+            .collect())
     }
 }
 

@@ -16,7 +16,7 @@ use crate::platform::normalize;
 use crate::platform::scope::DataScope;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Select, Set,
+    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Select, Set, TryIntoModel,
 };
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -425,64 +425,138 @@ async fn check<C: ConnectionTrait>(
     owner_changed: bool,
     pool_changed: bool,
 ) -> AppResult<Map<String, Value>> {
-    let (levels, _) = crate::settings::store::customer_levels(db).await?;
-    let mut errors = draft.check(&levels).0;
-    let defs = crate::custom_fields::store::defs(db, "customer").await?;
-    let custom = match custom::validate(
-        &defs,
-        old_custom,
-        custom_input.unwrap_or(&Value::Object(Map::new())),
-        creating,
-    ) {
-        Ok(c) => c,
-        Err(e) => {
-            errors.extend(e);
-            Map::new()
-        }
-    };
-    if pool_changed
-        && !creating
-        && user.scope == crate::platform::auth::Scope::Own
-        && !user.is_admin()
-    {
-        errors.push(FieldError::new(
-            "pool_id",
-            "not_allowed",
-            "only managers move customers between pools",
-        ));
+    Checker::new(db)
+        .await?
+        .check(
+            db,
+            user,
+            draft,
+            old_custom,
+            custom_input,
+            creating,
+            owner_changed,
+            pool_changed,
+        )
+        .await
+}
+
+/// What checking drafts reads from the database, read once for many drafts:
+/// the levels, the custom field definitions, and the answers about each pool
+/// and owner already asked.
+struct Checker {
+    levels: Vec<String>,
+    defs: Vec<custom::Def>,
+    scope: Option<DataScope>,
+    pools: std::collections::HashMap<String, bool>,
+    owners: std::collections::HashMap<String, bool>,
+}
+
+impl Checker {
+    async fn new<C: ConnectionTrait>(db: &C) -> AppResult<Checker> {
+        Ok(Checker {
+            levels: crate::settings::store::customer_levels(db).await?.0,
+            defs: crate::custom_fields::store::defs(db, "customer").await?,
+            scope: None,
+            pools: Default::default(),
+            owners: Default::default(),
+        })
     }
-    if let Some(pool) = &draft.pool_id
-        && (creating || owner_changed || pool_changed)
-        && crate::pools::store::get(db, user, pool).await.is_err()
-    {
-        errors.push(FieldError::new(
-            "pool_id",
-            "not_found",
-            "is not a pool you may use",
-        ));
-    }
-    if owner_changed {
-        let scope = DataScope::for_user(db, user).await?;
-        match &draft.owner_id {
-            Some(o) if !scope.includes_user(db, o).await? => errors.push(FieldError::new(
-                "owner_id",
-                "not_found",
-                "is not a user you can give customers to",
-            )),
-            None if scope.kind() != crate::platform::auth::Scope::All => {
-                errors.push(FieldError::new(
-                    "owner_id",
-                    "required",
-                    "only managers of all records can put customers in the pool",
-                ))
+
+    #[allow(clippy::too_many_arguments)]
+    async fn check<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+        user: &CurrentUser,
+        draft: &mut Draft,
+        old_custom: &Map<String, Value>,
+        custom_input: Option<&Value>,
+        creating: bool,
+        owner_changed: bool,
+        pool_changed: bool,
+    ) -> AppResult<Map<String, Value>> {
+        let mut errors = draft.check(&self.levels).0;
+        let custom = match custom::validate(
+            &self.defs,
+            old_custom,
+            custom_input.unwrap_or(&Value::Object(Map::new())),
+            creating,
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                errors.extend(e);
+                Map::new()
             }
-            _ => {}
+        };
+        if pool_changed
+            && !creating
+            && user.scope == crate::platform::auth::Scope::Own
+            && !user.is_admin()
+        {
+            errors.push(FieldError::new(
+                "pool_id",
+                "not_allowed",
+                "only managers move customers between pools",
+            ));
         }
-    }
-    if errors.is_empty() {
-        Ok(custom)
-    } else {
-        Err(AppError::Validation(errors))
+        if let Some(pool) = &draft.pool_id
+            && (creating || owner_changed || pool_changed)
+        {
+            let usable = match self.pools.get(pool) {
+                Some(u) => *u,
+                None => {
+                    let u = crate::pools::store::get(db, user, pool).await.is_ok();
+                    self.pools.insert(pool.clone(), u);
+                    u
+                }
+            };
+            if !usable {
+                errors.push(FieldError::new(
+                    "pool_id",
+                    "not_found",
+                    "is not a pool you may use",
+                ));
+            }
+        }
+        if owner_changed {
+            if self.scope.is_none() {
+                self.scope = Some(DataScope::for_user(db, user).await?);
+            }
+            let Some(scope) = &self.scope else {
+                return Err(AppError::NotFound);
+            };
+            match &draft.owner_id {
+                Some(o) => {
+                    let covered = match self.owners.get(o) {
+                        Some(c) => *c,
+                        None => {
+                            let c = scope.includes_user(db, o).await?;
+                            self.owners.insert(o.clone(), c);
+                            c
+                        }
+                    };
+                    if !covered {
+                        errors.push(FieldError::new(
+                            "owner_id",
+                            "not_found",
+                            "is not a user you can give customers to",
+                        ));
+                    }
+                }
+                None if scope.kind() != crate::platform::auth::Scope::All => {
+                    errors.push(FieldError::new(
+                        "owner_id",
+                        "required",
+                        "only managers of all records can put customers in the pool",
+                    ))
+                }
+                None => {}
+            }
+        }
+        if errors.is_empty() {
+            Ok(custom)
+        } else {
+            Err(AppError::Validation(errors))
+        }
     }
 }
 
@@ -559,26 +633,7 @@ pub async fn create_in<C: ConnectionTrait>(
             return Err(AppError::Duplicate(dups));
         }
     }
-    let mut am = customer::ActiveModel {
-        id: Set(uuid::Uuid::now_v7().to_string()),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        created_by: Set(Some(user.id.clone())),
-        deleted_at: Set(None),
-        deleted_by: Set(None),
-        ..Default::default()
-    };
-    let search = search_text(
-        &draft.name,
-        draft.phone.as_deref(),
-        draft.email.as_deref(),
-        &[],
-    );
-    apply(&mut am, &draft, &custom, search);
-    am.owned_since = Set(draft.owner_id.is_some().then_some(now));
-    am.locked = Set(false);
-    let m = am.insert(txn).await?;
+    let m = new_model(now, user, &draft, &custom).insert(txn).await?;
     crate::pools::store::record(
         txn,
         now,
@@ -602,6 +657,252 @@ pub async fn create_in<C: ConnectionTrait>(
     )
     .await?;
     Ok(m)
+}
+
+/// What `create_many_in` made of one input.
+pub enum Made {
+    Created,
+    /// It looks like existing customers or an earlier input: the matches.
+    Duplicate(Vec<Value>),
+    /// Its field errors.
+    Invalid(Vec<FieldError>),
+}
+
+/// Creates many customers in the caller's transaction (an import's batch),
+/// with the checks of `create_in` but a handful of statements for the whole
+/// batch instead of a dozen per customer: settings, pools and owners are read
+/// once, look-alikes are looked up key by key for all inputs together (each
+/// by its own index), and the customers, their ownership rows and their audit
+/// entries go in many rows a statement. An input that fails its checks or
+/// looks like another (unless `force`) writes nothing.
+pub async fn create_many_in<C: ConnectionTrait>(
+    txn: &C,
+    now: OffsetDateTime,
+    actor: &Actor,
+    user: &CurrentUser,
+    inputs: &[NewCustomer],
+    force: bool,
+) -> AppResult<Vec<Made>> {
+    use std::collections::{HashMap, HashSet};
+    let mut checker = Checker::new(txn).await?;
+    let mut drafts = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let mut d = Draft::from_new(input, &user.id);
+        match checker
+            .check(
+                txn,
+                user,
+                &mut d,
+                &Map::new(),
+                input.custom.as_ref(),
+                true,
+                true,
+                true,
+            )
+            .await
+        {
+            Ok(custom) => drafts.push(Ok((d, custom))),
+            Err(AppError::Validation(e)) => drafts.push(Err(e)),
+            Err(e) => return Err(e),
+        }
+    }
+    let keys = |d: &Draft| {
+        (
+            normalize::name(&d.name),
+            d.phone
+                .as_deref()
+                .map(normalize::phone_digits)
+                .filter(|p| p.len() >= 5),
+            d.email.clone(),
+        )
+    };
+    // Live look-alikes, each key column looked up for the whole batch.
+    let mut existing: Vec<customer::Model> = Vec::new();
+    if !force {
+        let valid: Vec<_> = drafts
+            .iter()
+            .filter_map(|d| d.as_ref().ok())
+            .map(|(d, _)| keys(d))
+            .collect();
+        let distinct = |v: Vec<String>| -> Vec<String> {
+            let set: std::collections::BTreeSet<String> = v.into_iter().collect();
+            set.into_iter().collect()
+        };
+        let lookups = [
+            (
+                customer::Column::NameNorm,
+                distinct(valid.iter().map(|k| k.0.clone()).collect()),
+            ),
+            (
+                customer::Column::PhoneDigits,
+                distinct(valid.iter().filter_map(|k| k.1.clone()).collect()),
+            ),
+            (
+                customer::Column::Email,
+                distinct(valid.iter().filter_map(|k| k.2.clone()).collect()),
+            ),
+        ];
+        let mut seen = HashSet::new();
+        for (col, values) in lookups {
+            for chunk in values.chunks(500) {
+                // No `deleted_at` condition: SQLite would walk that index instead.
+                for c in customer::Entity::find()
+                    .filter(col.is_in(chunk.to_vec()))
+                    .all(txn)
+                    .await?
+                {
+                    if c.deleted_at.is_none() && seen.insert(c.id.clone()) {
+                        existing.push(c);
+                    }
+                }
+            }
+        }
+    }
+    let visible: HashSet<String> = if existing.is_empty() {
+        HashSet::new()
+    } else {
+        let scope = DataScope::for_user(txn, user).await?;
+        let mut v = HashSet::new();
+        for chunk in existing.chunks(500) {
+            let ids: Vec<String> = scoped(&scope, false)
+                .filter(customer::Column::Id.is_in(chunk.iter().map(|c| c.id.clone())))
+                .select_only()
+                .column(customer::Column::Id)
+                .into_tuple()
+                .all(txn)
+                .await?;
+            v.extend(ids);
+        }
+        v
+    };
+    let owner_ids: Vec<String> = existing
+        .iter()
+        .filter_map(|c| c.owner_id.clone())
+        .chain(
+            drafts
+                .iter()
+                .filter_map(|d| d.as_ref().ok())
+                .filter_map(|(d, _)| d.owner_id.clone()),
+        )
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let names: HashMap<String, String> = crate::pools::store::user_names(txn, owner_ids).await?;
+    // Decide each input in order; the ones made are look-alike candidates too.
+    let mut made: Vec<customer::Model> = Vec::new();
+    let mut out = Vec::with_capacity(drafts.len());
+    for d in drafts {
+        let (draft, custom) = match d {
+            Ok(v) => v,
+            Err(e) => {
+                out.push(Made::Invalid(e));
+                continue;
+            }
+        };
+        let (norm, digits, email) = keys(&draft);
+        if !force {
+            let matches: Vec<Value> = existing
+                .iter()
+                .map(|c| (c, visible.contains(&c.id)))
+                .chain(made.iter().map(|c| (c, true)))
+                .filter_map(|(c, is_visible)| {
+                    let mut matched = Vec::new();
+                    if c.name_norm == norm {
+                        matched.push("name");
+                    }
+                    if digits.is_some() && c.phone_digits == digits {
+                        matched.push("phone");
+                    }
+                    if email.is_some() && c.email == email {
+                        matched.push("email");
+                    }
+                    (!matched.is_empty()).then(|| {
+                        json!({
+                            "id": if is_visible { Some(c.id.clone()) } else { None },
+                            "name": c.name,
+                            "owner_name": c.owner_id.as_ref().and_then(|o| names.get(o)),
+                            "matched": matched,
+                            "visible": is_visible,
+                        })
+                    })
+                })
+                .take(10)
+                .collect();
+            if !matches.is_empty() {
+                out.push(Made::Duplicate(matches));
+                continue;
+            }
+        }
+        let mut am = new_model(now, user, &draft, &custom);
+        am.last_activity_at = Set(None);
+        am.last_won_at = Set(None);
+        am.returned_at = Set(None);
+        am.former_owner_id = Set(None);
+        am.return_reason = Set(None);
+        am.return_warned_at = Set(None);
+        made.push(am.try_into_model()?);
+        out.push(Made::Created);
+    }
+    for chunk in made.chunks(100) {
+        customer::Entity::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(IntoActiveModel::into_active_model),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    }
+    crate::pools::store::record_creates(
+        txn,
+        now,
+        actor.user_id.as_deref(),
+        made.iter()
+            .map(|m| (m.id.clone(), m.owner_id.clone(), m.pool_id.clone()))
+            .collect(),
+    )
+    .await?;
+    audit::record_many(
+        txn,
+        now,
+        actor,
+        "customer",
+        "create",
+        made.iter()
+            .map(|m| (m.id.clone(), audit::created(&view_json(m))))
+            .collect(),
+    )
+    .await?;
+    Ok(out)
+}
+
+/// A new customer's row from a checked draft (what `create_in` inserts).
+fn new_model(
+    now: OffsetDateTime,
+    user: &CurrentUser,
+    draft: &Draft,
+    custom: &Map<String, Value>,
+) -> customer::ActiveModel {
+    let mut am = customer::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        created_by: Set(Some(user.id.clone())),
+        deleted_at: Set(None),
+        deleted_by: Set(None),
+        ..Default::default()
+    };
+    let search = search_text(
+        &draft.name,
+        draft.phone.as_deref(),
+        draft.email.as_deref(),
+        &[],
+    );
+    apply(&mut am, draft, custom, search);
+    am.owned_since = Set(draft.owner_id.is_some().then_some(now));
+    am.locked = Set(false);
+    am
 }
 
 /// Changes a customer the caller may see. A changed name, phone or email is

@@ -1,6 +1,7 @@
 //! Running an import: the rows go in batches of `BATCH`, each batch one write
-//! transaction (each row in a savepoint, so a failed or skipped row leaves
-//! nothing behind) that also writes the import's progress. Between batches
+//! transaction (the kind's `RowImporter` writes the batch's good rows, a
+//! failed or skipped row leaves nothing behind) that also writes the
+//! import's progress. Between batches
 //! other writers take their turn, so an import never holds the database for
 //! long; a server killed mid-import leaves whole batches only, and the import
 //! says how many rows were done.
@@ -12,7 +13,7 @@ use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, FieldError};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,10 +21,9 @@ use std::future::Future;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-/// Rows per transaction at most, and the time a batch may take at most:
-/// another writer waits behind one batch (`platform::db::WRITE_WAIT`).
-pub const BATCH: usize = 250;
-const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(150);
+/// Rows per transaction: another writer waits behind one batch at most
+/// (tens of milliseconds; `platform::db::WRITE_WAIT` bounds the wait).
+pub const BATCH: usize = 500;
 /// Rows per file.
 pub const MAX_ROWS: usize = 1_000_000;
 /// Bytes per file.
@@ -44,18 +44,22 @@ pub enum RowOutcome {
         name: String,
         matches: Vec<Value>,
     },
+    /// Its field errors; it wrote nothing.
+    Failed(Vec<FieldError>),
 }
 
-/// What an import of one kind does with a row (its cells in the file's column order).
+/// What an import of one kind does with a batch of rows (each its cells in
+/// the file's column order).
 pub trait RowImporter: Send + Sync + 'static {
-    /// Writes one row in `txn` (a savepoint); a `Validation` error fails the
-    /// row only, any other error stops the import.
-    fn import_row<'a>(
+    /// Writes the rows in `txn` and says what became of each, in order. A
+    /// skipped or failed row writes nothing; an error stops the import (the
+    /// batch is rolled back).
+    fn import_rows<'a>(
         &'a self,
         txn: &'a DatabaseTransaction,
         now: OffsetDateTime,
-        cells: &'a [String],
-    ) -> impl Future<Output = AppResult<RowOutcome>> + Send + 'a;
+        rows: &'a [Vec<String>],
+    ) -> impl Future<Output = AppResult<Vec<RowOutcome>>> + Send + 'a;
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -286,25 +290,23 @@ async fn run<I: RowImporter>(
     importer: I,
 ) -> AppResult<()> {
     let mut done = 0usize;
-    let mut rest = rows.iter().peekable();
-    while rest.peek().is_some() {
+    for batch in rows.chunks(BATCH) {
         let now = clock.now();
         let txn = write_txn(db).await?;
-        let started = std::time::Instant::now();
-        let mut in_batch = 0;
-        while in_batch < BATCH && started.elapsed() < BATCH_TIME {
-            let Some(cells) = rest.next() else { break };
-            in_batch += 1;
+        let results = importer.import_rows(&txn, now, batch).await?;
+        if results.len() != batch.len() {
+            return Err(AppError::Unexpected(anyhow::anyhow!(
+                "{} outcomes for {} rows",
+                results.len(),
+                batch.len()
+            )));
+        }
+        for (cells, result) in batch.iter().zip(results) {
             done += 1;
             let number = done + 1;
-            let sp = txn.begin().await?;
-            match importer.import_row(&sp, now, cells).await {
-                Ok(RowOutcome::Created) => {
-                    sp.commit().await?;
-                    outcome.created += 1;
-                }
-                Ok(RowOutcome::Skipped { name, matches }) => {
-                    sp.rollback().await?;
+            match result {
+                RowOutcome::Created => outcome.created += 1,
+                RowOutcome::Skipped { name, matches } => {
                     outcome.skipped_total += 1;
                     if outcome.skipped.len() < LISTED {
                         outcome.skipped.push(SkippedRow {
@@ -314,12 +316,10 @@ async fn run<I: RowImporter>(
                         });
                     }
                 }
-                Err(AppError::Validation(errs)) => {
-                    sp.rollback().await?;
+                RowOutcome::Failed(errs) => {
                     outcome.failed += 1;
                     fail_row(&mut outcome, number, cells, errs);
                 }
-                Err(e) => return Err(e),
             }
         }
         // The progress goes with the rows it counts: both or neither.

@@ -28,6 +28,7 @@ struct InboxParams {
     /// `true`: unread ones only.
     unread: Option<bool>,
     /// At most this many, newest first (default 50, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
 }
 

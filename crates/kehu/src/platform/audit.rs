@@ -3,7 +3,7 @@
 
 use crate::entities::audit_log;
 use crate::platform::error::AppResult;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -78,6 +78,38 @@ pub async fn record<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
+    Ok(())
+}
+
+/// `record` for many records of one type and action at once (an import's
+/// batch), many rows a statement.
+pub async fn record_many<C: ConnectionTrait>(
+    db: &C,
+    at: OffsetDateTime,
+    actor: &Actor,
+    entity_type: &str,
+    action: &str,
+    entries: Vec<(String, Map<String, Value>)>,
+) -> AppResult<()> {
+    let mut rows = entries
+        .into_iter()
+        .map(|(id, changes)| audit_log::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            at: Set(at),
+            actor_id: Set(actor.user_id.clone()),
+            entity_type: Set(entity_type.to_owned()),
+            entity_id: Set(Some(id)),
+            action: Set(action.to_owned()),
+            changes: Set(Value::Object(changes).to_string()),
+            ip: Set(actor.ip.clone()),
+        })
+        .peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(500).collect();
+        audit_log::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
     Ok(())
 }
 

@@ -420,6 +420,37 @@ pub async fn record<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The `create` rows of the ownership history of many new customers
+/// (`(customer, owner, pool)`), many rows a statement.
+pub async fn record_creates<C: ConnectionTrait>(
+    db: &C,
+    now: OffsetDateTime,
+    actor: Option<&str>,
+    created: Vec<(String, Option<String>, Option<String>)>,
+) -> AppResult<()> {
+    let mut rows = created
+        .into_iter()
+        .map(|(customer_id, owner, pool)| ownership::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            customer_id: Set(customer_id),
+            at: Set(now),
+            action: Set("create".to_owned()),
+            from_user_id: Set(None),
+            to_user_id: Set(owner),
+            pool_id: Set(pool),
+            actor_id: Set(actor.map(str::to_owned)),
+            reason: Set(None),
+        })
+        .peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(300).collect();
+        ownership::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The ownership history of a customer (visibility checked by the caller), newest first.
 pub async fn history<C: ConnectionTrait>(
     db: &C,

@@ -183,3 +183,65 @@ async fn pages_send_security_headers() {
         "{csrf}"
     );
 }
+
+/// Every error an operation may answer is documented, as problem details:
+/// 400 and 401 everywhere (but the sign-in), 404 on a record's path, 428 on
+/// PATCH and PUT, 503 on writes; `If-Match` is a number and `limit` 1–500.
+#[tokio::test]
+async fn openapi_documents_every_error_as_problem_details() {
+    let app = spawn_app().await;
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            operations += 1;
+            let responses = op["responses"].as_object().unwrap();
+            let has = |s: &str| responses.contains_key(s);
+            assert!(has("400"), "{method} {path}: 400");
+            if !(path == "/api/v1/auth/tokens" && method == "post") {
+                assert!(has("401"), "{method} {path}: 401");
+            }
+            if path.contains('{') {
+                assert!(has("404"), "{method} {path}: 404");
+            }
+            if method == "patch" || method == "put" {
+                assert!(has("428"), "{method} {path}: 428");
+            }
+            if method != "get" {
+                assert!(has("503"), "{method} {path}: 503");
+            }
+            for (status, r) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let content = r["content"].as_object().unwrap();
+                    assert!(
+                        content.keys().all(|k| k == "application/problem+json"),
+                        "{method} {path} {status}: {content:?}"
+                    );
+                }
+            }
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["name"] == "If-Match" {
+                    let t = &p["schema"]["type"];
+                    assert!(
+                        t == "integer"
+                            || t.as_array().is_some_and(|a| a.contains(&"integer".into())),
+                        "{method} {path}: {t}"
+                    );
+                }
+                if p["name"] == "limit" {
+                    assert_eq!(p["schema"]["minimum"], 1, "{method} {path}");
+                    assert_eq!(p["schema"]["maximum"], 500, "{method} {path}");
+                }
+            }
+        }
+    }
+    assert!(operations > 150, "{operations} operations");
+}

@@ -93,6 +93,26 @@ async fn csv_and_excel_imports_skip_look_alikes_and_fail_bad_rows_alone() {
     assert_eq!(mine["total"], 1);
     assert_eq!(mine["data"][0]["tags"], json!(["重点", "展会"]));
     assert_eq!(mine["data"][0]["owner_id"], rep_id.as_str());
+    // Each imported customer has its ownership history and its audit entry.
+    let id = mine["data"][0]["id"].as_str().unwrap();
+    let history: Value = rep
+        .get(&format!("/api/v1/customers/{id}/ownership"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history[0]["action"], "create", "{history}");
+    let admin = app.api(&app.token("admin@example.com").await);
+    let log: Value = admin
+        .get(&format!(
+            "/api/v1/audit?entity_type=customer&entity_id={id}&action=create"
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log["data"].as_array().unwrap().len(), 1, "{log}");
+    assert_eq!(log["data"][0]["actor_id"], rep_id.as_str(), "{log}");
     // Bad rows fail alone: listed by row and field, the others are in, and
     // the error file holds the failed rows with the reason.
     let bad = "name,email,level\n无锡新客户,ok@wuxi.cn,A\n常州新客户,not-an-email,A\n苏州新客户,x@suzhou.cn,Z\n";
