@@ -115,7 +115,10 @@ impl utoipa::Modify for ProblemResponses {
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
             let has_id = path.contains('{');
-            let public = path == "/api/v1/auth/tokens" || path == "/api/v1/openapi.json";
+            let signed_out_ok = |method: &str| {
+                (path == "/api/v1/auth/tokens" && method == "post")
+                    || path == "/api/v1/openapi.json"
+            };
             for (method, op) in [
                 ("get", item.get.as_mut()),
                 ("post", item.post.as_mut()),
@@ -141,7 +144,7 @@ impl utoipa::Modify for ProblemResponses {
                     "400",
                     "bad request: a NUL byte or a query string that does not parse",
                 )];
-                if !(public && method == "post") {
+                if !signed_out_ok(method) {
                     add.push(("401", "not signed in"));
                 }
                 if has_id {

@@ -58,7 +58,6 @@ pub async fn check_credentials(
     ip: &str,
 ) -> AppResult<user::Model> {
     let db = &state.db;
-    let s = &state.settings;
     let now = state.clock.now();
     let email = crate::platform::validate::normalize_email(email);
     if email.is_empty()
@@ -77,10 +76,33 @@ pub async fn check_credentials(
     }
     .insert(db)
     .await?;
+    let result = judge(state, &email, password, ip, attempt.id, now).await;
+    if let Err(e) = &result
+        && !matches!(e, AppError::Unauthorized | AppError::TooManyRequests { .. })
+    {
+        // Not judged (the database was busy, …): no failure to count.
+        let _ = login_attempt::Entity::delete_by_id(attempt.id)
+            .exec(db)
+            .await;
+    }
+    result
+}
+
+/// The rest of `check_credentials` once the attempt is recorded.
+async fn judge(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    ip: &str,
+    attempt_id: i64,
+    now: OffsetDateTime,
+) -> AppResult<user::Model> {
+    let db = &state.db;
+    let s = &state.settings;
     let window_start = now - s.lock_window;
     // This client's failures for this account since its last success here.
     let last_success = login_attempt::Entity::find()
-        .filter(login_attempt::Column::Email.eq(email.clone()))
+        .filter(login_attempt::Column::Email.eq(email))
         .filter(login_attempt::Column::Ip.eq(ip))
         .filter(login_attempt::Column::Succeeded.eq(true))
         .filter(login_attempt::Column::At.gt(window_start))
@@ -92,11 +114,11 @@ pub async fn check_credentials(
     let pair_failures: Vec<OffsetDateTime> = login_attempt::Entity::find()
         .select_only()
         .column(login_attempt::Column::At)
-        .filter(login_attempt::Column::Email.eq(email.clone()))
+        .filter(login_attempt::Column::Email.eq(email))
         .filter(login_attempt::Column::Ip.eq(ip))
         .filter(login_attempt::Column::Succeeded.eq(false))
         .filter(login_attempt::Column::At.gt(last_success))
-        .filter(login_attempt::Column::Id.lt(attempt.id))
+        .filter(login_attempt::Column::Id.lt(attempt_id))
         .order_by_asc(login_attempt::Column::At)
         .into_tuple()
         .all(db)
@@ -108,7 +130,7 @@ pub async fn check_credentials(
         .filter(login_attempt::Column::Ip.eq(ip))
         .filter(login_attempt::Column::Succeeded.eq(false))
         .filter(login_attempt::Column::At.gt(window_start))
-        .filter(login_attempt::Column::Id.lt(attempt.id))
+        .filter(login_attempt::Column::Id.lt(attempt_id))
         .order_by_desc(login_attempt::Column::At)
         .limit(u64::from(s.ip_lock_after_failures.max(1)))
         .into_tuple()
@@ -127,7 +149,7 @@ pub async fn check_credentials(
         .max();
     if let Some(until) = locked_until {
         // A refused attempt does not count as another failure.
-        login_attempt::Entity::delete_by_id(attempt.id)
+        login_attempt::Entity::delete_by_id(attempt_id)
             .exec(db)
             .await?;
         return Err(locked(until, now));
@@ -137,7 +159,7 @@ pub async fn check_credentials(
         let delay = (step * pair_failures.len() as u64).min(3000);
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     }
-    let found = crate::users::store::find_by_email(db, &email).await?;
+    let found = crate::users::store::find_by_email(db, email).await?;
     let hash = found
         .as_ref()
         .map(|u| u.password_hash.clone())
@@ -149,7 +171,7 @@ pub async fn check_credentials(
         Some(u) if ok => {
             login_attempt::Entity::update_many()
                 .col_expr(login_attempt::Column::Succeeded, Expr::value(true))
-                .filter(login_attempt::Column::Id.eq(attempt.id))
+                .filter(login_attempt::Column::Id.eq(attempt_id))
                 .exec(&txn)
                 .await?;
             let actor = Actor {
@@ -172,7 +194,7 @@ pub async fn check_credentials(
             let id = found.as_ref().map(|u| u.id.as_str());
             audit::record(&txn, now, &actor, "auth", id, "login_failed", Map::new()).await?;
             if let Some(u) = &found {
-                warn_of_failures(&txn, state, u, &email, now).await?;
+                warn_of_failures(&txn, state, u, email, now).await?;
             }
             Err(AppError::Unauthorized)
         }

@@ -159,7 +159,7 @@ fn apply(am: &mut contact::ActiveModel, d: &Draft, custom: &Map<String, Value>) 
     am.birthday = Set(d
         .birthday
         .as_deref()
-        .and_then(|b| crate::platform::validate::date("birthday", b).ok()));
+        .and_then(|b| crate::platform::validate::any_date("birthday", b).ok()));
     am.role = Set(d.role.clone());
     am.is_primary = Set(d.is_primary);
     am.notes = Set(d.notes.clone());

@@ -87,6 +87,8 @@ struct CustomerRows {
     actor: Actor,
     user: CurrentUser,
     create_duplicates: bool,
+    /// In a dry run: what earlier batches would have made.
+    earlier: Option<tokio::sync::Mutex<super::store::Earlier>>,
 }
 
 impl CustomerRows {
@@ -127,6 +129,10 @@ impl RowImporter for CustomerRows {
         rows: &[Vec<String>],
     ) -> AppResult<Vec<RowOutcome>> {
         let inputs: Vec<NewCustomer> = rows.iter().map(|r| self.input(r)).collect();
+        let mut earlier = match &self.earlier {
+            Some(e) => Some(e.lock().await),
+            None => None,
+        };
         let made = super::store::create_many_in(
             txn,
             now,
@@ -134,6 +140,7 @@ impl RowImporter for CustomerRows {
             &self.user,
             &inputs,
             self.create_duplicates,
+            earlier.as_deref_mut(),
         )
         .await?;
         Ok(inputs
@@ -206,6 +213,7 @@ pub async fn start(
         actor: actor.clone(),
         user: user.clone(),
         create_duplicates,
+        earlier: dry_run.then(Default::default),
     };
     imports::start(
         db,

@@ -579,7 +579,7 @@ fn apply(am: &mut customer::ActiveModel, d: &Draft, custom: &Map<String, Value>,
     am.birthday = Set(d
         .birthday
         .as_deref()
-        .and_then(|b| crate::platform::validate::date("birthday", b).ok()));
+        .and_then(|b| crate::platform::validate::any_date("birthday", b).ok()));
     am.owner_id = Set(d.owner_id.clone());
     am.pool_id =
         Set(Some(d.pool_id.clone().unwrap_or_else(|| {
@@ -668,6 +668,63 @@ pub enum Made {
     Invalid(Vec<FieldError>),
 }
 
+/// The customers a dry run "made" in its earlier batches, which were rolled
+/// back: later batches still find them as look-alikes, as a real import's
+/// later batches find the earlier ones in the database.
+#[derive(Default)]
+pub struct Earlier {
+    rows: Vec<EarlierRow>,
+    by_key: std::collections::HashMap<String, Vec<usize>>,
+}
+
+struct EarlierRow {
+    id: String,
+    name: String,
+    owner_id: Option<String>,
+    name_norm: String,
+    phone_digits: Option<String>,
+    email: Option<String>,
+}
+
+impl Earlier {
+    fn keys(norm: &str, digits: Option<&str>, email: Option<&str>) -> Vec<String> {
+        let mut k = vec![format!("n:{norm}")];
+        if let Some(d) = digits {
+            k.push(format!("p:{d}"));
+        }
+        if let Some(e) = email {
+            k.push(format!("e:{e}"));
+        }
+        k
+    }
+
+    fn add(&mut self, m: &customer::Model) {
+        let i = self.rows.len();
+        let digits = m.phone_digits.as_deref().filter(|d| d.len() >= 5);
+        for k in Self::keys(&m.name_norm, digits, m.email.as_deref()) {
+            self.by_key.entry(k).or_default().push(i);
+        }
+        self.rows.push(EarlierRow {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            owner_id: m.owner_id.clone(),
+            name_norm: m.name_norm.clone(),
+            phone_digits: m.phone_digits.clone(),
+            email: m.email.clone(),
+        });
+    }
+
+    fn like(&self, norm: &str, digits: Option<&str>, email: Option<&str>) -> Vec<&EarlierRow> {
+        let mut seen = std::collections::BTreeSet::new();
+        for k in Self::keys(norm, digits, email) {
+            for i in self.by_key.get(&k).into_iter().flatten() {
+                seen.insert(*i);
+            }
+        }
+        seen.into_iter().filter_map(|i| self.rows.get(i)).collect()
+    }
+}
+
 /// Creates many customers in the caller's transaction (an import's batch),
 /// with the checks of `create_in` but a handful of statements for the whole
 /// batch instead of a dozen per customer: settings, pools and owners are read
@@ -682,6 +739,7 @@ pub async fn create_many_in<C: ConnectionTrait>(
     user: &CurrentUser,
     inputs: &[NewCustomer],
     force: bool,
+    earlier: Option<&mut Earlier>,
 ) -> AppResult<Vec<Made>> {
     use std::collections::{HashMap, HashSet};
     let mut checker = Checker::new(txn).await?;
@@ -801,26 +859,62 @@ pub async fn create_many_in<C: ConnectionTrait>(
         };
         let (norm, digits, email) = keys(&draft);
         if !force {
+            // (id, name, owner, name_norm, phone digits, email, visible)
+            type Candidate<'a> = (
+                &'a str,
+                &'a str,
+                Option<&'a String>,
+                &'a str,
+                Option<&'a String>,
+                Option<&'a String>,
+                bool,
+            );
+            fn of_model(c: &customer::Model, v: bool) -> Candidate<'_> {
+                (
+                    &c.id,
+                    &c.name,
+                    c.owner_id.as_ref(),
+                    &c.name_norm,
+                    c.phone_digits.as_ref(),
+                    c.email.as_ref(),
+                    v,
+                )
+            }
+            let before: Vec<&EarlierRow> = earlier
+                .as_deref()
+                .map(|e| e.like(&norm, digits.as_deref(), email.as_deref()))
+                .unwrap_or_default();
             let matches: Vec<Value> = existing
                 .iter()
-                .map(|c| (c, visible.contains(&c.id)))
-                .chain(made.iter().map(|c| (c, true)))
-                .filter_map(|(c, is_visible)| {
+                .map(|c| of_model(c, visible.contains(&c.id)))
+                .chain(before.iter().map(|r| {
+                    (
+                        r.id.as_str(),
+                        r.name.as_str(),
+                        r.owner_id.as_ref(),
+                        r.name_norm.as_str(),
+                        r.phone_digits.as_ref(),
+                        r.email.as_ref(),
+                        true,
+                    )
+                }))
+                .chain(made.iter().map(|c| of_model(c, true)))
+                .filter_map(|(id, name, owner, c_norm, c_digits, c_email, is_visible)| {
                     let mut matched = Vec::new();
-                    if c.name_norm == norm {
+                    if c_norm == norm {
                         matched.push("name");
                     }
-                    if digits.is_some() && c.phone_digits == digits {
+                    if digits.is_some() && c_digits == digits.as_ref() {
                         matched.push("phone");
                     }
-                    if email.is_some() && c.email == email {
+                    if email.is_some() && c_email == email.as_ref() {
                         matched.push("email");
                     }
                     (!matched.is_empty()).then(|| {
                         json!({
-                            "id": if is_visible { Some(c.id.clone()) } else { None },
-                            "name": c.name,
-                            "owner_name": c.owner_id.as_ref().and_then(|o| names.get(o)),
+                            "id": if is_visible { Some(id) } else { None },
+                            "name": name,
+                            "owner_name": owner.and_then(|o| names.get(o)),
                             "matched": matched,
                             "visible": is_visible,
                         })
@@ -842,6 +936,11 @@ pub async fn create_many_in<C: ConnectionTrait>(
         am.return_warned_at = Set(None);
         made.push(am.try_into_model()?);
         out.push(Made::Created);
+    }
+    if let Some(e) = earlier {
+        for m in &made {
+            e.add(m);
+        }
     }
     for chunk in made.chunks(100) {
         customer::Entity::insert_many(

@@ -291,58 +291,93 @@ async fn run<I: RowImporter>(
 ) -> AppResult<()> {
     let mut done = 0usize;
     for batch in rows.chunks(BATCH) {
-        let now = clock.now();
-        let txn = write_txn(db).await?;
-        let results = importer.import_rows(&txn, now, batch).await?;
-        if results.len() != batch.len() {
-            return Err(AppError::Unexpected(anyhow::anyhow!(
-                "{} outcomes for {} rows",
-                results.len(),
-                batch.len()
-            )));
-        }
-        for (cells, result) in batch.iter().zip(results) {
-            done += 1;
-            let number = done + 1;
-            match result {
-                RowOutcome::Created => outcome.created += 1,
-                RowOutcome::Skipped { name, matches } => {
-                    outcome.skipped_total += 1;
-                    if outcome.skipped.len() < LISTED {
-                        outcome.skipped.push(SkippedRow {
-                            row: number,
-                            name,
-                            matches,
-                        });
-                    }
+        // A batch that finds the database busy (a long write of another
+        // instance) is tried again, a little later each time.
+        let mut tries = 0u64;
+        loop {
+            let mut next = outcome.clone();
+            match run_batch(db, clock, id, dry_run, &importer, batch, done, &mut next).await {
+                Ok(()) => {
+                    outcome = next;
+                    done += batch.len();
+                    break;
                 }
-                RowOutcome::Failed(errs) => {
-                    outcome.failed += 1;
-                    fail_row(&mut outcome, number, cells, errs);
+                Err(AppError::Busy) if tries < BUSY_RETRIES => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_secs(tries)).await;
                 }
+                Err(e) => return Err(e),
             }
-        }
-        // The progress goes with the rows it counts: both or neither.
-        let progress = import::ActiveModel {
-            id: Set(id.to_owned()),
-            rows_done: Set(i64::try_from(done).unwrap_or(i64::MAX)),
-            report: Set(serde_json::to_string(&outcome).unwrap_or_default()),
-            updated_at: Set(now),
-            ..Default::default()
-        };
-        if dry_run {
-            txn.rollback().await?;
-            let txn = write_txn(db).await?;
-            progress.update(&txn).await?;
-            txn.commit().await?;
-        } else {
-            progress.update(&txn).await?;
-            txn.commit().await?;
         }
         // Writers that queued behind this batch go first.
         crate::platform::db::let_other_writers_in(db).await;
     }
     finish(db, clock, id, "done", None).await
+}
+
+/// Times a batch is tried again after `503 busy` before the import stops.
+const BUSY_RETRIES: u64 = 5;
+
+/// One batch in one transaction, with the import's progress: both or neither.
+#[allow(clippy::too_many_arguments)]
+async fn run_batch<I: RowImporter>(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    id: &str,
+    dry_run: bool,
+    importer: &I,
+    batch: &[Vec<String>],
+    done_before: usize,
+    outcome: &mut Outcome,
+) -> AppResult<()> {
+    let now = clock.now();
+    let txn = write_txn(db).await?;
+    let results = importer.import_rows(&txn, now, batch).await?;
+    if results.len() != batch.len() {
+        return Err(AppError::Unexpected(anyhow::anyhow!(
+            "{} outcomes for {} rows",
+            results.len(),
+            batch.len()
+        )));
+    }
+    for (i, (cells, result)) in batch.iter().zip(results).enumerate() {
+        // The header is row 1.
+        let number = done_before + i + 2;
+        match result {
+            RowOutcome::Created => outcome.created += 1,
+            RowOutcome::Skipped { name, matches } => {
+                outcome.skipped_total += 1;
+                if outcome.skipped.len() < LISTED {
+                    outcome.skipped.push(SkippedRow {
+                        row: number,
+                        name,
+                        matches,
+                    });
+                }
+            }
+            RowOutcome::Failed(errs) => {
+                outcome.failed += 1;
+                fail_row(outcome, number, cells, errs);
+            }
+        }
+    }
+    let progress = import::ActiveModel {
+        id: Set(id.to_owned()),
+        rows_done: Set(i64::try_from(done_before + batch.len()).unwrap_or(i64::MAX)),
+        report: Set(serde_json::to_string(&*outcome).unwrap_or_default()),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    if dry_run {
+        txn.rollback().await?;
+        let txn = write_txn(db).await?;
+        progress.update(&txn).await?;
+        txn.commit().await?;
+    } else {
+        progress.update(&txn).await?;
+        txn.commit().await?;
+    }
+    Ok(())
 }
 
 fn fail_row(outcome: &mut Outcome, number: usize, cells: &[String], errs: Vec<FieldError>) {

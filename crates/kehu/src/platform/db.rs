@@ -120,8 +120,8 @@ pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, D
 
 /// How long a SQLite write waits for its turn, and then for the write lock
 /// (`busy_timeout`), before it answers `503 busy`. The longest write
-/// transaction is one batch of an import (`customers::import::BATCH`), well
-/// under a second, so a writer normally waits a fraction of this.
+/// transaction is one batch of an import (`imports::store::BATCH` rows, tens
+/// of milliseconds), so a writer normally waits a fraction of this.
 pub const WRITE_WAIT: Duration = Duration::from_secs(5);
 
 /// Between two transactions of a long bulk write (an import's batches): waits,

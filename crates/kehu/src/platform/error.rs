@@ -277,10 +277,14 @@ impl From<sea_orm::DbErr> for AppError {
                 tracing::warn!(error = %e, "database busy");
                 AppError::Busy
             }
-            DbFailure::Unique => AppError::Conflict(
-                "a record with the same key was saved at the same time; reload and try again"
-                    .into(),
-            ),
+            DbFailure::Unique => {
+                // A store that expects a duplicate checks for it first: this is a race.
+                tracing::warn!(error = %e, "unique index refused a write");
+                AppError::Conflict(
+                    "a record with the same key was saved at the same time; reload and try again"
+                        .into(),
+                )
+            }
             DbFailure::BadText => {
                 AppError::BadRequest("a value is not valid text (NUL bytes are refused)".into())
             }

@@ -184,7 +184,15 @@ pub fn date(field: &str, value: &str) -> Result<time::Date, FieldError> {
 /// A birthday: a date in the past 130 years, not after today.
 pub fn birthday(field: &str, value: &str, today: time::Date) -> Result<time::Date, FieldError> {
     let d = any_date(field, value)?;
-    let earliest = today.replace_year(today.year() - 130).unwrap_or(FIRST_DAY);
+    // On 29 February the year 130 years back may have no such day: the 28th.
+    let earliest = today
+        .replace_year(today.year() - 130)
+        .or_else(|_| {
+            today
+                .replace_day(28)
+                .and_then(|d| d.replace_year(today.year() - 130))
+        })
+        .unwrap_or(FIRST_DAY);
     if d > today {
         return Err(FieldError::new(
             field,
@@ -200,6 +208,25 @@ pub fn birthday(field: &str, value: &str, today: time::Date) -> Result<time::Dat
         ));
     }
     Ok(d)
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn business_dates_and_birthdays_have_their_ranges() {
+        assert!(date("d", "1969-12-31").is_err());
+        assert!(date("d", "2100-12-31").is_ok());
+        assert!(date("d", "-0001-01-01").is_err());
+        assert!(any_date("d", "1900-01-01").is_ok());
+        let today = date!(2028 - 02 - 29);
+        assert!(birthday("b", "1898-03-01", today).is_ok());
+        assert!(birthday("b", "1965-04-02", today).is_ok());
+        assert!(birthday("b", "1897-12-31", today).is_err());
+        assert!(birthday("b", "2028-03-01", today).is_err());
+    }
 }
 
 /// One of a fixed set of codes.

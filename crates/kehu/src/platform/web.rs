@@ -396,7 +396,8 @@ pub fn client_ip(
     headers: &HeaderMap,
     trusted: &[ipnet::IpNet],
 ) -> Option<std::net::IpAddr> {
-    let peer = peer?;
+    // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`.
+    let peer = peer?.to_canonical();
     let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(&peer) {
         return Some(peer);
@@ -410,7 +411,7 @@ pub fn client_ip(
         .map(str::trim)
         .collect::<Vec<_>>();
     for hop in hops.iter().rev() {
-        match hop.parse::<std::net::IpAddr>() {
+        match hop.parse::<std::net::IpAddr>().map(|ip| ip.to_canonical()) {
             Ok(ip) if is_trusted(&ip) => client = ip,
             Ok(ip) => return Some(ip),
             Err(_) => break,

@@ -325,8 +325,9 @@ async fn dates_outside_the_calendar_or_the_business_range_are_field_errors() {
     let p = people(&app).await;
     let c = customer(&p.east, "北京星河贸易").await;
 
-    // Contact birthdays: a real date, in the past 130 years, not after today.
-    let tomorrow = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+    // Contact birthdays: a real date, in the past 130 years, not after today
+    // (today where the user is: up to 14 hours ahead of UTC).
+    let tomorrow = (time::OffsetDateTime::now_utc() + time::Duration::days(2))
         .date()
         .to_string();
     for (birthday, code) in [
@@ -358,6 +359,31 @@ async fn dates_outside_the_calendar_or_the_business_range_are_field_errors() {
     )
     .await;
     assert_eq!(contact["birthday"], "2026-05-01");
+    // A birthday before 1970 is a birthday like any other: kept on create and
+    // through a later change of another field.
+    let elder = ok(
+        p.east
+            .post(
+                "/api/v1/contacts",
+                &json!({"customer_id": c, "name": "王老先生", "birthday": "1948-02-29"}),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(elder["birthday"], "1948-02-29");
+    let path = format!("/api/v1/contacts/{}", elder["id"].as_str().unwrap());
+    let changed = ok(
+        p.east
+            .patch(
+                &path,
+                &json!({"notes": "老客户", "version": elder["version"]}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(changed["birthday"], "1948-02-29", "{changed}");
 
     // A contract's sign date: between 1970 and 2100.
     field_error(

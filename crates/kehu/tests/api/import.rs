@@ -400,3 +400,35 @@ async fn an_import_whose_server_stopped_says_it_was_interrupted() {
         (Some(2500), Some(2500))
     );
 }
+
+/// A dry run finds the look-alikes a real import would skip, across batches
+/// too (its batches are rolled back, so the earlier ones are not in the
+/// database for the later ones to find).
+#[tokio::test]
+async fn a_dry_run_finds_look_alikes_across_batches() {
+    let app = spawn_app().await;
+    app.admin().await;
+    let rep_id = app.user("rep@example.com", "张伟", Role::Sales, None).await;
+    let rep = app.api(&app.quick_token(&rep_id).await);
+    let n = kehu::imports::store::BATCH + 10;
+    let mut csv = String::from("name,phone\n");
+    for i in 0..n {
+        csv.push_str(&format!("试算客户{i:05},0571-{:08}\n", 40_000_000 + i));
+    }
+    // The last row repeats the first one's phone: a look-alike, one batch later.
+    csv.push_str("另一家公司,0571-40000000\n");
+    let r = import(&rep, "?dry_run=true", "dry.csv", csv.clone().into_bytes()).await;
+    assert_eq!(r["status"], "done", "{r}");
+    assert_eq!(r["created"].as_u64(), Some(n as u64), "{r}");
+    assert_eq!(r["skipped_total"], 1, "{r}");
+    assert_eq!(r["skipped"][0]["row"].as_u64(), Some(n as u64 + 2));
+    assert_eq!(r["skipped"][0]["matches"][0]["matched"], json!(["phone"]));
+    let mine: Value = rep.get("/api/v1/customers").await.json().await.unwrap();
+    assert_eq!(mine["total"], 0, "a dry run writes nothing");
+    // The real import skips the same row.
+    let r = import(&rep, "", "dry.csv", csv.into_bytes()).await;
+    assert_eq!(
+        (r["created"].as_u64(), r["skipped_total"].as_u64()),
+        (Some(n as u64), Some(1))
+    );
+}
