@@ -46,6 +46,29 @@ async fn people(app: &TestApp) -> People {
     }
 }
 
+/// `n` POSTs of `{}` to `url` with `token`, all released at once; their answers.
+async fn race(app: &TestApp, token: &str, url: &str, n: usize) -> Vec<(StatusCode, Value)> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let api = app.api(token);
+        let b = barrier.clone();
+        let url = url.to_owned();
+        tasks.push(tokio::spawn(async move {
+            b.wait().await;
+            let res = api.post(&url, &json!({})).await;
+            let status = res.status();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            (status, body)
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
 async fn customer_total(api: &Api) -> i64 {
     let list: Value = api.get("/api/v1/customers").await.json().await.unwrap();
     list["total"]
@@ -201,24 +224,8 @@ async fn ten_parallel_accepts_of_one_quote_make_one_order() {
         app.api(&token).get("/api/v1/me").await.status(),
         StatusCode::OK
     );
-    let n = 10;
-    let barrier = Arc::new(tokio::sync::Barrier::new(n));
-    let mut tasks = Vec::new();
-    for _ in 0..n {
-        let api = app.api(&token);
-        let b = barrier.clone();
-        let url = format!("/api/v1/quotes/{id}/accept");
-        tasks.push(tokio::spawn(async move {
-            b.wait().await;
-            let res = api.post(&url, &json!({})).await;
-            let status = res.status();
-            let body: Value = res.json().await.unwrap_or(Value::Null);
-            (status, body)
-        }));
-    }
     let mut accepted = Vec::new();
-    for t in tasks {
-        let (status, body) = t.await.unwrap();
+    for (status, body) in race(&app, &token, &format!("/api/v1/quotes/{id}/accept"), 10).await {
         match status {
             StatusCode::OK => accepted.push(body),
             StatusCode::CONFLICT => assert_eq!(body["reason"], "quote_decided", "{body}"),
@@ -272,24 +279,9 @@ async fn ten_parallel_restores_of_one_customer_restore_it_once() {
             "round {round}: delete"
         );
 
-        let n = 10;
-        let barrier = Arc::new(tokio::sync::Barrier::new(n));
-        let mut tasks = Vec::new();
-        for _ in 0..n {
-            let api = app.api(&token);
-            let b = barrier.clone();
-            let url = format!("{path}/restore");
-            tasks.push(tokio::spawn(async move {
-                b.wait().await;
-                let res = api.post(&url, &json!({})).await;
-                let status = res.status();
-                let body: Value = res.json().await.unwrap_or(Value::Null);
-                (status, body)
-            }));
-        }
+        let answers = race(&app, &token, &format!("{path}/restore"), 10).await;
         let mut restored = 0;
-        for t in tasks {
-            let (status, body) = t.await.unwrap();
+        for (status, body) in answers {
             match status {
                 StatusCode::OK => restored += 1,
                 StatusCode::NOT_FOUND | StatusCode::CONFLICT => {}
