@@ -337,6 +337,33 @@ async fn customer_pages_in_a_real_browser() {
         driver
             .screenshot(&shots.join("14-customers-en.png"))
             .await?;
+        // An import from the page: the file, then its page with the outcome
+        // (it reloads itself while the import runs).
+        let file = std::env::temp_dir().join(format!(
+            "kehu-import-{}.csv",
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::write(
+            &file,
+            "名称,电话,邮箱,级别\n浏览器导入客户一,0571-7777 0001,one@import.cn,A\n浏览器导入客户二,0571-7777 0002,not-an-email,B\n",
+        )
+        .expect("write the file");
+        driver.goto(app.url("/customers/import")).await?;
+        driver
+            .find(By::Css("input[name='file']"))
+            .await?
+            .send_keys(file.display().to_string())
+            .await?;
+        driver.find(By::Id("import-submit")).await?.click().await?;
+        wait_for(&driver, By::Css("#import-report[data-status='done']")).await?;
+        let created = driver.find(By::Id("import-created")).await?.text().await?;
+        let failed = driver.find(By::Id("import-failed")).await?.text().await?;
+        assert_eq!((created.as_str(), failed.as_str()), ("1", "1"));
+        assert!(driver.find(By::Id("import-error-file")).await.is_ok());
+        driver
+            .screenshot(&shots.join("15-import-done-en.png"))
+            .await?;
+        std::fs::remove_file(&file).ok();
         Ok::<(), WebDriverError>(())
     }
     .await;
