@@ -2,8 +2,9 @@
 //! columns (English field names or their Chinese labels), every other row is
 //! a customer owned by the importer. The file is checked as a whole first
 //! (readable, a name column, no unknown column, at most
-//! `imports::store::MAX_ROWS` rows), then its rows go in through `store::create_in`
-//! in the background, in batches (`imports::store`): a row with a field error
+//! `imports::store::MAX_ROWS` rows), then its rows go in the background, in
+//! batches (`imports::store`) through `store::create_many_in` (the checks of
+//! `store::create_in`, a few statements a batch): a row with a field error
 //! fails alone and goes to the error file; rows that look like an existing
 //! customer (or an earlier row) are skipped unless asked to create them
 //! anyway; a dry run reports without writing.
