@@ -14,7 +14,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router, middleware};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::ConnectionTrait;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -25,63 +25,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-/// Tunable behaviour; `Default` is what `kehu serve` uses.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    /// Mark cookies `Secure` (set when Kehu is served over HTTPS).
-    pub secure_cookies: bool,
-    /// A session ends after this long without a request.
-    pub session_idle: time::Duration,
-    /// Failed sign-ins are counted over this window, and a lock lasts until
-    /// the failures that caused it have left it.
-    pub lock_window: time::Duration,
-    /// Failed sign-ins for one account from one client before that client is
-    /// locked out of that account (other clients, the real user's among them,
-    /// still sign in).
-    pub lock_after_failures: u32,
-    /// Failed sign-ins from one client, across accounts, before the client is locked.
-    pub ip_lock_after_failures: u32,
-    /// Each earlier failure of a client for an account delays its next attempt
-    /// by this much (capped at 3 s).
-    pub login_delay_step: std::time::Duration,
-    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`);
-    /// from any other peer the header is ignored.
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Records stay in the recycle bin this many days before they are purged.
-    pub recycle_days: i64,
-    /// Run the background jobs (hourly and every minute) while serving.
-    pub background_jobs: bool,
-    /// Serve `/metrics` (Prometheus) on this address of its own; not served
-    /// at all without one (it would tell anyone the routes and their load).
-    pub metrics_bind: Option<String>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            secure_cookies: false,
-            session_idle: time::Duration::hours(12),
-            lock_window: time::Duration::minutes(15),
-            lock_after_failures: 5,
-            ip_lock_after_failures: 30,
-            login_delay_step: std::time::Duration::from_millis(300),
-            trusted_proxies: Vec::new(),
-            recycle_days: 30,
-            background_jobs: true,
-            metrics_bind: None,
-        }
-    }
-}
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub clock: Clock,
-    pub settings: Arc<Settings>,
-    pub metrics: Arc<Metrics>,
-    pub caches: Arc<crate::platform::cache::Caches>,
-}
+pub use crate::platform::state::{AppState, Settings};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -196,6 +140,15 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// The in-transaction handlers of domain events (`platform::events`), in the
+/// order they run: each module that reacts to another's change has one.
+pub fn event_handlers() -> Vec<crate::platform::events::Handler> {
+    vec![
+        crate::opportunities::events::on_event,
+        crate::contracts::events::on_event,
+    ]
+}
+
 /// The OpenAPI document and the API routes, built together from the handlers' annotations.
 fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -204,6 +157,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::teams::api::router())
         .merge(crate::audit::api::router())
         .merge(crate::customers::api::router())
+        .merge(crate::profile::api::router())
         .merge(crate::imports::api::router())
         .merge(crate::contacts::api::router())
         .merge(crate::custom_fields::api::router())
@@ -222,7 +176,8 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::products::api::router())
         .merge(crate::contracts::api::router())
         .merge(crate::contracts::files::api_router())
-        .merge(crate::quotes::api::router());
+        .merge(crate::quotes::api::router())
+        .merge(crate::webhooks::api::router());
     let (router, mut doc) = routes.split_for_parts();
     // After the routes are in: the document's paths exist only now.
     utoipa::Modify::modify(&ProblemResponses, &mut doc);
@@ -307,6 +262,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::customers::import::page_router())
         .merge(crate::imports::pages::router())
         .merge(crate::customers::pages::router())
+        .merge(crate::profile::pages::router())
         .merge(crate::contacts::pages::router())
         .merge(crate::settings::pages::router())
         .merge(crate::pools::pages::router())
@@ -327,7 +283,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::products::pages::router())
         .merge(crate::contracts::pages::router())
         .merge(crate::contracts::files::page_router())
-        .merge(crate::quotes::pages::router());
+        .merge(crate::quotes::pages::router())
+        .merge(crate::webhooks::pages::router());
     Router::new()
         .merge(api_routes)
         .merge(pages)
@@ -378,6 +335,7 @@ pub async fn run_jobs(state: &AppState) -> AppResult<JobReport> {
         let deals = crate::opportunities::store::purge(&state.db, now, before).await?;
         let purged = crate::customers::store::purge(&state.db, now, before).await? + deals;
         crate::platform::idempotency::purge(&state.db, now - time::Duration::days(1)).await?;
+        crate::webhooks::delivery::prune(&state.db, now).await?;
         let returns = crate::pools::jobs::auto_return(&state.db, now).await?;
         let contracts = crate::contracts::receivables::run_jobs(&state.db, now).await?;
         let quotes = crate::quotes::store::expire_quotes(&state.db, now).await?;
@@ -485,6 +443,7 @@ impl Application {
         )
         .await?;
         crate::platform::db::migrate(&db).await?;
+        crate::platform::events::install(event_handlers);
         let listener = TcpListener::bind(&config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -551,6 +510,9 @@ impl Application {
                 }
             }
         });
+        // Webhooks leave from the outbox all the time, not hourly.
+        let webhooks =
+            enabled.then(|| tokio::spawn(crate::webhooks::delivery::serve(self.state.clone())));
         // SQLite's WAL goes back into the database here, not inside requests.
         let db = self.state.db.clone();
         let checkpoints = tokio::spawn(async move {
@@ -581,6 +543,9 @@ impl Application {
             .await;
         jobs.abort();
         checkpoints.abort();
+        if let Some(w) = webhooks {
+            w.abort();
+        }
         if let Some(m) = metrics_server {
             m.abort();
         }

@@ -55,6 +55,10 @@ pub enum Command {
         #[arg(long = "trusted-proxy", env = "KEHU_TRUSTED_PROXIES", value_delimiter = ',',
               value_parser = parse_net)]
         trusted_proxies: Vec<ipnet::IpNet>,
+        /// Run no background jobs (hourly jobs, reminders, webhook delivery),
+        /// for an instance beside one that runs them.
+        #[arg(long, env = "KEHU_NO_JOBS")]
+        no_jobs: bool,
     },
     /// Bring the database schema up to date.
     Migrate,
@@ -146,6 +150,7 @@ pub enum UserCommand {
 /// Runs the command line and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::platform::events::install(crate::app::event_handlers);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KEHU_LOG").unwrap_or_else(|_| {
@@ -212,12 +217,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             recycle_days,
             metrics_bind,
             trusted_proxies,
+            no_jobs,
         } => {
             let settings = Settings {
                 secure_cookies,
                 recycle_days,
                 metrics_bind,
                 trusted_proxies,
+                background_jobs: !no_jobs,
                 ..Settings::default()
             };
             serve(url, bind, demo, settings).await
@@ -240,7 +247,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Jobs { recycle_days } => {
             let db = open(&url).await?;
-            let state = crate::app::AppState {
+            let state = crate::platform::state::AppState {
                 db,
                 clock: crate::platform::clock::Clock::default(),
                 settings: std::sync::Arc::new(Settings {

@@ -620,7 +620,7 @@ async fn insert_customers(
                     created_by: Set(owner),
                     deleted_at: Set(None),
                     deleted_by: Set(None),
-                    pool_id: Set(Some(crate::pools::store::DEFAULT_POOL_ID.to_owned())),
+                    pool_id: Set(Some(crate::ownership::store::DEFAULT_POOL_ID.to_owned())),
                     owned_since: Set(owned_since),
                     last_activity_at: Set(Some(updated)),
                     last_won_at: Set(None),

@@ -4,6 +4,8 @@
 
 pub mod activities;
 pub mod app;
+#[cfg(test)]
+mod architecture;
 pub mod audit;
 pub mod auth;
 pub mod cli;
@@ -18,10 +20,12 @@ pub mod imports;
 pub mod leads;
 pub mod notifications;
 pub mod opportunities;
+pub mod ownership;
 pub mod pipelines;
 pub mod platform;
 pub mod pools;
 pub mod products;
+pub mod profile;
 pub mod quotes;
 pub mod reports;
 pub mod settings;
@@ -30,3 +34,4 @@ pub mod teams;
 pub mod transfers;
 pub mod users;
 pub mod views;
+pub mod webhooks;

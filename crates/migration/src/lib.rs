@@ -20,6 +20,7 @@ mod m0011_quotes_orders;
 mod m0012_contract_files;
 mod m0013_customer_filter_index;
 mod m0014_imports;
+mod m0015_outbox_webhooks;
 
 pub use m0004_pools::DEFAULT_POOL_ID;
 pub use m0009_opportunities::{
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_contract_files::Migration),
             Box::new(m0013_customer_filter_index::Migration),
             Box::new(m0014_imports::Migration),
+            Box::new(m0015_outbox_webhooks::Migration),
         ]
     }
 }

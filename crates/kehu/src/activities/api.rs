@@ -2,10 +2,10 @@
 
 use super::model::{ActivityPatch, ActivityView, NewActivity};
 use super::store;
-use crate::app::AppState;
 use crate::platform::api::{ApiJson, created, expected_version, required_version};
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::list::{ListParams, Page, pairs};
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use crate::tasks::model::TaskView;
 use axum::Json;

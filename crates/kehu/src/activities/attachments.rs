@@ -4,12 +4,12 @@
 //! names, so a file cannot run as a page of the app. Visible to whoever sees
 //! the activity.
 
-use crate::app::AppState;
 use crate::entities::attachment;
 use crate::platform::audit::{self, Actor};
 use crate::platform::auth::CurrentUser;
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::state::AppState;
 use crate::platform::web::{ApiUser, Signed, redirect_with_flash};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};

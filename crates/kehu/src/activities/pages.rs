@@ -3,9 +3,9 @@
 
 use super::model::NewActivity;
 use super::store;
-use crate::app::AppState;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{HtmlForm, Pairs, value};
+use crate::platform::state::AppState;
 use crate::platform::web::{Signed, redirect_with_flash};
 use axum::Router;
 use axum::extract::{Path, State};

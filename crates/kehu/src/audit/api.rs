@@ -1,9 +1,9 @@
 //! `GET /api/v1/audit` (administrators only).
 
 use super::store::{self, AuditEntry};
-use crate::app::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::list::{ListParams, Page, pairs};
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{RawQuery, State};

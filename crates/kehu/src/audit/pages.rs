@@ -1,10 +1,10 @@
 //! The audit page: the log, newest first, filtered by entity, actor, action and time.
 
 use super::store::{self, AuditEntry};
-use crate::app::AppState;
 use crate::entities::user;
 use crate::platform::error::PageResult;
 use crate::platform::list::{Page, pairs};
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, render};
 use askama::Template;
 use axum::Router;

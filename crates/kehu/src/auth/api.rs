@@ -1,12 +1,12 @@
 //! `/api/v1/auth/tokens`: make, list and revoke API tokens.
 
 use super::store;
-use crate::app::AppState;
 use crate::entities::api_token;
 use crate::platform::api::{ApiJson, created};
 use crate::platform::audit::Actor;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::list::Page;
+use crate::platform::state::AppState;
 use crate::platform::web::{ApiUser, RequestInfo};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

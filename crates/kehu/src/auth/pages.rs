@@ -1,12 +1,12 @@
 //! Sign-in and sign-out pages, the language switch and the account page.
 
 use super::store;
-use crate::app::AppState;
 use crate::entities::api_token;
 use crate::platform::audit::Actor;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::HtmlForm;
 use crate::platform::i18n::Lang;
+use crate::platform::state::AppState;
 use crate::platform::web::{
     LANG_COOKIE, PageCtx, RequestInfo, SESSION_COOKIE, Signed, cookie, cookie_value,
     fresh_csrf_cookie, redirect_with_flash, removal, render, safe_next, set_cookie,
@@ -176,9 +176,9 @@ async fn account_page(
     headers: &axum::http::HeaderMap,
     new_token: Option<String>,
 ) -> PageResult<Response> {
-    let calendar = crate::tasks::calendar::token(&state.db, &s.user.id, state.clock.now()).await?;
+    let calendar = crate::users::feed::token(&state.db, &s.user.id, state.clock.now()).await?;
     let calendar_url =
-        crate::tasks::calendar::url(&crate::platform::web::base_url(state, headers), &calendar);
+        crate::users::feed::url(&crate::platform::web::base_url(state, headers), &calendar);
     let tokens = store::list_tokens(state, &s.user)
         .await?
         .into_iter()
@@ -211,7 +211,7 @@ async fn account(
 }
 
 async fn reset_calendar(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
-    crate::tasks::calendar::reset(&state.db, &s.user.id, state.clock.now()).await?;
+    crate::users::feed::reset(&state.db, &s.user.id, state.clock.now()).await?;
     Ok(crate::platform::web::redirect_with_flash(
         &state,
         "/account",

@@ -1,13 +1,13 @@
 //! Credentials, sessions and API tokens: the only place that writes
 //! `sessions`, `api_tokens` and `login_attempts`.
 
-use crate::app::AppState;
 use crate::entities::{api_token, login_attempt, session, user};
 use crate::platform::audit::{self, Actor};
 use crate::platform::auth::{CurrentUser, random_secret, sha256_hex, verify_password_async};
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::scope::DataScope;
+use crate::platform::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,

@@ -2,10 +2,10 @@
 
 use super::model::{ContactPatch, ContactView, NewContact};
 use super::store;
-use crate::app::AppState;
 use crate::platform::api::{ApiJson, created, expected_version, required_version};
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::list::{ListParams, Page, flag, pairs, take};
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};

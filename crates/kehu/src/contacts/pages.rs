@@ -2,13 +2,13 @@
 
 use super::model::{ContactPatch, ContactView, NewContact, ROLES};
 use super::store;
-use crate::app::AppState;
 use crate::entities::customer;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{
     FormErrors, FormField, HtmlForm, Pairs, custom_inputs, custom_values, opt_value, value,
 };
 use crate::platform::list::pairs;
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render};
 use askama::Template;
 use axum::Router;

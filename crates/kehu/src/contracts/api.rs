@@ -9,12 +9,12 @@ use super::model::{
 use super::receivables::ReceivableFilter;
 use super::store::FINANCE;
 use super::{payments, receivables, store};
-use crate::app::AppState;
 use crate::platform::api::{ApiJson, ApiJsonBytes, required_version};
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::idempotency::{self, Created};
 use crate::platform::list::{ListParams, Page, pairs, take};
 use crate::platform::money;
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{Path, Query, RawQuery, State};

@@ -3,13 +3,13 @@
 //! whoever sees the contract; once it is signed, removed only by a manager,
 //! finance or an administrator; a terminated contract's files stay as they are.
 
-use crate::app::AppState;
 use crate::entities::contract_file;
 use crate::platform::audit::{self, Actor};
 use crate::platform::auth::CurrentUser;
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::files::{self, MAX_BYTES, kind_of, read_file};
+use crate::platform::state::AppState;
 use crate::platform::web::{ApiUser, Signed, redirect_with_flash};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};

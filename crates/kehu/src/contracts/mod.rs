@@ -11,6 +11,7 @@
 //! contract is for), products (line items), settings, tasks and notifications.
 
 pub mod api;
+pub mod events;
 pub mod files;
 pub mod model;
 pub mod pages;

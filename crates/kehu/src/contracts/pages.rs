@@ -9,14 +9,14 @@ use super::model::{
 };
 use super::store::FINANCE;
 use super::{payments, receivables, store};
-use crate::app::AppState;
-use crate::entities::{customer, opportunity, user};
+use crate::entities::{customer, opportunity};
 use crate::platform::auth::{CurrentUser, Scope};
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{FormErrors, FormField, FormPage, HtmlForm, Pairs, opt_value, value};
 use crate::platform::list::{pairs, take};
 use crate::platform::money::{self, Money};
 use crate::platform::scope::DataScope;
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render, urlencode};
 use askama::Template;
 use axum::Router;
@@ -66,43 +66,6 @@ fn shown(m: &Money) -> String {
     money::display_money(m)
 }
 
-/// Active users in the viewer's scope (owner choices and filters).
-async fn owners(state: &AppState, me: &CurrentUser) -> PageResult<Vec<(String, String)>> {
-    let scope = DataScope::for_user(&state.db, me).await?;
-    Ok(scope
-        .filter(user::Entity::find(), user::Column::Id)
-        .filter(user::Column::Active.eq(true))
-        .order_by_asc(user::Column::Name)
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::Name)
-        .into_tuple()
-        .all(&state.db)
-        .await?)
-}
-
-/// Owner choices for a form: `owners`, and the current owner even when
-/// deactivated or out of the list (a required select would otherwise pick
-/// someone else without anyone choosing).
-pub(crate) async fn owner_choices(
-    state: &AppState,
-    me: &CurrentUser,
-    current: &str,
-) -> PageResult<Vec<(String, String)>> {
-    let mut choices = owners(state, me).await?;
-    if !current.is_empty() && !choices.iter().any(|o| o.0 == current) {
-        let names = crate::pools::store::user_names(&state.db, vec![current.to_owned()]).await?;
-        choices.insert(
-            0,
-            (
-                current.to_owned(),
-                names.get(current).cloned().unwrap_or_default(),
-            ),
-        );
-    }
-    Ok(choices)
-}
-
 /// A contract in a table.
 pub struct Row {
     pub c: ContractView,
@@ -120,7 +83,7 @@ async fn rows(state: &AppState, me: &CurrentUser, list: Vec<ContractView>) -> Pa
         list.iter().map(|c| c.customer_id.clone()).collect(),
     )
     .await?;
-    let names = crate::pools::store::user_names(
+    let names = crate::users::store::names(
         &state.db,
         list.iter().filter_map(|c| c.owner_id.clone()).collect(),
     )
@@ -206,7 +169,7 @@ async fn list(
     if s.user.scope != Scope::Own {
         filters.push(
             FormField::new("owner_id", &t("owner_id"), "select", &v("owner_id"))
-                .options(owners(&state, &s.user).await?),
+                .options(crate::users::store::owners(&state.db, &s.user).await?),
         );
     }
     filters.push(FormField::new(
@@ -311,7 +274,7 @@ async fn form_page(
         );
     }
     let owner = v("owner_id");
-    let owner_choices = owner_choices(state, &s.user, &owner).await?;
+    let owner_choices = crate::users::store::owner_choices(&state.db, &s.user, &owner).await?;
     fields.extend([
         FormField::new("sign_date", &t("sign_date"), "date", &v("sign_date")),
         FormField::new("start_date", &t("start_date"), "date", &v("start_date")),
@@ -620,7 +583,7 @@ async fn detail(
     let mut people: Vec<String> = pays.iter().filter_map(|p| p.recorded_by.clone()).collect();
     people.extend(steps.iter().filter_map(|a| a.actor_id.clone()));
     people.extend(c.approver_id.clone());
-    let names = crate::pools::store::user_names(&state.db, people).await?;
+    let names = crate::users::store::names(&state.db, people).await?;
     let name = |i: &Option<String>| {
         i.as_ref()
             .and_then(|i| names.get(i).cloned())
@@ -1234,7 +1197,7 @@ async fn payments_page(
         contracts.values().map(|c| c.1.clone()).collect(),
     )
     .await?;
-    let names = crate::pools::store::user_names(
+    let names = crate::users::store::names(
         &state.db,
         page.data
             .iter()
@@ -1502,7 +1465,7 @@ async fn receivables_page(
                 "select",
                 &v("owner_id").unwrap_or_default(),
             )
-            .options(owners(&state, &s.user).await?),
+            .options(crate::users::store::owners(&state.db, &s.user).await?),
         );
     }
     filters.push(FormField::new(

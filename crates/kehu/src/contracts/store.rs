@@ -26,7 +26,7 @@ use crate::platform::money::{self, Money};
 use crate::platform::scope::DataScope;
 use crate::platform::validate::{max_len, required_text};
 use crate::products::model::{LineItem, LineItemInput, price_items};
-use sea_orm::sea_query::{Expr, LockType, OnConflict, Query};
+use sea_orm::sea_query::{Expr, LockType, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
     EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Select, Set,
@@ -350,44 +350,6 @@ pub fn needs_approval(s: &ContractSettings, amount: i64, currency: &str) -> bool
 
 // ---- Numbers ----
 
-/// The next number of a yearly sequence: `HT-2026-000001`.
-pub async fn next_number<C: ConnectionTrait>(
-    txn: &C,
-    prefix: &str,
-    year: i32,
-) -> AppResult<String> {
-    let name = format!("{prefix}-{year}");
-    let stmt = Query::insert()
-        .into_table(crate::entities::number_sequence::Entity)
-        .columns([
-            crate::entities::number_sequence::Column::Name,
-            crate::entities::number_sequence::Column::Value,
-        ])
-        .values_panic([name.clone().into(), 1i64.into()])
-        .on_conflict(
-            OnConflict::column(crate::entities::number_sequence::Column::Name)
-                .value(
-                    crate::entities::number_sequence::Column::Value,
-                    sea_orm::sea_query::ExprTrait::add(
-                        Expr::col((
-                            crate::entities::number_sequence::Entity,
-                            crate::entities::number_sequence::Column::Value,
-                        )),
-                        1,
-                    ),
-                )
-                .to_owned(),
-        )
-        .returning_col(crate::entities::number_sequence::Column::Value)
-        .to_owned();
-    let row = txn
-        .query_one(&stmt)
-        .await?
-        .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("no number returned")))?;
-    let n: i64 = row.try_get("", "value")?;
-    Ok(format!("{name}-{n:06}"))
-}
-
 // ---- Writing contracts ----
 
 /// A contract about to be inserted, checked.
@@ -447,7 +409,7 @@ async fn insert<C: ConnectionTrait>(
     actor: &Actor,
     f: Fresh,
 ) -> AppResult<contract::Model> {
-    let number = next_number(txn, "HT", now.year()).await?;
+    let number = crate::platform::numbering::next_number(txn, "HT", now.year()).await?;
     let m = contract::ActiveModel {
         id: Set(f.id),
         number: Set(number),

@@ -2,10 +2,10 @@
 
 use super::model::{CustomFieldPatch, CustomFieldView, NewCustomField};
 use super::store;
-use crate::app::AppState;
 use crate::platform::api::{ApiJson, created, required_version};
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::list::Page;
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{Path, Query, State};

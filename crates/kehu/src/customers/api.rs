@@ -3,12 +3,11 @@
 
 use super::model::{CustomerPatch, CustomerView, NewCustomer};
 use super::store;
-use super::timeline::{self, TimelineItem};
-use crate::app::AppState;
 use crate::platform::api::{ApiJson, ApiJsonBytes, expected_version, required_version};
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::idempotency::{self, Created};
 use crate::platform::list::{ListParams, Page, flag, pairs, take};
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
@@ -23,7 +22,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_customers, create_customer))
         .routes(routes!(get_customer, update_customer, delete_customer))
         .routes(routes!(restore_customer))
-        .routes(routes!(customer_timeline))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(import_customers))
@@ -215,20 +213,6 @@ async fn restore_customer(
         store::restore(&state.db, state.clock.now(), &me.actor(), &me.user, &id)
             .await?
             .into(),
-    ))
-}
-
-/// Everything that happened to a customer, newest first.
-#[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers",
-    responses((status = 200, body = Vec<TimelineItem>), (status = 404, body = Problem)))]
-async fn customer_timeline(
-    State(state): State<AppState>,
-    me: ApiUser,
-    Path(id): Path<String>,
-) -> AppResult<Json<Vec<TimelineItem>>> {
-    store::get(&state.db, &me.user, &id).await?;
-    Ok(Json(
-        timeline::for_customer(&state.db, &me.user, &id).await?,
     ))
 }
 

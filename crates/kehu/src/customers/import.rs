@@ -270,7 +270,7 @@ struct ImportPage {
     error: Option<String>,
 }
 
-pub fn page_router() -> axum::Router<crate::app::AppState> {
+pub fn page_router() -> axum::Router<crate::platform::state::AppState> {
     axum::Router::new()
         .route(
             "/customers/import",
@@ -282,7 +282,7 @@ pub fn page_router() -> axum::Router<crate::app::AppState> {
 }
 
 async fn form_page(
-    state: &crate::app::AppState,
+    state: &crate::platform::state::AppState,
     s: crate::platform::web::Signed,
     error: Option<String>,
 ) -> crate::platform::error::PageResult<axum::response::Response> {
@@ -300,14 +300,14 @@ async fn form_page(
 }
 
 async fn import_form(
-    axum::extract::State(state): axum::extract::State<crate::app::AppState>,
+    axum::extract::State(state): axum::extract::State<crate::platform::state::AppState>,
     s: crate::platform::web::Signed,
 ) -> crate::platform::error::PageResult<axum::response::Response> {
     form_page(&state, s, None).await
 }
 
 async fn import_upload(
-    axum::extract::State(state): axum::extract::State<crate::app::AppState>,
+    axum::extract::State(state): axum::extract::State<crate::platform::state::AppState>,
     s: crate::platform::web::Signed,
     form: axum::extract::Multipart,
 ) -> crate::platform::error::PageResult<axum::response::Response> {

@@ -1,21 +1,18 @@
-//! Customer pages: the list (filters, search, columns, saved views), the detail
-//! page (profile, contacts, timeline), the form (with duplicate warning), and
-//! the recycle bin.
+//! Customer pages: the list (filters, search, columns, saved views), the form (with duplicate warning).
 
 use super::model::{CustomerPatch, CustomerView, KINDS, NewCustomer, STATUSES};
 use super::store;
-use super::timeline::{self, TimelineItem};
-use crate::app::AppState;
-use crate::contacts::model::ContactView;
 use crate::entities::{saved_view, user};
 use crate::platform::auth::CurrentUser;
+pub use crate::platform::clock::{day, minute};
 use crate::platform::custom::Def;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{
     FormErrors, FormField, HtmlForm, Pairs, custom_inputs, custom_values, opt_value, value,
 };
-use crate::platform::list::{Page, pairs};
+use crate::platform::list::pairs;
 use crate::platform::scope::DataScope;
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render};
 use askama::Template;
 use axum::Router;
@@ -31,11 +28,10 @@ pub fn router() -> Router<AppState> {
         .route("/customers/new", get(new_form))
         .route("/customers/views", post(save_view))
         .route("/customers/views/{id}/delete", post(delete_view))
-        .route("/customers/{id}", get(detail).post(update))
+        .route("/customers/{id}", post(update))
         .route("/customers/{id}/edit", get(edit_form))
         .route("/customers/{id}/delete", post(delete))
         .route("/customers/{id}/restore", post(restore))
-        .route("/recycle-bin", get(recycle_bin))
 }
 
 /// Columns a user can choose for the list (besides the name).
@@ -57,16 +53,6 @@ const COLUMNS: &[&str] = &[
 ];
 const DEFAULT_COLUMNS: &[&str] = &["status", "level", "region", "phone", "owner", "updated_at"];
 
-pub fn day(t: &time::OffsetDateTime) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    t.format(fmt).unwrap_or_default()
-}
-
-pub fn minute(t: &time::OffsetDateTime) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
-    t.format(fmt).unwrap_or_default()
-}
-
 /// The users whose customers this user may see (owner filter and owner choices).
 async fn users_in_scope(state: &AppState, me: &CurrentUser) -> PageResult<Vec<user::Model>> {
     let scope = DataScope::for_user(&state.db, me).await?;
@@ -78,7 +64,7 @@ async fn users_in_scope(state: &AppState, me: &CurrentUser) -> PageResult<Vec<us
         .await?)
 }
 
-fn owner_name(users: &[user::Model], id: &Option<String>, ctx: &PageCtx) -> String {
+pub(crate) fn owner_name(users: &[user::Model], id: &Option<String>, ctx: &PageCtx) -> String {
     match id {
         None => ctx.t("customers.pool").to_owned(),
         Some(id) => users
@@ -89,7 +75,13 @@ fn owner_name(users: &[user::Model], id: &Option<String>, ctx: &PageCtx) -> Stri
     }
 }
 
-fn cell(ctx: &PageCtx, c: &CustomerView, col: &str, users: &[user::Model], defs: &[Def]) -> String {
+pub(crate) fn cell(
+    ctx: &PageCtx,
+    c: &CustomerView,
+    col: &str,
+    users: &[user::Model],
+    defs: &[Def],
+) -> String {
     let o = |v: &Option<String>| v.clone().unwrap_or_default();
     match col {
         "kind" => ctx.label("customers.kind", &c.kind),
@@ -447,7 +439,7 @@ fn fields(
     // The pool it returns to, when there is more than one to choose from.
     if pools.len() > 1 {
         let chosen = match v("pool_id") {
-            p if p.is_empty() => crate::pools::store::DEFAULT_POOL_ID.to_owned(),
+            p if p.is_empty() => crate::ownership::store::DEFAULT_POOL_ID.to_owned(),
             p => p,
         };
         out.insert(
@@ -503,7 +495,7 @@ async fn form_page(
     let (levels, _) = crate::settings::store::customer_levels(&state.db).await?;
     let owners = users_in_scope(state, &s.user).await?;
     let defs = crate::custom_fields::store::defs(&state.db, "customer").await?;
-    let pools = crate::pools::store::visible(&state.db, &s.user).await?;
+    let pools = crate::ownership::store::visible(&state.db, &s.user).await?;
     let fields = fields(&s.ctx, form, &errors, &levels, &owners, &pools);
     let custom = custom_inputs(&defs, s.ctx.lang, stored_custom, &errors);
     Ok(render(&FormPage {
@@ -686,184 +678,6 @@ async fn update(
     }
 }
 
-/// A timeline entry ready for display.
-struct Event {
-    at: String,
-    actor: String,
-    what: String,
-    changes: Vec<(String, String, String)>,
-    /// The activity it shows, for its files and the upload form.
-    activity_id: Option<String>,
-    /// (id, file name, size in KB) of its files.
-    files: Vec<(String, String, String)>,
-}
-
-#[derive(Template)]
-#[template(path = "customers/detail.html")]
-struct DetailPage {
-    ctx: PageCtx,
-    c: CustomerView,
-    owner: String,
-    facts: Vec<(String, String)>,
-    custom: Vec<(String, String)>,
-    contacts: Vec<ContactView>,
-    events: Vec<Event>,
-    /// (when, change) of the owner, newest first.
-    ownership: Vec<(String, crate::pools::model::OwnershipView)>,
-    is_owner: bool,
-    pool_name: String,
-    /// The activity results to choose from in the quick-log form.
-    results: Vec<String>,
-    deals: Vec<crate::opportunities::pages::Row>,
-    contracts: Vec<crate::contracts::pages::Row>,
-    orders: Vec<crate::quotes::pages::DocRow>,
-    purchases: crate::quotes::model::PurchaseSummary,
-}
-
-fn show(v: &Value) -> String {
-    match v {
-        Value::Null => "—".into(),
-        Value::String(s) if s.is_empty() => "—".into(),
-        Value::String(s) => s.clone(),
-        Value::Array(a) => a.iter().map(show).collect::<Vec<_>>().join("、"),
-        other => other.to_string(),
-    }
-}
-
-fn events(ctx: &PageCtx, items: Vec<TimelineItem>) -> Vec<Event> {
-    items
-        .into_iter()
-        .map(|i| Event {
-            activity_id: (i.source == "activity")
-                .then(|| i.entity_id.clone())
-                .flatten(),
-            files: i
-                .attachments
-                .iter()
-                .map(|f| {
-                    (
-                        f.id.clone(),
-                        f.file_name.clone(),
-                        format!("{}", (f.size + 1023) / 1024),
-                    )
-                })
-                .collect(),
-            at: minute(&i.at),
-            actor: i
-                .actor_name
-                .clone()
-                .unwrap_or_else(|| ctx.t("audit.system").to_owned()),
-            what: if i.source == "activity" {
-                ctx.label("activities.kinds", &i.action)
-            } else {
-                format!(
-                    "{} · {}",
-                    ctx.label("audit.action", &i.action),
-                    ctx.label("timeline.entity", &i.entity_type)
-                )
-            },
-            changes: i
-                .changes
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| {
-                            (
-                                ctx.label("customers.field", k),
-                                v.get(0).map(show).unwrap_or_default(),
-                                match (k.as_str(), v.get(1).and_then(Value::as_str)) {
-                                    ("result", Some(r)) => ctx.label("activities.results", r),
-                                    _ => v.get(1).map(show).unwrap_or_default(),
-                                },
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-        })
-        .collect()
-}
-
-async fn detail(
-    State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
-) -> PageResult<Response> {
-    let c = CustomerView::from(store::get(&state.db, &s.user, &id).await?);
-    let users = user::Entity::find().all(&state.db).await?;
-    let defs = crate::custom_fields::store::defs(&state.db, "customer").await?;
-    let ctx = &s.ctx;
-    let owner = owner_name(&users, &c.owner_id, ctx);
-    let facts = [
-        "kind", "status", "level", "industry", "size", "region", "source", "phone", "email",
-        "website", "address", "birthday", "tags",
-    ]
-    .iter()
-    .map(|k| {
-        let v = cell(ctx, &c, k, &users, &defs);
-        (
-            ctx.t(&format!("customers.field.{k}")).to_owned(),
-            if v.is_empty() { "—".to_owned() } else { v },
-        )
-    })
-    .collect();
-    let custom = defs
-        .iter()
-        .map(|d| {
-            (
-                d.label(ctx.lang).to_owned(),
-                c.custom
-                    .get(&d.key)
-                    .map(|v| d.display(v))
-                    .filter(|v| !v.is_empty())
-                    .unwrap_or_else(|| "—".into()),
-            )
-        })
-        .collect();
-    let contacts = crate::contacts::store::of_customer(&state.db, &id)
-        .await?
-        .into_iter()
-        .map(ContactView::from)
-        .collect();
-    let events = events(ctx, timeline::for_customer(&state.db, &s.user, &id).await?);
-    let ownership = crate::pools::store::history(&state.db, &id)
-        .await?
-        .into_iter()
-        .map(|h| (minute(&h.at), h))
-        .collect();
-    let is_owner = c.owner_id.as_deref() == Some(s.user.id.as_str());
-    let pool_name = match &c.pool_id {
-        Some(p) => crate::entities::pool::Entity::find_by_id(p.clone())
-            .one(&state.db)
-            .await?
-            .map(|p| p.name)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
-    let (results, _) = crate::settings::store::activity_results(&state.db).await?;
-    let deals = crate::opportunities::pages::customer_rows(&state, &s.ctx, &s.user, &c.id).await?;
-    let contracts = crate::contracts::pages::customer_rows(&state, &s.user, &c.id).await?;
-    let orders = crate::quotes::pages::customer_orders(&state, &s, &c.id).await?;
-    let purchases = crate::quotes::store::purchases(&state.db, &s.user, &c.id).await?;
-    Ok(render(&DetailPage {
-        deals,
-        contracts,
-        orders,
-        purchases,
-        results,
-        ownership,
-        is_owner,
-        pool_name,
-        ctx: s.ctx,
-        c,
-        owner,
-        facts,
-        custom,
-        contacts,
-        events,
-    })?)
-}
-
 async fn delete(
     State(state): State<AppState>,
     s: Signed,
@@ -898,45 +712,4 @@ async fn restore(
         &format!("/customers/{id}"),
         "restored",
     ))
-}
-
-#[derive(Template)]
-#[template(path = "customers/recycle_bin.html")]
-struct BinPage {
-    ctx: PageCtx,
-    customers: Page<CustomerView>,
-    contacts: Page<ContactView>,
-}
-
-impl BinPage {
-    fn when(&self, t: &Option<time::OffsetDateTime>) -> String {
-        t.as_ref().map(minute).unwrap_or_default()
-    }
-}
-
-async fn recycle_bin(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
-    let creq = store::LIST.parse(&[
-        ("sort".into(), "-updated_at".into()),
-        ("limit".into(), "200".into()),
-    ])?;
-    let customers = store::list(
-        &state.db,
-        &state.caches,
-        &s.user,
-        &creq,
-        true,
-        false,
-        state.clock.now(),
-    )
-    .await?;
-    let kreq = crate::contacts::store::LIST.parse(&[
-        ("sort".into(), "-updated_at".into()),
-        ("limit".into(), "200".into()),
-    ])?;
-    let contacts = crate::contacts::store::list(&state.db, &s.user, &kreq, true).await?;
-    Ok(render(&BinPage {
-        ctx: s.ctx,
-        customers,
-        contacts,
-    })?)
 }

@@ -504,7 +504,7 @@ impl Checker {
             let usable = match self.pools.get(pool) {
                 Some(u) => *u,
                 None => {
-                    let u = crate::pools::store::get(db, user, pool).await.is_ok();
+                    let u = crate::ownership::store::get(db, user, pool).await.is_ok();
                     self.pools.insert(pool.clone(), u);
                     u
                 }
@@ -583,7 +583,7 @@ fn apply(am: &mut customer::ActiveModel, d: &Draft, custom: &Map<String, Value>,
     am.owner_id = Set(d.owner_id.clone());
     am.pool_id =
         Set(Some(d.pool_id.clone().unwrap_or_else(|| {
-            crate::pools::store::DEFAULT_POOL_ID.to_owned()
+            crate::ownership::store::DEFAULT_POOL_ID.to_owned()
         })));
     am.notes = Set(d.notes.clone());
     am.custom = Set(Value::Object(custom.clone()).to_string());
@@ -634,7 +634,7 @@ pub async fn create_in<C: ConnectionTrait>(
         }
     }
     let m = new_model(now, user, &draft, &custom).insert(txn).await?;
-    crate::pools::store::record(
+    crate::ownership::store::record(
         txn,
         now,
         &m.id,
@@ -845,7 +845,7 @@ pub async fn create_many_in<C: ConnectionTrait>(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let names: HashMap<String, String> = crate::pools::store::user_names(txn, owner_ids).await?;
+    let names: HashMap<String, String> = crate::users::store::names(txn, owner_ids).await?;
     // Decide each input in order; the ones made are look-alike candidates too.
     let mut made: Vec<customer::Model> = Vec::new();
     let mut out = Vec::with_capacity(drafts.len());
@@ -952,7 +952,7 @@ pub async fn create_many_in<C: ConnectionTrait>(
         .exec_without_returning(txn)
         .await?;
     }
-    crate::pools::store::record_creates(
+    crate::ownership::store::record_creates(
         txn,
         now,
         actor.user_id.as_deref(),
@@ -1056,13 +1056,13 @@ pub async fn update(
         let pool_id = draft
             .pool_id
             .clone()
-            .unwrap_or_else(|| crate::pools::store::DEFAULT_POOL_ID.to_owned());
+            .unwrap_or_else(|| crate::ownership::store::DEFAULT_POOL_ID.to_owned());
         if let Some(p) = crate::entities::pool::Entity::find_by_id(pool_id)
             .one(&txn)
             .await?
         {
-            crate::pools::store::lock_users(&txn, std::slice::from_ref(o)).await?;
-            crate::pools::store::check_cap(&txn, &p, o, 1).await?;
+            crate::ownership::store::lock_users(&txn, std::slice::from_ref(o)).await?;
+            crate::ownership::store::check_cap(&txn, &p, o, 1).await?;
         }
     }
     let mut am = old.clone().into_active_model();
@@ -1096,7 +1096,7 @@ pub async fn update(
             other => other.into(),
         })?;
     if owner_changed {
-        crate::pools::store::record(
+        crate::ownership::store::record(
             &txn,
             now,
             id,

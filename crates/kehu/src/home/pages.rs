@@ -1,8 +1,8 @@
 //! `/`: the start page of a signed-in user.
 
-use crate::app::AppState;
 use crate::entities::{audit_log, team, user};
 use crate::platform::error::PageResult;
+use crate::platform::state::AppState;
 use crate::platform::web::{NavItem, PageCtx, Signed, render};
 use askama::Template;
 use axum::Router;

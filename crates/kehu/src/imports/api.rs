@@ -1,8 +1,8 @@
 //! `GET /api/v1/imports/{id}` (progress and outcome) and its error file.
 
 use super::store::{self, ImportView};
-use crate::app::AppState;
 use crate::platform::error::{AppResult, Problem};
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{Path, State};

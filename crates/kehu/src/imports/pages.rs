@@ -2,8 +2,8 @@
 //! seconds while it runs, no script needed) and its outcome.
 
 use super::store::{self, ImportView};
-use crate::app::AppState;
 use crate::platform::error::PageResult;
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, render};
 use axum::Router;
 use axum::extract::{Path, State};

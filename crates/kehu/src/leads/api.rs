@@ -5,11 +5,11 @@ use super::model::{
     NewLeadForm,
 };
 use super::store;
-use crate::app::AppState;
 use crate::platform::api::{ApiJson, ApiJsonBytes, created, expected_version, required_version};
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::idempotency::{self, Created};
 use crate::platform::list::{ListParams, Page, flag, pairs, take};
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};

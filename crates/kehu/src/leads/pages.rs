@@ -3,7 +3,6 @@
 
 use super::model::{BulkInput, ConvertInput, LeadPatch, LeadView, NewLead, STATUSES};
 use super::store;
-use crate::app::AppState;
 use crate::entities::{audit_log, customer, user};
 use crate::platform::auth::Scope;
 use crate::platform::error::{AppError, PageResult};
@@ -12,6 +11,7 @@ use crate::platform::form::{
 };
 use crate::platform::list::pairs;
 use crate::platform::scope::DataScope;
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render, urlencode};
 use askama::Template;
 use axum::Router;

@@ -3,10 +3,10 @@
 //! by a honeypot field and a rate limit per form and address.
 
 use super::store::{self, Submission};
-use crate::app::AppState;
 use crate::platform::error::{AppError, FieldError, PageResult};
 use crate::platform::form::{FormErrors, HtmlForm, Pairs, value};
 use crate::platform::list::pairs;
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, RequestInfo, render};
 use askama::Template;
 use axum::Router;

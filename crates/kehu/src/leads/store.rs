@@ -13,6 +13,7 @@ use crate::platform::auth::{CurrentUser, Scope};
 use crate::platform::custom;
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, FieldError};
+use crate::platform::events::{self, DealRequest, Event};
 use crate::platform::list::{Field, Kind, ListRequest, ListSpec, Page, time_key};
 use crate::platform::normalize;
 use crate::platform::scope::DataScope;
@@ -194,7 +195,7 @@ pub async fn duplicates<C: ConnectionTrait>(
         None => Vec::new(),
     };
     let owners: Vec<String> = leads.iter().filter_map(|l| l.owner_id.clone()).collect();
-    let names = crate::pools::store::user_names(db, owners).await?;
+    let names = crate::users::store::names(db, owners).await?;
     for l in leads {
         let mut matched = Vec::new();
         if digits.is_some() && l.phone_digits == digits {
@@ -255,7 +256,7 @@ pub async fn duplicates<C: ConnectionTrait>(
         .iter()
         .filter_map(|c| c.owner_id.clone())
         .collect();
-    let names = crate::pools::store::user_names(db, owners).await?;
+    let names = crate::users::store::names(db, owners).await?;
     for c in customers {
         let mut matched = Vec::new();
         if digits.is_some() && c.phone_digits == digits {
@@ -800,31 +801,35 @@ pub async fn convert(
         },
     )
     .await?;
-    let opportunity_id = if input.create_opportunity {
-        let o = crate::opportunities::store::create_in(
-            &txn,
-            now,
-            actor,
-            user,
-            crate::opportunities::model::NewOpportunity {
-                name: l.company.clone().unwrap_or_else(|| l.name.clone()),
-                customer_id: customer_id.clone(),
-                contact_id: Some(contact.id.clone()),
-                source: {
-                    let (sources, _) = crate::settings::store::lead_sources(&txn).await?;
-                    l.source.clone().filter(|s| sources.contains(s))
-                },
-                owner_id: l.owner_id.clone(),
-                campaign_id: l.campaign_id.clone(),
-                partner_id: l.partner_id.clone(),
-                ..Default::default()
-            },
-        )
-        .await?;
-        Some(o.id)
+    // The deal is the deals module's to make: it answers the event.
+    let deal = if input.create_opportunity {
+        let (sources, _) = crate::settings::store::lead_sources(&txn).await?;
+        Some(DealRequest {
+            id: uuid::Uuid::now_v7().to_string(),
+            name: l.company.clone().unwrap_or_else(|| l.name.clone()),
+            customer_id: customer_id.clone(),
+            contact_id: Some(contact.id.clone()),
+            source: l.source.clone().filter(|s| sources.contains(s)),
+            owner_id: l.owner_id.clone(),
+            campaign_id: l.campaign_id.clone(),
+            partner_id: l.partner_id.clone(),
+        })
     } else {
         None
     };
+    let opportunity_id = deal.as_ref().map(|d| d.id.clone());
+    events::emit(
+        &txn,
+        &events::Ctx::new(now, actor, user),
+        Event::LeadConverted {
+            lead_id: id.to_owned(),
+            customer_id: customer_id.clone(),
+            contact_id: contact.id.clone(),
+            created_customer: created,
+            deal,
+        },
+    )
+    .await?;
     let r = lead::Entity::update_many()
         .col_expr(lead::Column::Status, Expr::value("converted"))
         .col_expr(

@@ -1,10 +1,10 @@
 //! `/api/v1/notifications`: your inbox.
 
 use super::store::{self, NotificationView};
-use crate::app::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::i18n::Lang;
 use crate::platform::list::{flag, pairs, take};
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};

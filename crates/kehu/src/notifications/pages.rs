@@ -1,8 +1,8 @@
 //! The inbox page: your notifications, newest first; opening one marks it read.
 
 use super::store;
-use crate::app::AppState;
 use crate::platform::error::PageResult;
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render, safe_next};
 use askama::Template;
 use axum::Router;
@@ -38,7 +38,7 @@ async fn inbox(State(state): State<AppState>, s: Signed) -> PageResult<Response>
         .map(|m| {
             let v = store::view(s.ctx.lang, m);
             Item {
-                at: crate::customers::pages::minute(&v.created_at),
+                at: crate::platform::clock::minute(&v.created_at),
                 unread: v.read_at.is_none(),
                 id: v.id,
                 text: v.text,

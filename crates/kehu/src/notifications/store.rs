@@ -2,10 +2,10 @@
 
 use crate::entities::notification;
 use crate::platform::error::{AppError, AppResult};
+pub use crate::platform::web::unread_count;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -133,14 +133,6 @@ pub async fn list<C: ConnectionTrait>(
         .order_by_desc(notification::Column::Id)
         .limit(limit)
         .all(db)
-        .await?)
-}
-
-pub async fn unread_count<C: ConnectionTrait>(db: &C, user_id: &str) -> AppResult<u64> {
-    Ok(notification::Entity::find()
-        .filter(notification::Column::UserId.eq(user_id))
-        .filter(notification::Column::ReadAt.is_null())
-        .count(db)
         .await?)
 }
 

@@ -2,11 +2,11 @@
 
 use super::model::{History, MoveInput, NewOpportunity, OpportunityPatch, OpportunityView};
 use super::store;
-use crate::app::AppState;
 use crate::platform::api::{ApiJson, ApiJsonBytes, expected_version, required_version};
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::idempotency::{self, Created};
 use crate::platform::list::{ListParams, Page, flag, pairs, take};
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};

@@ -10,8 +10,12 @@ use crate::pipelines::model::{RuleCondition, RuleView, StageView};
 use crate::platform::audit::Actor;
 use crate::platform::auth::CurrentUser;
 use crate::platform::error::AppResult;
+use crate::platform::events::{self, Event};
 use crate::platform::money;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set,
+};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -88,8 +92,8 @@ async fn manager_of<C: ConnectionTrait>(db: &C, owner: &str) -> AppResult<String
 }
 
 /// Runs the side effects of the matched rules for a deal that just entered `stage`.
-pub async fn run<C: ConnectionTrait>(
-    txn: &C,
+pub async fn run(
+    txn: &DatabaseTransaction,
     now: OffsetDateTime,
     actor: &Actor,
     user: &CurrentUser,
@@ -165,7 +169,16 @@ pub async fn run<C: ConnectionTrait>(
                     }
                     .insert(txn)
                     .await?;
-                    crate::contracts::store::draft_for_request(txn, now, actor, &req).await?;
+                    // The contracts module makes the draft, in this transaction.
+                    events::emit(
+                        txn,
+                        &events::Ctx::new(now, actor, user),
+                        Event::ContractRequested {
+                            request_id: req.id.clone(),
+                            deal_id: m.id.clone(),
+                        },
+                    )
+                    .await?;
                 }
             }
             _ => {}

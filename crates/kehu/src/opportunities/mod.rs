@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod automation;
+pub mod events;
 pub mod model;
 pub mod pages;
 pub mod rollups;

@@ -222,6 +222,8 @@ pub struct History {
 /// Every field of a deal after a create or a patch, before it is stored.
 #[derive(Debug, Clone, Default)]
 pub struct Draft {
+    /// The id a new deal gets (a converted lead names it); else a fresh one.
+    pub new_id: Option<String>,
     pub name: String,
     pub customer_id: String,
     pub contact_id: Option<String>,
@@ -249,6 +251,7 @@ pub fn clean(v: Option<String>) -> Option<String> {
 impl Draft {
     pub fn from_model(m: &opportunity::Model) -> Draft {
         Draft {
+            new_id: None,
             name: m.name.clone(),
             customer_id: m.customer_id.clone(),
             contact_id: m.contact_id.clone(),

@@ -6,7 +6,6 @@ use super::model::{
     GRADES, MoveInput, NewOpportunity, OpportunityPatch, OpportunityView, PRIORITIES, STATUSES,
 };
 use super::store;
-use crate::app::AppState;
 use crate::entities::{customer, opportunity, user};
 use crate::pipelines::model::PipelineView;
 use crate::platform::auth::{CurrentUser, Scope};
@@ -18,6 +17,7 @@ use crate::platform::i18n::Lang;
 use crate::platform::list::{pairs, take};
 use crate::platform::money;
 use crate::platform::scope::DataScope;
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render, safe_next, urlencode};
 use askama::Template;
 use axum::Router;
@@ -88,7 +88,7 @@ async fn rows(
     let customer_ids: Vec<String> = deals.iter().map(|d| d.customer_id.clone()).collect();
     let customers = crate::customers::store::visible_names(&state.db, me, customer_ids).await?;
     let owner_ids: Vec<String> = deals.iter().filter_map(|d| d.owner_id.clone()).collect();
-    let names = crate::pools::store::user_names(&state.db, owner_ids).await?;
+    let names = crate::users::store::names(&state.db, owner_ids).await?;
     Ok(deals
         .into_iter()
         .map(|o| Row {
@@ -1023,7 +1023,7 @@ async fn detail(
         .iter()
         .filter_map(|c| c.changed_by.clone())
         .collect();
-    let names = crate::pools::store::user_names(&state.db, by_ids).await?;
+    let names = crate::users::store::names(&state.db, by_ids).await?;
     let history = hist
         .changes
         .iter()
@@ -1119,9 +1119,7 @@ async fn detail(
             })
         })
         .collect();
-    let contract = crate::contracts::store::of_opportunity(&state.db, &s.user, &id)
-        .await?
-        .map(|c| (c.id, c.number, c.status));
+    let contract = store::contract_of(&state.db, &s.user, &id).await?;
     Ok(render(&DetailPage {
         ctx: s.ctx,
         o,

@@ -9,7 +9,7 @@ use super::model::{
     Draft, History, LineItemInput, MoveInput, NewOpportunity, OpportunityPatch, OpportunityView,
     StageChangeView, clean, parse_date, price_items,
 };
-use crate::entities::{contact, customer, opportunity, stage_change, user};
+use crate::entities::{contact, contract, customer, opportunity, stage_change, user};
 use crate::pipelines::model::{PipelineView, StageView};
 use crate::platform::api::stale;
 use crate::platform::audit::{self, Actor};
@@ -17,13 +17,14 @@ use crate::platform::auth::CurrentUser;
 use crate::platform::custom;
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, FieldError};
+use crate::platform::events::{self, Event};
 use crate::platform::list::{Field, Kind, ListRequest, ListSpec, Page, time_key};
 use crate::platform::money::{self, Money};
 use crate::platform::scope::{DataScope, subtree};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -394,8 +395,8 @@ async fn check<C: ConnectionTrait>(
 /// enforces the stage's required fields and the lost reason, keeps the history,
 /// runs the stage's rules and marks a won customer. Inside the caller's transaction.
 #[allow(clippy::too_many_arguments)]
-async fn save<C: ConnectionTrait>(
-    txn: &C,
+async fn save(
+    txn: &DatabaseTransaction,
     now: OffsetDateTime,
     actor: &Actor,
     user: &CurrentUser,
@@ -480,7 +481,10 @@ async fn save<C: ConnectionTrait>(
     let mut am = match old {
         Some(o) => o.clone().into_active_model(),
         None => opportunity::ActiveModel {
-            id: Set(uuid::Uuid::now_v7().to_string()),
+            id: Set(d
+                .new_id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())),
             version: Set(1),
             created_at: Set(now),
             created_by: Set(Some(user.id.clone())),
@@ -592,9 +596,69 @@ async fn save<C: ConnectionTrait>(
         .await?;
     }
     if stage_changed {
+        let ctx = events::Ctx::new(now, actor, user);
+        events::emit(
+            txn,
+            &ctx,
+            Event::DealStageChanged {
+                deal_id: m.id.clone(),
+                customer_id: m.customer_id.clone(),
+                from_stage_id: old.map(|o| o.stage_id.clone()),
+                to_stage_id: m.stage_id.clone(),
+                status: m.status.clone(),
+            },
+        )
+        .await?;
+        match stage.kind.as_str() {
+            "won" => {
+                events::emit(
+                    txn,
+                    &ctx,
+                    Event::DealWon {
+                        deal_id: m.id.clone(),
+                        customer_id: m.customer_id.clone(),
+                        owner_id: m.owner_id.clone(),
+                        amount: money::text(m.amount, &m.currency),
+                        currency: m.currency.clone(),
+                    },
+                )
+                .await?
+            }
+            "lost" => {
+                events::emit(
+                    txn,
+                    &ctx,
+                    Event::DealLost {
+                        deal_id: m.id.clone(),
+                        customer_id: m.customer_id.clone(),
+                        owner_id: m.owner_id.clone(),
+                        lost_reason: m.lost_reason.clone(),
+                    },
+                )
+                .await?
+            }
+            _ => {}
+        }
         automation::run(txn, now, actor, user, &rules, &m, &stage).await?;
     }
     Ok(m)
+}
+
+/// The contract made from a deal, if the caller sees it: (id, number, status)
+/// for the deal's page (read here, as contracts sit above deals).
+pub async fn contract_of<C: ConnectionTrait>(
+    db: &C,
+    user: &CurrentUser,
+    id: &str,
+) -> AppResult<Option<(String, String, String)>> {
+    let scope = DataScope::for_user(db, user).await?;
+    Ok(scope
+        .filter(contract::Entity::find(), contract::Column::OwnerId)
+        .filter(contract::Column::OpportunityId.eq(id))
+        .order_by_asc(contract::Column::CreatedAt)
+        .one(db)
+        .await?
+        .map(|c| (c.id, c.number, c.status)))
 }
 
 /// A new deal's draft from its input, with the errors found on the way.
@@ -621,6 +685,7 @@ async fn draft_of_new<C: ConnectionTrait>(
         .ok()
         .flatten();
     let mut d = Draft {
+        new_id: None,
         name: input.name.trim().to_owned(),
         customer_id: input.customer_id.trim().to_owned(),
         contact_id: clean(input.contact_id.clone()),
@@ -653,14 +718,27 @@ async fn draft_of_new<C: ConnectionTrait>(
 }
 
 /// Creates a deal inside the caller's transaction (lead conversion uses it).
-pub async fn create_in<C: ConnectionTrait>(
-    txn: &C,
+pub async fn create_in(
+    txn: &DatabaseTransaction,
     now: OffsetDateTime,
     actor: &Actor,
     user: &CurrentUser,
     input: NewOpportunity,
 ) -> AppResult<opportunity::Model> {
+    create_as(txn, now, actor, user, None, input).await
+}
+
+/// `create_in` with the id the deal gets (`None`: a fresh one).
+pub async fn create_as(
+    txn: &DatabaseTransaction,
+    now: OffsetDateTime,
+    actor: &Actor,
+    user: &CurrentUser,
+    id: Option<String>,
+    input: NewOpportunity,
+) -> AppResult<opportunity::Model> {
     let (mut d, errors) = draft_of_new(txn, user, &input).await?;
+    d.new_id = id;
     let (pipeline, custom) = check(txn, user, &mut d, errors, None, input.custom.as_ref()).await?;
     save(
         txn,

@@ -6,11 +6,11 @@ use super::model::{
     RuleCondition, RulePatch, RuleView, SETTABLE, STAGE_KINDS, StageInput,
 };
 use super::store;
-use crate::app::AppState;
 use crate::entities::user;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{FormErrors, HtmlForm, Pairs, opt_value, value, values};
 use crate::platform::i18n::Lang;
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render};
 use askama::Template;
 use axum::Router;

@@ -15,7 +15,13 @@ pub struct Actor {
 }
 
 /// Fields never written to the audit log (their change is recorded as "changed" only).
-const SECRET_FIELDS: &[&str] = &["password_hash", "password", "token_hash"];
+const SECRET_FIELDS: &[&str] = &[
+    "password_hash",
+    "password",
+    "token_hash",
+    "secret",
+    "previous_secret",
+];
 /// Bookkeeping fields left out of diffs.
 const NOISE_FIELDS: &[&str] = &["version", "updated_at", "created_at", "last_login_at"];
 
@@ -56,7 +62,8 @@ pub fn created(new: &Value) -> Map<String, Value> {
         .collect()
 }
 
-/// Writes one audit entry.
+/// Writes one audit entry, and its outbox row (the change as a webhook event,
+/// `platform::events`), in the caller's transaction.
 pub async fn record<C: ConnectionTrait>(
     db: &C,
     at: OffsetDateTime,
@@ -66,6 +73,15 @@ pub async fn record<C: ConnectionTrait>(
     action: &str,
     changes: Map<String, Value>,
 ) -> AppResult<()> {
+    crate::platform::events::outbox_audited(
+        db,
+        at,
+        actor.user_id.as_deref(),
+        entity_type,
+        action,
+        &[(entity_id, &changes)],
+    )
+    .await?;
     audit_log::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         at: Set(at),
@@ -91,6 +107,19 @@ pub async fn record_many<C: ConnectionTrait>(
     action: &str,
     entries: Vec<(String, Map<String, Value>)>,
 ) -> AppResult<()> {
+    let refs: Vec<(Option<&str>, &Map<String, Value>)> = entries
+        .iter()
+        .map(|(id, c)| (Some(id.as_str()), c))
+        .collect();
+    crate::platform::events::outbox_audited(
+        db,
+        at,
+        actor.user_id.as_deref(),
+        entity_type,
+        action,
+        &refs,
+    )
+    .await?;
     let mut rows = entries
         .into_iter()
         .map(|(id, changes)| audit_log::ActiveModel {

@@ -27,3 +27,15 @@ impl Clock {
             .fetch_add(by.whole_milliseconds() as i64, Ordering::Relaxed);
     }
 }
+
+/// A date as pages show it (`2026-12-03`).
+pub fn day(t: &time::OffsetDateTime) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    t.format(fmt).unwrap_or_default()
+}
+
+/// A time to the minute as pages show it (`2026-12-03 09:54`).
+pub fn minute(t: &time::OffsetDateTime) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    t.format(fmt).unwrap_or_default()
+}

@@ -49,3 +49,21 @@ pub async fn release<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+/// Extends a lease `holder` still has (a job that runs all the time, like
+/// webhook delivery, keeps it this way); false when it was lost.
+pub async fn renew<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    holder: &str,
+    now: OffsetDateTime,
+    ttl: Duration,
+) -> AppResult<bool> {
+    let r = job_lease::Entity::update_many()
+        .col_expr(job_lease::Column::Until, Expr::value(now + ttl))
+        .filter(job_lease::Column::Name.eq(name))
+        .filter(job_lease::Column::Holder.eq(holder))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}

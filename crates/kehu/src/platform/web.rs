@@ -5,12 +5,12 @@
 //! Architecture Invariant: authentication and CSRF are checked here, once,
 //! before any handler runs; handlers only ever see a resolved `CurrentUser`.
 
-use crate::app::AppState;
 use crate::entities::{api_token, session, user};
 use crate::platform::auth::{CurrentUser, Role, Scope, sha256_hex};
 use crate::platform::cache::Identity;
 use crate::platform::error::{AppError, ErrorPageMarker};
 use crate::platform::i18n::Lang;
+use crate::platform::state::AppState;
 use askama::Template;
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
@@ -350,9 +350,7 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
     }
     let unread = match &user {
         Some(u) if safe && !api && !path.starts_with("/static/") => {
-            crate::notifications::store::unread_count(&state.db, &u.id)
-                .await
-                .unwrap_or(0)
+            unread_count(&state.db, &u.id).await.unwrap_or(0)
         }
         _ => 0,
     };
@@ -836,6 +834,19 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
         "http"
     };
     format!("{scheme}://{host}")
+}
+
+/// The unread notifications of a user (the menu shows the count on every page).
+pub async fn unread_count<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+) -> crate::platform::error::AppResult<u64> {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    Ok(crate::entities::notification::Entity::find()
+        .filter(crate::entities::notification::Column::UserId.eq(user_id))
+        .filter(crate::entities::notification::Column::ReadAt.is_null())
+        .count(db)
+        .await?)
 }
 
 #[cfg(test)]

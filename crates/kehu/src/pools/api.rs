@@ -6,11 +6,11 @@ use super::model::{
     ReturnInput,
 };
 use super::store;
-use crate::app::AppState;
 use crate::customers::model::CustomerView;
 use crate::platform::api::{ApiJson, created, required_version};
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::list::{ListParams, Page, pairs};
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};

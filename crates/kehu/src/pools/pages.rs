@@ -4,13 +4,13 @@
 
 use super::model::{AssignInput, HIDEABLE, LevelRule, NewPool, PoolPatch, PoolView};
 use super::store;
-use crate::app::AppState;
 use crate::entities::{pool, team, user};
 use crate::platform::auth::Scope;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{FormErrors, FormField, HtmlForm, Pairs, value, values};
 use crate::platform::list::{Page, pairs};
 use crate::platform::scope::DataScope;
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render, urlencode};
 use askama::Template;
 use axum::Router;

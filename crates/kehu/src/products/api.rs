@@ -2,11 +2,11 @@
 
 use super::model::{NewProduct, ProductPatch, ProductView};
 use super::{EDITORS, store};
-use crate::app::AppState;
 use crate::platform::api::{ApiJson, ApiJsonBytes, required_version};
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::idempotency::{self, Created};
 use crate::platform::list::{ListParams, Page, pairs};
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};

@@ -2,11 +2,11 @@
 
 use super::model::{LineItemInput, NewProduct, ProductPatch, ProductView};
 use super::{EDITORS, store};
-use crate::app::AppState;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{FormErrors, FormField, FormPage, HtmlForm, Pairs, opt_value, value};
 use crate::platform::list::pairs;
 use crate::platform::money::{self, Money};
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render};
 use askama::Template;
 use axum::Router;

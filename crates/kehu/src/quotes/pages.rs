@@ -7,13 +7,13 @@ use super::model::{
     QuotePatch, QuoteView,
 };
 use super::store;
-use crate::app::AppState;
 use crate::entities::customer;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{FormErrors, FormField, HtmlForm, Pairs, opt_value, value};
 use crate::platform::list::pairs;
 use crate::platform::money::{self, Money};
 use crate::platform::scope::DataScope;
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render, urlencode};
 use crate::products::model::{LineItem, LineItemInput};
 use crate::products::pages::{LineRow, catalogue, line_rows, lines_from_form};
@@ -339,7 +339,7 @@ async fn form_page(
         ));
     }
     let owner = v("owner_id");
-    let owners = crate::contracts::pages::owner_choices(state, &s.user, &owner).await?;
+    let owners = crate::users::store::owner_choices(&state.db, &s.user, &owner).await?;
     fields.extend([
         FormField::new(
             "discount_percent",

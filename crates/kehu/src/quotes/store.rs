@@ -444,7 +444,7 @@ pub async fn create_quote(
     let Some(p) = priced.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
-    let number = crate::contracts::store::next_number(&txn, "Q", now.year()).await?;
+    let number = crate::platform::numbering::next_number(&txn, "Q", now.year()).await?;
     let m = quote::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         number: Set(number),
@@ -693,7 +693,7 @@ pub async fn accept_quote(
     }
     // The order is for a customer the caller still sees.
     crate::customers::store::get(&txn, user, &old.customer_id).await?;
-    let number = crate::contracts::store::next_number(&txn, "SO", now.year()).await?;
+    let number = crate::platform::numbering::next_number(&txn, "SO", now.year()).await?;
     let o = order::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         number: Set(number),
@@ -859,7 +859,7 @@ pub async fn create_order(
     let Some(p) = priced.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
-    let number = crate::contracts::store::next_number(&txn, "SO", now.year()).await?;
+    let number = crate::platform::numbering::next_number(&txn, "SO", now.year()).await?;
     let o = order::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         number: Set(number),

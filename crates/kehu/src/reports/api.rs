@@ -2,9 +2,9 @@
 //! `/api/v1/reports/payments`.
 
 use super::store::{self, ActivityReport, Params};
-use crate::app::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::list::pairs;
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{RawQuery, State};

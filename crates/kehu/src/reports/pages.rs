@@ -1,12 +1,12 @@
 //! The activity statistics page: filters, the chart, and a row per person.
 
 use super::store::{self, ActivityReport, PERIODS, Params};
-use crate::app::AppState;
 use crate::entities::team;
 use crate::platform::auth::Scope;
 use crate::platform::error::PageResult;
 use crate::platform::form::FormField;
 use crate::platform::list::pairs;
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, render};
 use askama::Template;
 use axum::Router;

@@ -1,9 +1,9 @@
 //! `/api/v1/settings/customer-levels` and `/api/v1/settings/lead-sources`.
 
 use super::store;
-use crate::app::AppState;
 use crate::platform::api::{ApiJson, required_version};
 use crate::platform::error::{AppResult, Problem};
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::State;

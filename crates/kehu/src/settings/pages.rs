@@ -1,11 +1,11 @@
 //! `/settings` (administrators): customer levels and custom field definitions.
 
-use crate::app::AppState;
 use crate::custom_fields::model::{CustomFieldPatch, CustomFieldView, ENTITIES, NewCustomField};
 use crate::custom_fields::store as fields_store;
 use crate::platform::custom::FieldKind;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{FormErrors, FormField, HtmlForm, Pairs, value};
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render};
 use askama::Template;
 use axum::Router;

@@ -3,97 +3,20 @@
 //! calendars. The token in the address is the only credential; resetting it
 //! makes a new address.
 
-use crate::app::AppState;
 use crate::entities::{activity, calendar_feed, task};
 use crate::platform::error::{AppError, AppResult};
+use crate::platform::state::AppState;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use icalendar::{Calendar, Component, Event, EventLike};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/calendar/{file}", get(feed))
-}
-
-fn new_token() -> String {
-    crate::platform::auth::random_secret()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(32)
-        .collect()
-}
-
-/// The user's feed token, made on first use.
-pub async fn token(
-    db: &DatabaseConnection,
-    user_id: &str,
-    now: OffsetDateTime,
-) -> AppResult<String> {
-    if let Some(f) = calendar_feed::Entity::find_by_id(user_id.to_owned())
-        .one(db)
-        .await?
-    {
-        return Ok(f.token);
-    }
-    let t = new_token();
-    let inserted = calendar_feed::Entity::insert(calendar_feed::ActiveModel {
-        user_id: Set(user_id.to_owned()),
-        token: Set(t.clone()),
-        created_at: Set(now),
-    })
-    .on_conflict(
-        sea_orm::sea_query::OnConflict::column(calendar_feed::Column::UserId)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    if inserted == 0 {
-        // Another request made it first.
-        return calendar_feed::Entity::find_by_id(user_id.to_owned())
-            .one(db)
-            .await?
-            .map(|f| f.token)
-            .ok_or(AppError::NotFound);
-    }
-    Ok(t)
-}
-
-/// Replaces the user's feed token (the old address stops working).
-pub async fn reset(
-    db: &DatabaseConnection,
-    user_id: &str,
-    now: OffsetDateTime,
-) -> AppResult<String> {
-    let t = new_token();
-    let r = calendar_feed::Entity::update_many()
-        .col_expr(
-            calendar_feed::Column::Token,
-            sea_orm::sea_query::Expr::value(t.clone()),
-        )
-        .col_expr(
-            calendar_feed::Column::CreatedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .filter(calendar_feed::Column::UserId.eq(user_id))
-        .exec(db)
-        .await?;
-    if r.rows_affected == 0 {
-        return token(db, user_id, now).await;
-    }
-    Ok(t)
-}
-
-/// The feed's address as people reach this server.
-pub fn url(base: &str, token: &str) -> String {
-    format!("{base}/calendar/{token}.ics")
 }
 
 fn utc(t: OffsetDateTime) -> chrono::DateTime<chrono::Utc> {

@@ -3,11 +3,11 @@
 
 use super::model::{NewTask, TaskPatch};
 use super::store;
-use crate::app::AppState;
 use crate::entities::{customer, task, user};
 use crate::platform::auth::Scope;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{HtmlForm, Pairs, value};
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render};
 use askama::Template;
 use axum::Router;

@@ -2,10 +2,10 @@
 
 use super::model::{NewTeam, TeamPatch, TeamView};
 use super::store;
-use crate::app::AppState;
 use crate::platform::api::{ApiJson, created, required_version};
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::list::{ListParams, Page, pairs};
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};

@@ -2,10 +2,10 @@
 
 use super::model::{NewTeam, TeamPatch};
 use super::store;
-use crate::app::AppState;
 use crate::entities::{team, user};
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{FormErrors, HtmlForm, opt};
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render};
 use askama::Template;
 use axum::Router;
@@ -63,7 +63,7 @@ fn tree_order(teams: &[team::Model]) -> Vec<(team::Model, usize)> {
 
 async fn list(State(state): State<AppState>, s: Signed) -> PageResult<Response> {
     let teams = store::all(&state.db).await?;
-    let users = crate::users::store::active_users(&state.db).await?;
+    let users = store::people(&state.db).await?;
     let counts = store::member_counts(&state.db).await?;
     let rows = tree_order(&teams)
         .into_iter()
@@ -125,11 +125,11 @@ async fn form_page(
     errors: FormErrors,
 ) -> PageResult<Response> {
     let teams = tree_order(&store::all(&state.db).await?);
-    let mut users = crate::users::store::active_users(&state.db).await?;
+    let mut users = store::people(&state.db).await?;
     // A deactivated manager stays selectable, so saving the form does not drop them.
     if !form.manager_id.is_empty()
         && !users.iter().any(|u| u.id == form.manager_id)
-        && let Ok(m) = crate::users::store::get(&state.db, &form.manager_id).await
+        && let Ok(m) = store::person(&state.db, &form.manager_id).await
     {
         users.push(m);
     }

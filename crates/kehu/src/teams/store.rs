@@ -249,3 +249,23 @@ pub async fn member_counts(db: &DatabaseConnection) -> AppResult<Vec<(Option<Str
         .all(db)
         .await?)
 }
+
+/// Active users by name: the choices of a team's manager (`users` is above
+/// `teams`, so the user table is read here directly).
+pub async fn people(db: &DatabaseConnection) -> AppResult<Vec<crate::entities::user::Model>> {
+    use crate::entities::user;
+    use sea_orm::QueryOrder;
+    Ok(user::Entity::find()
+        .filter(user::Column::Active.eq(true))
+        .order_by_asc(user::Column::Name)
+        .all(db)
+        .await?)
+}
+
+/// One user, active or not (a deactivated manager stays selectable).
+pub async fn person(db: &DatabaseConnection, id: &str) -> AppResult<crate::entities::user::Model> {
+    crate::entities::user::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}

@@ -3,11 +3,11 @@
 
 use super::model::{NewTransfer, TransferView};
 use super::store;
-use crate::app::AppState;
 use crate::entities::{customer, user};
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{FormErrors, FormField, HtmlForm, Pairs, value, values};
 use crate::platform::list::pairs;
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render};
 use askama::Template;
 use axum::Router;

@@ -22,7 +22,7 @@ pub async fn approver<C: ConnectionTrait>(
     db: &C,
     requester: &user::Model,
 ) -> AppResult<Option<String>> {
-    let chain = crate::pools::store::team_chain(db, requester.team_id.as_deref()).await?;
+    let chain = crate::ownership::store::team_chain(db, requester.team_id.as_deref()).await?;
     for t in chain {
         if let Some(team) = team::Entity::find_by_id(t).one(db).await?
             && let Some(m) = team.manager_id
@@ -345,7 +345,7 @@ pub async fn decide(
                 "the new owner is no longer active",
             ));
         }
-        crate::pools::store::lock_users(&txn, std::slice::from_ref(&t.to_user_id)).await?;
+        crate::ownership::store::lock_users(&txn, std::slice::from_ref(&t.to_user_id)).await?;
         let customers = customer::Entity::find()
             .filter(customer::Column::Id.is_in(view.customer_ids.clone()))
             .all(&txn)
@@ -375,7 +375,7 @@ pub async fn decide(
             let pid = c
                 .pool_id
                 .clone()
-                .unwrap_or_else(|| crate::pools::store::DEFAULT_POOL_ID.to_owned());
+                .unwrap_or_else(|| crate::ownership::store::DEFAULT_POOL_ID.to_owned());
             *per_pool.entry(pid).or_insert(0) += 1;
         }
         for (pid, n) in &per_pool {
@@ -383,13 +383,13 @@ pub async fn decide(
                 .one(&txn)
                 .await?
             {
-                if !crate::pools::store::user_may_use(&txn, &p, &t.to_user_id).await? {
+                if !crate::ownership::store::user_may_use(&txn, &p, &t.to_user_id).await? {
                     return Err(AppError::refused(
                         "not_in_pool_teams",
                         format!("the new owner may not use pool {}", p.name),
                     ));
                 }
-                crate::pools::store::check_cap(&txn, &p, &t.to_user_id, *n).await?;
+                crate::ownership::store::check_cap(&txn, &p, &t.to_user_id, *n).await?;
             }
         }
         let mut customers = customers;

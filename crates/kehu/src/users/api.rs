@@ -2,10 +2,10 @@
 
 use super::model::{NewUser, UserPatch, UserView};
 use super::store;
-use crate::app::AppState;
 use crate::platform::api::{ApiJson, created, required_version};
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::list::{ListParams, Page, pairs};
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
@@ -119,10 +119,10 @@ async fn get_me(
     me: ApiUser,
     headers: HeaderMap,
 ) -> AppResult<Json<MeView>> {
-    let token = crate::tasks::calendar::token(&state.db, &me.user.id, state.clock.now()).await?;
+    let token = crate::users::feed::token(&state.db, &me.user.id, state.clock.now()).await?;
     Ok(Json(MeView {
         user: store::get(&state.db, &me.user.id).await?.into(),
-        calendar_url: crate::tasks::calendar::url(
+        calendar_url: crate::users::feed::url(
             &crate::platform::web::base_url(&state, &headers),
             &token,
         ),
@@ -141,9 +141,9 @@ async fn reset_calendar(
     me: ApiUser,
     headers: HeaderMap,
 ) -> AppResult<Json<CalendarUrl>> {
-    let token = crate::tasks::calendar::reset(&state.db, &me.user.id, state.clock.now()).await?;
+    let token = crate::users::feed::reset(&state.db, &me.user.id, state.clock.now()).await?;
     Ok(Json(CalendarUrl {
-        calendar_url: crate::tasks::calendar::url(
+        calendar_url: crate::users::feed::url(
             &crate::platform::web::base_url(&state, &headers),
             &token,
         ),

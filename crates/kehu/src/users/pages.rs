@@ -2,12 +2,12 @@
 
 use super::model::{NewUser, UserPatch, UserView};
 use super::store;
-use crate::app::AppState;
 use crate::entities::team;
 use crate::platform::auth::{Role, Scope};
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{FormErrors, HtmlForm, opt};
 use crate::platform::list::{Page, pairs};
+use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, redirect_with_flash, render};
 use askama::Template;
 use axum::Router;

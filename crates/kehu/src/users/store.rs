@@ -317,3 +317,64 @@ pub async fn update(
 pub async fn count(db: &DatabaseConnection) -> AppResult<u64> {
     Ok(user::Entity::find().count(db).await?)
 }
+
+/// The names of users by id (any, active or not).
+pub async fn names<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<String>,
+) -> AppResult<std::collections::HashMap<String, String>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Name)
+        .into_tuple::<(String, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// `(id, name)` of the active users in the viewer's scope (owner choices and filters).
+pub async fn owners(
+    db: &DatabaseConnection,
+    me: &crate::platform::auth::CurrentUser,
+) -> AppResult<Vec<(String, String)>> {
+    let scope = crate::platform::scope::DataScope::for_user(db, me).await?;
+    use sea_orm::{QueryOrder, QuerySelect};
+    Ok(scope
+        .filter(user::Entity::find(), user::Column::Id)
+        .filter(user::Column::Active.eq(true))
+        .order_by_asc(user::Column::Name)
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Owner choices for a form: `owners`, and the current owner even when
+/// deactivated or out of the list (a required select would otherwise pick
+/// someone else without anyone choosing).
+pub async fn owner_choices(
+    db: &DatabaseConnection,
+    me: &crate::platform::auth::CurrentUser,
+    current: &str,
+) -> AppResult<Vec<(String, String)>> {
+    let mut choices = owners(db, me).await?;
+    if !current.is_empty() && !choices.iter().any(|o| o.0 == current) {
+        let names = names(db, vec![current.to_owned()]).await?;
+        choices.insert(
+            0,
+            (
+                current.to_owned(),
+                names.get(current).cloned().unwrap_or_default(),
+            ),
+        );
+    }
+    Ok(choices)
+}

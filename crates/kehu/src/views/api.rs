@@ -1,11 +1,11 @@
 //! `/api/v1/views`: your saved list views.
 
 use super::store;
-use crate::app::AppState;
 use crate::entities::saved_view;
 use crate::platform::api::{ApiJson, created};
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::list::Page;
+use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{Path, Query, State};

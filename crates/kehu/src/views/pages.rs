@@ -1,9 +1,9 @@
 //! Saving and deleting a list's view from its page: the one pair of handlers
 //! every list with saved views routes to (`/customers/views`, `/contacts/views`).
 
-use crate::app::AppState;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{Pairs, value};
+use crate::platform::state::AppState;
 use crate::platform::web::{Signed, redirect_with_flash};
 use axum::response::Response;
 

@@ -26,3 +26,4 @@ mod scope;
 mod teams;
 mod transfers;
 mod users;
+mod webhooks;

@@ -66,7 +66,7 @@ async fn activity_items<C: ConnectionTrait>(
 ) -> AppResult<Vec<TimelineItem>> {
     let rows = crate::activities::store::of_customer(db, customer_id, LIMIT).await?;
     let ids: Vec<String> = rows.iter().filter_map(|a| a.created_by.clone()).collect();
-    let names = crate::pools::store::user_names(db, ids).await?;
+    let names = crate::users::store::names(db, ids).await?;
     let files = crate::activities::attachments::of_activities(
         db,
         rows.iter().map(|a| a.id.clone()).collect(),
@@ -99,7 +99,7 @@ async fn ownership_items<C: ConnectionTrait>(
     db: &C,
     customer_id: &str,
 ) -> AppResult<Vec<TimelineItem>> {
-    Ok(crate::pools::store::history(db, customer_id)
+    Ok(crate::ownership::store::history(db, customer_id)
         .await?
         .into_iter()
         .filter(|h| h.action != "create")
