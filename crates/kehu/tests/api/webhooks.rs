@@ -558,3 +558,166 @@ async fn a_won_deal_and_a_converted_lead_are_events() {
         .unwrap();
     assert_eq!(won["data"]["deal_id"], deal_id.as_str());
 }
+
+/// A `kehu serve` process, killed (SIGKILL) when dropped.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn serve(db: &str, port: u16, jobs: bool) -> Server {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kehu"));
+    cmd.args([
+        "--database-url",
+        db,
+        "serve",
+        "--bind",
+        &format!("127.0.0.1:{port}"),
+    ])
+    .env("KEHU_LOG", "error")
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    if !jobs {
+        cmd.arg("--no-jobs");
+    }
+    let server = Server(cmd.spawn().unwrap());
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    for _ in 0..100 {
+        if reqwest::get(&health)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return server;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("kehu serve did not start");
+}
+
+async fn wait_for(seen: &Arc<Mutex<Vec<Seen>>>, n: usize, secs: u64) {
+    for _ in 0..secs * 10 {
+        if seen.lock().unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_event_committed_before_a_crash_is_delivered_once_after_the_restart() {
+    let (db, _guard) = fresh_database().await;
+    let kehu = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kehu"))
+            .arg("--database-url")
+            .arg(&db)
+            .args(args)
+            .env("KEHU_LOG", "error")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    kehu(&["migrate"]);
+    kehu(&[
+        "user",
+        "add",
+        "--email",
+        "boss@example.com",
+        "--name",
+        "Boss",
+        "--role",
+        "admin",
+        "--password",
+        "long-enough-1",
+    ]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    // The first server sends nothing: it dies between the commit and the delivery.
+    let server = serve(&db, port, false).await;
+    let http = reqwest::Client::new();
+    let token = http
+        .post(format!("{base}/api/v1/auth/tokens"))
+        .json(&json!({"email": "boss@example.com", "password": "long-enough-1", "name": "t"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let call = |m: reqwest::Method, path: &str, body: Value| {
+        http.request(m, format!("{base}{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let s: Value = call(
+        reqwest::Method::GET,
+        "/api/v1/settings/webhooks",
+        json!(null),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let res = call(
+        reqwest::Method::PUT,
+        "/api/v1/settings/webhooks",
+        json!({"allow_private_targets": true, "version": s["version"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let res = call(
+        reqwest::Method::POST,
+        "/api/v1/webhooks",
+        json!({"url": url, "events": ["customer.created"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = call(
+        reqwest::Method::POST,
+        "/api/v1/customers",
+        json!({"name": "崩溃前科技", "phone": "13900001111"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let first: Value = res.json().await.unwrap();
+    drop(server); // kill -9
+
+    let rx = receiver_on(listener, 0).await;
+    let _server = serve(&db, port, true).await;
+    wait_for(&rx.seen, 1, 10).await;
+    // Give a second delivery time to show up, were there one.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let seen = rx.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "delivered once: {seen:?}");
+    assert_eq!(seen[0].json()["event"], "customer.created");
+    assert_eq!(seen[0].json()["data"]["id"], first["id"]);
+
+    // While the receiver is up, a change goes out at once.
+    let res = call(
+        reqwest::Method::POST,
+        "/api/v1/customers",
+        json!({"name": "重启后科技", "phone": "13900002222"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    wait_for(&rx.seen, 2, 5).await;
+    assert_eq!(rx.seen.lock().unwrap().len(), 2);
+}
