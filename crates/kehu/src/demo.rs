@@ -1074,7 +1074,7 @@ pub async fn seed_contracts(
             .map(|(k, a)| InstallmentInput {
                 id: None,
                 due_date: (start + time::Duration::days(k as i64 * 120 + 15)).to_string(),
-                amount: money::text(*a, &o.currency),
+                amount: money::money(*a, &o.currency),
                 notes: None,
             })
             .collect();

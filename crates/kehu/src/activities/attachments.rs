@@ -9,6 +9,7 @@ use crate::platform::audit::{self, Actor};
 use crate::platform::auth::CurrentUser;
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::list::Page;
 use crate::platform::state::AppState;
 use crate::platform::web::{ApiUser, Signed, redirect_with_flash};
 use axum::Json;
@@ -188,14 +189,14 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 
 /// The files of an activity.
 #[utoipa::path(get, path = "/api/v1/activities/{id}/attachments", tag = "activities",
-    responses((status = 200, body = Vec<AttachmentView>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<AttachmentView>), (status = 404, body = Problem)))]
 async fn list_attachments(
     State(state): State<AppState>,
     me: ApiUser,
     Path(id): Path<String>,
-) -> AppResult<Json<Vec<AttachmentView>>> {
+) -> AppResult<Json<Page<AttachmentView>>> {
     super::store::get(&state.db, &me.user, &id).await?;
-    Ok(Json(of_activities(&state.db, vec![id]).await?))
+    Ok(Json(Page::whole(of_activities(&state.db, vec![id]).await?)))
 }
 
 /// Attach a file (multipart field `file`, at most 10 MB; documents, spreadsheets, slides,

@@ -241,13 +241,15 @@ async fn terminate_contract(
 
 /// A contract's approval steps, oldest first.
 #[utoipa::path(get, path = "/api/v1/contracts/{id}/approvals", tag = "contracts",
-    responses((status = 200, body = Vec<ApprovalView>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<ApprovalView>), (status = 404, body = Problem)))]
 async fn contract_approvals(
     State(state): State<AppState>,
     me: ApiUser,
     Path(id): Path<String>,
-) -> AppResult<Json<Vec<ApprovalView>>> {
-    Ok(Json(store::approvals(&state.db, &me.user, &id).await?))
+) -> AppResult<Json<Page<ApprovalView>>> {
+    Ok(Json(Page::whole(
+        store::approvals(&state.db, &me.user, &id).await?,
+    )))
 }
 
 /// A contract's payment plan: installments with what was paid on each and their status.

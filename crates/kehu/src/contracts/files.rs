@@ -9,6 +9,7 @@ use crate::platform::auth::CurrentUser;
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::files::{self, MAX_BYTES, kind_of, read_file};
+use crate::platform::list::Page;
 use crate::platform::state::AppState;
 use crate::platform::web::{ApiUser, Signed, redirect_with_flash};
 use axum::Json;
@@ -187,14 +188,14 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 
 /// The files of a contract.
 #[utoipa::path(get, path = "/api/v1/contracts/{id}/attachments", tag = "contracts",
-    responses((status = 200, body = Vec<ContractFileView>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<ContractFileView>), (status = 404, body = Problem)))]
 async fn list_files(
     State(state): State<AppState>,
     me: ApiUser,
     Path(id): Path<String>,
-) -> AppResult<Json<Vec<ContractFileView>>> {
+) -> AppResult<Json<Page<ContractFileView>>> {
     super::store::get(&state.db, &me.user, &id).await?;
-    Ok(Json(of_contract(&state.db, &id).await?))
+    Ok(Json(Page::whole(of_contract(&state.db, &id).await?)))
 }
 
 /// Attach a file to a contract (multipart field `file`, at most 10 MB; documents,

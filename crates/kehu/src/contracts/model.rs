@@ -207,8 +207,8 @@ pub struct InstallmentInput {
     pub id: Option<String>,
     /// `YYYY-MM-DD`.
     pub due_date: String,
-    /// A decimal string in the contract's currency.
-    pub amount: String,
+    /// In the contract's currency (`{"amount": "30000.00", "currency": "CNY"}`).
+    pub amount: Money,
     pub notes: Option<String>,
 }
 
@@ -294,8 +294,8 @@ pub struct PlanView {
 #[serde(deny_unknown_fields)]
 pub struct AllocationInput {
     pub installment_id: String,
-    /// A decimal string in the contract's currency.
-    pub amount: String,
+    /// In the contract's currency.
+    pub amount: Money,
 }
 
 /// A payment received (回款). Without `installment_id` or `allocations` it pays

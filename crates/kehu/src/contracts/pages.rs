@@ -855,6 +855,8 @@ async fn set_plan(
     Path(id): Path<String>,
     HtmlForm(form): HtmlForm<Pairs>,
 ) -> PageResult<Response> {
+    // The editor's amounts are in the contract's currency.
+    let currency = store::get(&state.db, &s.user, &id).await?.currency;
     let mut rows: BTreeMap<usize, InstallmentInput> = BTreeMap::new();
     for (k, v) in &form {
         let Some((field, n)) = k.rsplit_once('_') else {
@@ -867,7 +869,7 @@ async fn set_plan(
         match field {
             "id" => r.id = Some(v.clone()).filter(|x| !x.is_empty()),
             "due_date" => r.due_date = v.trim().to_owned(),
-            "amount" => r.amount = v.replace([',', '，', ' '], ""),
+            "amount" => r.amount.amount = v.replace([',', '，', ' '], ""),
             "notes" => r.notes = Some(v.clone()).filter(|x| !x.trim().is_empty()),
             _ => {}
         }
@@ -878,8 +880,13 @@ async fn set_plan(
         .collect();
     let installments = rows
         .into_iter()
-        .filter(|(n, r)| !(removed.contains(n) || (r.due_date.is_empty() && r.amount.is_empty())))
-        .map(|(_, r)| r)
+        .filter(|(n, r)| {
+            !(removed.contains(n) || (r.due_date.is_empty() && r.amount.amount.is_empty()))
+        })
+        .map(|(_, mut r)| {
+            r.amount.currency = currency.clone();
+            r
+        })
         .collect();
     let r = store::set_plan(
         &state.db,

@@ -336,7 +336,15 @@ pub async fn record(
                     ));
                     continue;
                 }
-                match money::parse_amount(&f("amount"), &a.amount, &c.currency) {
+                if a.amount.currency != c.currency {
+                    errors.push(FieldError::new(
+                        &f("amount.currency"),
+                        "currency_mismatch",
+                        format!("must be the contract's currency, {}", c.currency),
+                    ));
+                    continue;
+                }
+                match money::parse_amount(&f("amount"), &a.amount.amount, &c.currency) {
                     Ok(0) => errors.push(FieldError::new(
                         &f("amount"),
                         "out_of_range",

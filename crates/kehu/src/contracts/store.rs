@@ -1472,7 +1472,14 @@ pub async fn set_plan(
         let due = crate::platform::validate::date(&f("due_date"), it.due_date.trim())
             .map_err(|e| errors.push(e))
             .ok();
-        let amount = match money::parse_amount(&f("amount"), &it.amount, &c.currency) {
+        if it.amount.currency != c.currency {
+            errors.push(FieldError::new(
+                &f("amount.currency"),
+                "currency_mismatch",
+                format!("must be the contract's currency, {}", c.currency),
+            ));
+        }
+        let amount = match money::parse_amount(&f("amount"), &it.amount.amount, &c.currency) {
             Ok(0) => {
                 errors.push(FieldError::new(
                     &f("amount"),

@@ -239,19 +239,19 @@ async fn convert_lead(
 
 /// The web-to-lead forms (administrators).
 #[utoipa::path(get, path = "/api/v1/lead-forms", tag = "leads",
-    responses((status = 200, body = Vec<LeadFormView>), (status = 403, body = Problem)))]
+    responses((status = 200, body = Page<LeadFormView>), (status = 403, body = Problem)))]
 async fn list_forms(
     State(state): State<AppState>,
     me: ApiUser,
-) -> AppResult<Json<Vec<LeadFormView>>> {
+) -> AppResult<Json<Page<LeadFormView>>> {
     me.user.require_admin()?;
-    Ok(Json(
+    Ok(Json(Page::whole(
         store::forms(&state.db)
             .await?
             .into_iter()
             .map(Into::into)
             .collect(),
-    ))
+    )))
 }
 
 /// Create a web-to-lead form (administrators); it is served at `/f/{form_key}`.

@@ -35,6 +35,10 @@ struct InboxParams {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Inbox {
     pub data: Vec<NotificationView>,
+    /// Always null: the inbox answers the newest `limit` (older ones are not paged).
+    pub next_cursor: Option<String>,
+    /// How many there are in all (unread only with `unread=true`).
+    pub total: u64,
     /// How many are unread in all.
     pub unread: u64,
 }
@@ -85,9 +89,16 @@ async fn list_notifications(
     }
     let rows = store::list(&state.db, &me.user.id, unread, limit).await?;
     let lang = lang_of(&me);
+    let unread_count = store::unread_count(&state.db, &me.user.id).await?;
     Ok(Json(Inbox {
         data: rows.into_iter().map(|m| store::view(lang, m)).collect(),
-        unread: store::unread_count(&state.db, &me.user.id).await?,
+        next_cursor: None,
+        total: if unread {
+            unread_count
+        } else {
+            store::count(&state.db, &me.user.id).await?
+        },
+        unread: unread_count,
     }))
 }
 

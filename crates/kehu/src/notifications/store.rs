@@ -136,6 +136,15 @@ pub async fn list<C: ConnectionTrait>(
         .await?)
 }
 
+/// How many notifications the user has.
+pub async fn count<C: ConnectionTrait>(db: &C, user_id: &str) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user_id))
+        .count(db)
+        .await?)
+}
+
 /// Marks one of the user's notifications read and returns it; 404 for anyone else's.
 pub async fn mark_read<C: ConnectionTrait>(
     db: &C,

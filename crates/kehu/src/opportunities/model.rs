@@ -214,7 +214,11 @@ pub struct StageChangeView {
 /// A deal's stage history and the time it spent in each stage.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct History {
-    pub changes: Vec<StageChangeView>,
+    /// The stage changes, oldest first (the whole history: one page).
+    pub data: Vec<StageChangeView>,
+    /// Always null: the history is never cut into pages.
+    pub next_cursor: Option<String>,
+    pub total: u64,
     /// Seconds per stage id, the current stage counted up to now.
     pub seconds_in_stage: std::collections::BTreeMap<String, i64>,
 }

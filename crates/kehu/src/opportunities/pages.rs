@@ -1019,13 +1019,13 @@ async fn detail(
     };
     let hist = store::history(&state.db, &s.user, &id, state.clock.now()).await?;
     let by_ids: Vec<String> = hist
-        .changes
+        .data
         .iter()
         .filter_map(|c| c.changed_by.clone())
         .collect();
     let names = crate::users::store::names(&state.db, by_ids).await?;
     let history = hist
-        .changes
+        .data
         .iter()
         .rev()
         .map(|c| HistoryRow {

@@ -935,7 +935,9 @@ pub async fn history<C: ConnectionTrait>(
     *seconds.entry(m.stage_id.clone()).or_insert(0) +=
         (now - m.stage_entered_at).whole_seconds().max(0);
     Ok(History {
-        changes: rows
+        next_cursor: None,
+        total: rows.len() as u64,
+        data: rows
             .into_iter()
             .map(|r| StageChangeView {
                 id: r.id,

@@ -4,6 +4,7 @@ use super::model::{NewPipeline, NewRule, PipelinePatch, PipelineView, RulePatch,
 use super::store;
 use crate::platform::api::{ApiJson, created, required_version};
 use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::list::Page;
 use crate::platform::list::{pairs, take};
 use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
@@ -25,12 +26,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Every pipeline with its stages in order (the default first).
 #[utoipa::path(get, path = "/api/v1/pipelines", tag = "opportunities",
-    responses((status = 200, body = Vec<PipelineView>)))]
+    responses((status = 200, body = Page<PipelineView>)))]
 async fn list_pipelines(
     State(state): State<AppState>,
     _me: ApiUser,
-) -> AppResult<Json<Vec<PipelineView>>> {
-    Ok(Json(store::all(&state.db).await?))
+) -> AppResult<Json<Page<PipelineView>>> {
+    Ok(Json(Page::whole(store::all(&state.db).await?)))
 }
 
 /// Create a pipeline (administrators). Without `stages` it copies the default pipeline's.
@@ -106,25 +107,25 @@ struct RuleFilters {
 
 /// The automation rules (administrators), in the order they run.
 #[utoipa::path(get, path = "/api/v1/automation-rules", tag = "opportunities", params(RuleFilters),
-    responses((status = 200, body = Vec<RuleView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Page<RuleView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn list_rules(
     State(state): State<AppState>,
     me: ApiUser,
     RawQuery(q): RawQuery,
-) -> AppResult<Json<Vec<RuleView>>> {
+) -> AppResult<Json<Page<RuleView>>> {
     me.user.require_admin()?;
     let mut p = pairs(q.as_deref())?;
     let pipeline = take(&mut p, "pipeline_id");
     if let Some((k, _)) = p.first() {
         return Err(AppError::field(k, "unknown_field", "is not a filter here"));
     }
-    Ok(Json(
+    Ok(Json(Page::whole(
         store::rules(&state.db, pipeline.as_deref())
             .await?
             .into_iter()
             .map(Into::into)
             .collect(),
-    ))
+    )))
 }
 
 /// Add a rule (administrators): when a deal enters `stage_id` (and `condition`

@@ -55,7 +55,7 @@ pub const CURRENCIES: &[(&str, u32)] = &[
 pub const DEFAULT_CURRENCY: &str = "CNY";
 
 /// A sum of money as the API shows and takes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Money {
     /// A decimal string, e.g. `"12800.00"`.

@@ -36,15 +36,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Pools you may use (administrators: all).
 #[utoipa::path(get, path = "/api/v1/pools", tag = "pools",
-    responses((status = 200, body = Vec<PoolView>)))]
-async fn list_pools(State(state): State<AppState>, me: ApiUser) -> AppResult<Json<Vec<PoolView>>> {
-    Ok(Json(
+    responses((status = 200, body = Page<PoolView>)))]
+async fn list_pools(State(state): State<AppState>, me: ApiUser) -> AppResult<Json<Page<PoolView>>> {
+    Ok(Json(Page::whole(
         store::visible(&state.db, &me.user)
             .await?
             .into_iter()
             .map(PoolView::from)
             .collect(),
-    ))
+    )))
 }
 
 /// Create a pool (administrators).
@@ -226,12 +226,12 @@ async fn assign_customers(
 
 /// Every change of a customer's owner, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/ownership", tag = "pools",
-    responses((status = 200, body = Vec<OwnershipView>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<OwnershipView>), (status = 404, body = Problem)))]
 async fn customer_ownership(
     State(state): State<AppState>,
     me: ApiUser,
     Path(id): Path<String>,
-) -> AppResult<Json<Vec<OwnershipView>>> {
+) -> AppResult<Json<Page<OwnershipView>>> {
     crate::customers::store::get(&state.db, &me.user, &id).await?;
-    Ok(Json(store::history(&state.db, &id).await?))
+    Ok(Json(Page::whole(store::history(&state.db, &id).await?)))
 }

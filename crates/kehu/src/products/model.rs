@@ -69,7 +69,7 @@ pub struct NewProduct {
     pub unit: Option<String>,
     pub price: Money,
     /// In the price's currency.
-    pub cost: Option<String>,
+    pub cost: Option<Money>,
     /// Percent, 0–100 (default 0).
     pub tax_rate: Option<String>,
     /// Default true.
@@ -90,9 +90,10 @@ pub struct ProductPatch {
     #[schema(value_type = Option<String>)]
     pub unit: Option<Option<String>>,
     pub price: Option<Money>,
+    /// In the price's currency; null clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub cost: Option<Option<String>>,
+    #[schema(value_type = Option<Money>)]
+    pub cost: Option<Option<Money>>,
     pub tax_rate: Option<String>,
     pub active: Option<bool>,
     #[serde(default, deserialize_with = "double_option")]
@@ -179,9 +180,17 @@ impl ProductDraft {
             }
         }
         if let Some(cost) = p.cost {
-            self.cost = match opt(cost) {
+            self.cost = match cost.filter(|m| !m.amount.trim().is_empty()) {
                 None => None,
-                Some(s) => match money::parse_amount("cost", &s, &self.currency) {
+                Some(m) if m.currency.trim() != self.currency => {
+                    c.0.push(crate::platform::error::FieldError::new(
+                        "cost.currency",
+                        "currency_mismatch",
+                        "must be the price's currency",
+                    ));
+                    None
+                }
+                Some(m) => match money::parse_amount("cost", &m.amount, &self.currency) {
                     Ok(v) => Some(v),
                     Err(e) => {
                         c.0.push(e);

@@ -169,7 +169,10 @@ fn patch_of(form: &Pairs) -> ProductPatch {
             amount: amount("price"),
             currency: value(form, "currency"),
         }),
-        cost: Some(Some(amount("cost"))),
+        cost: Some(Some(Money {
+            amount: amount("cost"),
+            currency: value(form, "currency"),
+        })),
         tax_rate: Some(opt_value(form, "tax_rate").unwrap_or_else(|| "0".into())),
         active: Some(!value(form, "active").is_empty()),
         description: Some(opt_value(form, "description")),

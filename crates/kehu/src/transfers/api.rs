@@ -4,6 +4,7 @@ use super::model::{Decision, NewTransfer, STATUSES, TransferView};
 use super::store;
 use crate::platform::api::{ApiJson, created};
 use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::list::Page;
 use crate::platform::list::{pairs, take};
 use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
@@ -32,12 +33,12 @@ struct TransferFilters {
 
 /// Transfer requests you may see (yours, to you, your team's; administrators: all), newest first.
 #[utoipa::path(get, path = "/api/v1/transfers", tag = "transfers", params(TransferFilters),
-    responses((status = 200, body = Vec<TransferView>), (status = 422, body = Problem)))]
+    responses((status = 200, body = Page<TransferView>), (status = 422, body = Problem)))]
 async fn list_transfers(
     State(state): State<AppState>,
     me: ApiUser,
     RawQuery(q): RawQuery,
-) -> AppResult<Json<Vec<TransferView>>> {
+) -> AppResult<Json<Page<TransferView>>> {
     let mut p = pairs(q.as_deref())?;
     let status = take(&mut p, "status");
     if let Some(s) = &status
@@ -56,13 +57,13 @@ async fn list_transfers(
             "is not a filter of this list",
         ));
     }
-    Ok(Json(
+    Ok(Json(Page::whole(
         store::list(&state.db, &me.user, status.as_deref())
             .await?
             .into_iter()
             .map(TransferView::from)
             .collect(),
-    ))
+    )))
 }
 
 /// Ask to move customers you see to another user; the manager of your team decides.

@@ -295,7 +295,12 @@ async fn attempt(
             let why = if err.is_timeout() {
                 "timed out after 10 s".to_owned()
             } else {
-                format!("{err}")
+                // The innermost cause says most ("Connection refused").
+                let mut cause: &dyn std::error::Error = &err;
+                while let Some(next) = cause.source() {
+                    cause = next;
+                }
+                format!("{err}: {cause}")
             };
             done(None, None, Some(why))
         }

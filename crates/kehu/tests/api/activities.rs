@@ -104,6 +104,7 @@ async fn logging_an_activity_moves_the_customer_and_makes_the_follow_up() {
         .json()
         .await
         .unwrap();
+    let tl = tl["data"].clone();
     assert_eq!(tl[0]["source"], "activity");
     assert_eq!(tl[0]["action"], "call");
     // Listed, filtered; the other rep sees nothing of it.
@@ -1090,6 +1091,7 @@ async fn files_attach_to_activities_within_limits() {
         .json()
         .await
         .unwrap();
+    let list = list["data"].clone();
     assert_eq!(list.as_array().unwrap().len(), 1);
     let tl: Value = t
         .rep
@@ -1098,6 +1100,7 @@ async fn files_attach_to_activities_within_limits() {
         .json()
         .await
         .unwrap();
+    let tl = tl["data"].clone();
     assert_eq!(tl[0]["attachments"][0]["file_name"], "报价单 v2.pdf");
     let fid = f["id"].as_str().unwrap();
     let res = t.rep.get(&format!("/api/v1/attachments/{fid}")).await;

@@ -245,3 +245,78 @@ async fn openapi_documents_every_error_as_problem_details() {
     }
     assert!(operations > 150, "{operations} operations");
 }
+
+/// Resolves a `$ref` to its component schema.
+fn resolve<'a>(doc: &'a Value, s: &'a Value) -> &'a Value {
+    match s.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let name = r.rsplit('/').next().unwrap();
+            &doc["components"]["schemas"][name]
+        }
+        None => s,
+    }
+}
+
+/// API.md's two shapes, kept by every route: a list answers the page
+/// envelope, and an amount is a Money object, never a bare string.
+#[tokio::test]
+async fn every_list_is_a_page_and_every_amount_is_money() {
+    let doc = serde_json::to_value(kehu::app::openapi()).unwrap();
+    let mut bad = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        let Some(schema) = get["responses"]["200"]["content"]["application/json"].get("schema")
+        else {
+            continue;
+        };
+        let s = resolve(&doc, schema);
+        if s["type"] == "array" {
+            bad.push(format!(
+                "GET {path} answers a bare array, not {{data, next_cursor, total}}"
+            ));
+        }
+        if let Some(props) = s["properties"].as_object()
+            && props.contains_key("data")
+            && !(props.contains_key("next_cursor") && props.contains_key("total"))
+        {
+            bad.push(format!(
+                "GET {path}: `data` without `next_cursor` and `total`"
+            ));
+        }
+        // A list named like one (`…/history`) must be a page too.
+        if path.ends_with("/history")
+            && !s["properties"]
+                .as_object()
+                .is_some_and(|p| p.contains_key("data"))
+        {
+            bad.push(format!("GET {path} is a list without `data`"));
+        }
+    }
+    let money_names = [
+        "amount",
+        "price",
+        "cost",
+        "paid",
+        "outstanding",
+        "received",
+        "total_amount",
+    ];
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        let Some(props) = schema["properties"].as_object() else {
+            continue;
+        };
+        for (field, p) in props {
+            let named = money_names.contains(&field.as_str()) || field.ends_with("_amount");
+            let is_string = p["type"] == "string"
+                || p["type"]
+                    .as_array()
+                    .is_some_and(|t| t.contains(&Value::from("string")));
+            if named && is_string && name != "Money" {
+                bad.push(format!(
+                    "{name}.{field} is a bare string, not a Money object"
+                ));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

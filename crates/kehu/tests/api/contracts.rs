@@ -254,10 +254,10 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
     // The plan: no more than the contract.
     let plan_url = format!("{url}/payment_plans");
     let too_much = json!({"installments": [
-        {"due_date": "2026-02-01", "amount": "100000.00"},
-        {"due_date": "2026-05-01", "amount": "100000.00"},
-        {"due_date": "2026-08-01", "amount": "100000.00"},
-        {"due_date": "2026-11-01", "amount": "0.01"},
+        {"due_date": "2026-02-01", "amount": cny("100000.00")},
+        {"due_date": "2026-05-01", "amount": cny("100000.00")},
+        {"due_date": "2026-08-01", "amount": cny("100000.00")},
+        {"due_date": "2026-11-01", "amount": cny("0.01")},
     ]});
     let err = problem(
         p.rep.post(&plan_url, &too_much).await,
@@ -273,7 +273,7 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
         p.rep
             .post(
                 &plan_url,
-                &json!({"installments": [{"due_date": "2026-02-30", "amount": "-5"}]}),
+                &json!({"installments": [{"due_date": "2026-02-30", "amount": cny("-5")}]}),
             )
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -291,9 +291,9 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
             .post(
                 &plan_url,
                 &json!({"installments": [
-                    {"due_date": "2026-08-01", "amount": "100000.00"},
-                    {"due_date": "2026-02-01", "amount": "100000.00"},
-                    {"due_date": "2026-05-01", "amount": "100000.00"},
+                    {"due_date": "2026-08-01", "amount": cny("100000.00")},
+                    {"due_date": "2026-02-01", "amount": cny("100000.00")},
+                    {"due_date": "2026-05-01", "amount": cny("100000.00")},
                 ]}),
             )
             .await,
@@ -365,7 +365,7 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
         pay(
             &p.rep,
             json!({"contract_id": id, "amount": cny("60000.00"), "received_on": "2026-01-21", "method": "cash",
-                "allocations": [{"installment_id": inst[1]["id"], "amount": "50000.01"}]}),
+                "allocations": [{"installment_id": inst[1]["id"], "amount": cny("50000.01")}]}),
         )
         .await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -581,6 +581,7 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
         .json()
         .await
         .unwrap();
+    let steps = steps["data"].clone();
     let actions: Vec<&str> = steps
         .as_array()
         .unwrap()
@@ -671,8 +672,8 @@ async fn a_rep_cannot_see_or_touch_another_reps_contracts() {
             .post(
                 &format!("/api/v1/contracts/{id}/payment_plans"),
                 &json!({"installments": [
-                    {"due_date": "2026-03-01", "amount": "20000.00"},
-                    {"due_date": "2026-01-01", "amount": "30000.00"},
+                    {"due_date": "2026-03-01", "amount": cny("20000.00")},
+                    {"due_date": "2026-01-01", "amount": cny("30000.00")},
                 ]}),
             )
             .await,
@@ -696,8 +697,8 @@ async fn a_rep_cannot_see_or_touch_another_reps_contracts() {
             .post(
                 &format!("/api/v1/contracts/{id}/payment_plans"),
                 &json!({"installments": [
-                    {"id": first, "due_date": "2026-01-01", "amount": "1000.00"},
-                    {"id": first, "due_date": "2026-01-02", "amount": "1000.00"},
+                    {"id": first, "due_date": "2026-01-01", "amount": cny("1000.00")},
+                    {"id": first, "due_date": "2026-01-02", "amount": cny("1000.00")},
                 ]}),
             )
             .await,
@@ -875,10 +876,10 @@ async fn receivables_age_installments_and_the_jobs_remind_owners() {
             .post(
                 &format!("/api/v1/contracts/{id}/payment_plans"),
                 &json!({"installments": [
-                    {"due_date": day(-100), "amount": "10000.00"},
-                    {"due_date": day(-45), "amount": "20000.00"},
-                    {"due_date": day(-10), "amount": "30000.00"},
-                    {"due_date": day(20), "amount": "30000.00"},
+                    {"due_date": day(-100), "amount": cny("10000.00")},
+                    {"due_date": day(-45), "amount": cny("20000.00")},
+                    {"due_date": day(-10), "amount": cny("30000.00")},
+                    {"due_date": day(20), "amount": cny("30000.00")},
                 ]}),
             )
             .await,
@@ -1245,7 +1246,7 @@ async fn the_contract_pages_work_in_both_languages() {
         p.rep
             .post(
                 &format!("/api/v1/contracts/{id}/payment_plans"),
-                &json!({"installments": [{"due_date": "2026-01-01", "amount": "60000.00"}]}),
+                &json!({"installments": [{"due_date": "2026-01-01", "amount": cny("60000.00")}]}),
             )
             .await,
         StatusCode::OK,

@@ -1125,6 +1125,7 @@ async fn the_timeline_shows_what_happened() {
         .json()
         .await
         .unwrap();
+    let t = t["data"].clone();
     let items = t.as_array().unwrap();
     let actions: Vec<(String, String)> = items
         .iter()

@@ -101,6 +101,7 @@ async fn csv_and_excel_imports_skip_look_alikes_and_fail_bad_rows_alone() {
         .json()
         .await
         .unwrap();
+    let history = history["data"].clone();
     assert_eq!(history[0]["action"], "create", "{history}");
     let admin = app.api(&app.token("admin@example.com").await);
     let log: Value = admin

@@ -411,6 +411,7 @@ async fn converting_makes_a_customer_and_contact_once() {
         .json()
         .await
         .unwrap();
+    let tl = tl["data"].clone();
     assert!(
         tl.as_array()
             .unwrap()
@@ -833,6 +834,7 @@ async fn lead_pages_list_create_bulk_and_convert() {
         .json()
         .await
         .unwrap();
+    let forms = forms["data"].clone();
     assert_eq!(forms[0]["name"], "抖音落地页");
     assert_eq!(
         client

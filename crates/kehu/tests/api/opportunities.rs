@@ -430,6 +430,7 @@ async fn reps_see_and_change_only_their_deals_in_the_api_and_the_pages() {
         .json()
         .await
         .unwrap();
+    let tl = tl["data"].clone();
     assert!(!tl.to_string().contains("经理安排的商机"), "{tl}");
     let (other_client, _) = app.sign_in("li@example.com").await;
     let html = other_client
@@ -626,7 +627,7 @@ async fn stage_moves_keep_history_need_reasons_and_required_fields() {
         .json()
         .await
         .unwrap();
-    let changes = h["changes"].as_array().unwrap();
+    let changes = h["data"].as_array().unwrap();
     let path: Vec<(Value, Value)> = changes
         .iter()
         .map(|c| (c["from_stage_id"].clone(), c["to_stage_id"].clone()))
@@ -712,6 +713,7 @@ async fn stage_moves_keep_history_need_reasons_and_required_fields() {
         .json()
         .await
         .unwrap();
+    let tl = tl["data"].clone();
     assert!(tl.to_string().contains("预算不足"), "{tl}");
 }
 
@@ -720,6 +722,7 @@ async fn pipelines_and_rules_are_for_administrators_and_checked() {
     let app = spawn_app().await;
     let p = people(&app).await;
     let list: Value = p.rep.get("/api/v1/pipelines").await.json().await.unwrap();
+    let list = list["data"].clone();
     let names: Vec<&str> = list[0]["stages"]
         .as_array()
         .unwrap()
@@ -928,6 +931,7 @@ async fn rules_run_with_the_move_and_won_deals_wait_for_their_contract() {
         .json()
         .await
         .unwrap();
+    let rules = rules["data"].clone();
     assert_eq!(
         rules.as_array().unwrap().len(),
         4,
@@ -1533,6 +1537,7 @@ async fn deal_pages_create_edit_and_move_without_javascript() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let list: Value = p.admin.get("/api/v1/pipelines").await.json().await.unwrap();
+    let list = list["data"].clone();
     assert_eq!(list.as_array().unwrap().len(), 2);
     let _ = p.south_team;
 }

@@ -145,6 +145,7 @@ async fn reps_browse_the_pool_with_hidden_phones_and_claim() {
         .json()
         .await
         .unwrap();
+    let hist = hist["data"].clone();
     let actions: Vec<&str> = hist
         .as_array()
         .unwrap()
@@ -179,6 +180,7 @@ async fn reps_browse_the_pool_with_hidden_phones_and_claim() {
         .json()
         .await
         .unwrap();
+    let tl = tl["data"].clone();
     assert!(
         tl.as_array()
             .unwrap()
@@ -238,6 +240,7 @@ async fn fifty_reps_racing_for_one_customer_give_one_owner() {
         .json()
         .await
         .unwrap();
+    let hist = hist["data"].clone();
     let claims = hist
         .as_array()
         .unwrap()
@@ -551,6 +554,7 @@ async fn managers_assign_by_hand_in_turn_and_to_the_least_loaded() {
         .json()
         .await
         .unwrap();
+    let hist = hist["data"].clone();
     assert_eq!(hist[0]["action"], "assign");
     assert_eq!(hist[0]["from_user_name"], "李娜");
     assert_eq!(hist[0]["to_user_name"], "张伟");
@@ -609,6 +613,7 @@ async fn pools_for_some_teams_are_closed_to_others() {
     let id = pooled(&w.admin, "成都火锅连锁", json!({"pool_id": wp})).await;
     // The east rep neither sees the pool nor claims from it.
     let pools: Value = w.rep.get("/api/v1/pools").await.json().await.unwrap();
+    let pools = pools["data"].clone();
     assert_eq!(pools.as_array().unwrap().len(), 1, "only the default pool");
     problem(
         w.rep.get(&format!("/api/v1/pools/{wp}/customers")).await,
@@ -761,6 +766,7 @@ async fn the_job_warns_then_returns_but_spares_locked_and_longer_kept_levels() {
         .json()
         .await
         .unwrap();
+    let hist = hist["data"].clone();
     assert_eq!(hist[0]["action"], "auto_return");
     assert!(hist[0]["actor_id"].is_null());
     // Claiming restarts the clock: the other rep keeps it 30 more days.
@@ -1018,6 +1024,7 @@ async fn pool_pages_claim_return_and_settings() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let pools: Value = w.admin.get("/api/v1/pools").await.json().await.unwrap();
+    let pools = pools["data"].clone();
     let big = pools
         .as_array()
         .unwrap()

@@ -144,6 +144,7 @@ async fn the_manager_approves_and_the_customers_move() {
         .json()
         .await
         .unwrap();
+    let hist = hist["data"].clone();
     assert_eq!(hist[0]["action"], "transfer");
     assert_eq!(hist[0]["from_user_name"], "张伟");
     assert_eq!(hist[0]["to_user_name"], "李娜");
@@ -339,6 +340,7 @@ async fn bad_transfer_requests_are_field_errors() {
     );
     // Nothing was written; other reps do not see each other's requests unless involved.
     let list: Value = t.rep.get("/api/v1/transfers").await.json().await.unwrap();
+    let list = list["data"].clone();
     assert_eq!(list.as_array().unwrap().len(), 0);
     request(&t.rep, &[&mine], &t.other_id).await;
     let outsider = app.user("x@example.com", "外人", Role::Sales, None).await;
@@ -349,6 +351,7 @@ async fn bad_transfer_requests_are_field_errors() {
         .json()
         .await
         .unwrap();
+    let list = list["data"].clone();
     assert_eq!(list.as_array().unwrap().len(), 0);
     let list: Value = t
         .boss
@@ -357,6 +360,7 @@ async fn bad_transfer_requests_are_field_errors() {
         .json()
         .await
         .unwrap();
+    let list = list["data"].clone();
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
 
@@ -400,6 +404,7 @@ async fn transfer_pages_request_and_approve() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let list: Value = t.boss.get("/api/v1/transfers").await.json().await.unwrap();
+    let list = list["data"].clone();
     let tid = list[0]["id"].as_str().unwrap().to_owned();
     let (boss, bcsrf) = app.sign_in("boss@example.com").await;
     let html = boss
