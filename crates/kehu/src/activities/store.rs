@@ -8,6 +8,7 @@ use crate::platform::audit::{self, Actor};
 use crate::platform::auth::CurrentUser;
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, FieldError};
+use crate::platform::events::{self, Event};
 use crate::platform::list::{Field, Kind, ListRequest, ListSpec, Page, time_key};
 use crate::platform::scope::DataScope;
 use crate::platform::validate;
@@ -339,6 +340,17 @@ pub async fn create(
         Some(&m.id),
         "create",
         audit::created(&view_json(&m)),
+    )
+    .await?;
+    events::emit(
+        &txn,
+        &events::Ctx::new(now, actor, Some(user)),
+        Event::ActivityLogged {
+            activity_id: m.id.clone(),
+            customer_id: m.customer_id.clone(),
+            lead_id: m.lead_id.clone(),
+            kind: m.kind.clone(),
+        },
     )
     .await?;
     notify_mentions(&txn, now, user, &m).await?;

@@ -13,6 +13,7 @@ use crate::platform::audit::{self, Actor};
 use crate::platform::auth::CurrentUser;
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, FieldError};
+use crate::platform::events::{self, Event};
 use crate::platform::list::{Field, Kind, ListRequest, ListSpec, Page, time_key};
 use crate::platform::money;
 use crate::platform::scope::DataScope;
@@ -522,6 +523,20 @@ pub async fn decide(
         audit::diff(&payment_json(&old), &payment_json(&m)),
     )
     .await?;
+    if confirm {
+        events::emit(
+            &txn,
+            &events::Ctx::new(now, actor, Some(user)),
+            Event::PaymentConfirmed {
+                payment_id: m.id.clone(),
+                contract_id: c.id.clone(),
+                customer_id: c.customer_id.clone(),
+                amount: money::text(m.amount, &m.currency),
+                currency: m.currency.clone(),
+            },
+        )
+        .await?;
+    }
     if let Some(owner) = &c.owner_id
         && *owner != user.id
     {

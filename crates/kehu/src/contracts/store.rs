@@ -21,11 +21,13 @@ use crate::platform::audit::{self, Actor};
 use crate::platform::auth::{CurrentUser, Role};
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, FieldError};
+use crate::platform::events::{self, Event};
 use crate::platform::list::{Field, Kind, ListRequest, ListSpec, Page, time_key};
 use crate::platform::money::{self, Money};
 use crate::platform::scope::DataScope;
 use crate::platform::validate::{max_len, required_text};
 use crate::products::model::{LineItem, LineItemInput, price_items};
+use sea_orm::DatabaseTransaction;
 use sea_orm::sea_query::{Expr, LockType, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
@@ -717,8 +719,8 @@ pub async fn draft_waiting_requests(
 }
 
 /// Writes `a` if the contract still has the version that was read.
-async fn write<C: ConnectionTrait>(
-    txn: &C,
+async fn write(
+    txn: &DatabaseTransaction,
     now: OffsetDateTime,
     actor: &Actor,
     old: &contract::Model,
@@ -750,6 +752,18 @@ async fn write<C: ConnectionTrait>(
         audit::diff(&view_json(old), &view_json(&m)),
     )
     .await?;
+    if old.activated_at.is_none() && m.activated_at.is_some() {
+        events::emit(
+            txn,
+            &events::Ctx::new(now, actor, None),
+            Event::ContractActivated {
+                contract_id: m.id.clone(),
+                customer_id: m.customer_id.clone(),
+                opportunity_id: m.opportunity_id.clone(),
+            },
+        )
+        .await?;
+    }
     Ok(m)
 }
 

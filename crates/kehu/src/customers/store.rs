@@ -11,9 +11,11 @@ use crate::platform::cache::Caches;
 use crate::platform::custom;
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, FieldError};
+use crate::platform::events::{self, Event};
 use crate::platform::list::{Field, FullText, Kind, ListRequest, ListSpec, Page, time_key};
 use crate::platform::normalize;
 use crate::platform::scope::DataScope;
+use sea_orm::DatabaseTransaction;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Select, Set, TryIntoModel,
@@ -607,8 +609,8 @@ pub async fn create(
 }
 
 /// `create` inside the caller's transaction (a lead's conversion, an import).
-pub async fn create_in<C: ConnectionTrait>(
-    txn: &C,
+pub async fn create_in(
+    txn: &DatabaseTransaction,
     now: OffsetDateTime,
     actor: &Actor,
     user: &CurrentUser,
@@ -654,6 +656,16 @@ pub async fn create_in<C: ConnectionTrait>(
         Some(&m.id),
         "create",
         audit::created(&view_json(&m)),
+    )
+    .await?;
+    events::emit(
+        txn,
+        &events::Ctx::new(now, actor, Some(user)),
+        Event::CustomerCreated {
+            customer_id: m.id.clone(),
+            owner_id: m.owner_id.clone(),
+            pool_id: m.pool_id.clone(),
+        },
     )
     .await?;
     Ok(m)
@@ -732,8 +744,8 @@ impl Earlier {
 /// by its own index), and the customers, their ownership rows and their audit
 /// entries go in many rows a statement. An input that fails its checks or
 /// looks like another (unless `force`) writes nothing.
-pub async fn create_many_in<C: ConnectionTrait>(
-    txn: &C,
+pub async fn create_many_in(
+    txn: &DatabaseTransaction,
     now: OffsetDateTime,
     actor: &Actor,
     user: &CurrentUser,
@@ -961,6 +973,19 @@ pub async fn create_many_in<C: ConnectionTrait>(
             .collect(),
     )
     .await?;
+    let ctx = events::Ctx::new(now, actor, Some(user));
+    for m in &made {
+        events::emit(
+            txn,
+            &ctx,
+            Event::CustomerCreated {
+                customer_id: m.id.clone(),
+                owner_id: m.owner_id.clone(),
+                pool_id: m.pool_id.clone(),
+            },
+        )
+        .await?;
+    }
     audit::record_many(
         txn,
         now,
@@ -1110,6 +1135,17 @@ pub async fn update(
             new.pool_id.as_deref(),
             actor.user_id.as_deref(),
             None,
+        )
+        .await?;
+        events::emit(
+            &txn,
+            &events::Ctx::new(now, actor, Some(user)),
+            Event::CustomerOwnerChanged {
+                customer_id: id.to_owned(),
+                from_owner_id: old.owner_id.clone(),
+                to_owner_id: new.owner_id.clone(),
+                action: "update".into(),
+            },
         )
         .await?;
     }

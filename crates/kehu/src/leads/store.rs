@@ -820,7 +820,7 @@ pub async fn convert(
     let opportunity_id = deal.as_ref().map(|d| d.id.clone());
     events::emit(
         &txn,
-        &events::Ctx::new(now, actor, user),
+        &events::Ctx::new(now, actor, Some(user)),
         Event::LeadConverted {
             lead_id: id.to_owned(),
             customer_id: customer_id.clone(),

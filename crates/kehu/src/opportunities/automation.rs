@@ -172,7 +172,7 @@ pub async fn run(
                     // The contracts module makes the draft, in this transaction.
                     events::emit(
                         txn,
-                        &events::Ctx::new(now, actor, user),
+                        &events::Ctx::new(now, actor, Some(user)),
                         Event::ContractRequested {
                             request_id: req.id.clone(),
                             deal_id: m.id.clone(),

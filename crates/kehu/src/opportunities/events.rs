@@ -20,11 +20,16 @@ async fn deal_of_lead(
     ctx: &Ctx,
     d: &crate::platform::events::DealRequest,
 ) -> AppResult<()> {
+    let user = ctx.user.as_ref().ok_or_else(|| {
+        crate::platform::error::AppError::Unexpected(anyhow::anyhow!(
+            "a converted lead without a user"
+        ))
+    })?;
     super::store::create_as(
         txn,
         ctx.at,
         &ctx.actor,
-        &ctx.user,
+        user,
         Some(d.id.clone()),
         super::model::NewOpportunity {
             name: d.name.clone(),

@@ -596,7 +596,7 @@ async fn save(
         .await?;
     }
     if stage_changed {
-        let ctx = events::Ctx::new(now, actor, user);
+        let ctx = events::Ctx::new(now, actor, Some(user));
         events::emit(
             txn,
             &ctx,

@@ -83,6 +83,50 @@ pub enum Event {
     },
     /// A won deal's rule asks for a contract draft (`contract_requests` row).
     ContractRequested { request_id: String, deal_id: String },
+    /// A customer was created (by hand, by an import, by a lead's conversion).
+    CustomerCreated {
+        customer_id: String,
+        owner_id: Option<String>,
+        pool_id: Option<String>,
+    },
+    /// A customer changed hands: claimed, assigned, returned to the pool,
+    /// transferred, or given another owner by editing.
+    CustomerOwnerChanged {
+        customer_id: String,
+        from_owner_id: Option<String>,
+        to_owner_id: Option<String>,
+        /// `claim`, `assign`, `return`, `auto_return`, `transfer`, `update`.
+        action: String,
+    },
+    /// A quote was accepted and its order made.
+    QuoteAccepted {
+        quote_id: String,
+        order_id: String,
+        customer_id: String,
+    },
+    /// A contract became active for the first time (approved, or under the
+    /// approval threshold).
+    ContractActivated {
+        contract_id: String,
+        customer_id: String,
+        opportunity_id: Option<String>,
+    },
+    /// Finance confirmed a payment: it counts as received.
+    PaymentConfirmed {
+        payment_id: String,
+        contract_id: String,
+        customer_id: String,
+        /// Decimal string in `currency`.
+        amount: String,
+        currency: String,
+    },
+    /// An activity (call, visit, meeting, …) was logged.
+    ActivityLogged {
+        activity_id: String,
+        customer_id: Option<String>,
+        lead_id: Option<String>,
+        kind: String,
+    },
 }
 
 impl Event {
@@ -94,6 +138,12 @@ impl Event {
             | Event::DealWon { deal_id, .. }
             | Event::DealLost { deal_id, .. }
             | Event::ContractRequested { deal_id, .. } => ("opportunity", deal_id),
+            Event::CustomerCreated { customer_id, .. }
+            | Event::CustomerOwnerChanged { customer_id, .. } => ("customer", customer_id),
+            Event::QuoteAccepted { quote_id, .. } => ("quote", quote_id),
+            Event::ContractActivated { contract_id, .. } => ("contract", contract_id),
+            Event::PaymentConfirmed { payment_id, .. } => ("payment", payment_id),
+            Event::ActivityLogged { activity_id, .. } => ("activity", activity_id),
         }
     }
 
@@ -104,6 +154,8 @@ impl Event {
         match self {
             Event::DealWon { .. } => Some("opportunity.won"),
             Event::DealLost { .. } => Some("opportunity.lost"),
+            Event::CustomerOwnerChanged { .. } => Some("customer.owner_changed"),
+            Event::ContractActivated { .. } => Some("contract.activated"),
             _ => None,
         }
     }
@@ -114,16 +166,17 @@ impl Event {
 pub struct Ctx {
     pub at: OffsetDateTime,
     pub actor: Actor,
-    /// The signed-in user the change is made for (scope checks of reactions).
-    pub user: CurrentUser,
+    /// The signed-in user the change is made for (scope checks of
+    /// reactions); none for a background job's change.
+    pub user: Option<CurrentUser>,
 }
 
 impl Ctx {
-    pub fn new(at: OffsetDateTime, actor: &Actor, user: &CurrentUser) -> Ctx {
+    pub fn new(at: OffsetDateTime, actor: &Actor, user: Option<&CurrentUser>) -> Ctx {
         Ctx {
             at,
             actor: actor.clone(),
-            user: user.clone(),
+            user: user.cloned(),
         }
     }
 }
@@ -239,6 +292,7 @@ const VERBS: &[(&str, &str)] = &[
     ("send", "sent"),
     ("accept", "accepted"),
     ("cancel", "cancelled"),
+    ("owner_changed", "owner_changed"),
     ("rotate_secret", "secret_rotated"),
     ("redeliver", "redelivered"),
 ];

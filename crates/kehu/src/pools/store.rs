@@ -18,9 +18,11 @@ use crate::platform::audit::{self, Actor};
 use crate::platform::auth::{CurrentUser, Role, Scope};
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult};
+use crate::platform::events::{self, Event};
 use crate::platform::list::{ListRequest, Page, time_key};
 use crate::platform::scope::DataScope;
 use crate::platform::validate::{Checks, required_text};
+use sea_orm::DatabaseTransaction;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -290,11 +292,34 @@ fn days(n: i32) -> time::Duration {
     time::Duration::days(i64::from(n))
 }
 
+/// Emits `CustomerOwnerChanged` (a job's change has no user).
+async fn owner_changed(
+    txn: &DatabaseTransaction,
+    now: OffsetDateTime,
+    actor: &Actor,
+    customer_id: &str,
+    from: Option<String>,
+    to: Option<String>,
+    action: &str,
+) -> AppResult<()> {
+    events::emit(
+        txn,
+        &events::Ctx::new(now, actor, None),
+        Event::CustomerOwnerChanged {
+            customer_id: customer_id.to_owned(),
+            from_owner_id: from,
+            to_owner_id: to,
+            action: action.to_owned(),
+        },
+    )
+    .await
+}
+
 /// Sets the owner of `c` from `from` to `to` if it is still `from`; 409 when
 /// someone else changed it first.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn move_owner<C: ConnectionTrait>(
-    db: &C,
+pub(crate) async fn move_owner(
+    db: &DatabaseTransaction,
     now: OffsetDateTime,
     actor: &Actor,
     c: &customer::Model,
@@ -342,6 +367,16 @@ pub(crate) async fn move_owner<C: ConnectionTrait>(
     let mut changes = Map::new();
     changes.insert("owner_id".into(), json!([c.owner_id, to]));
     audit::record(db, now, actor, "customer", Some(&c.id), action, changes).await?;
+    owner_changed(
+        db,
+        now,
+        actor,
+        &c.id,
+        c.owner_id.clone(),
+        Some(to.to_owned()),
+        action,
+    )
+    .await?;
     customer::Entity::find_by_id(c.id.clone())
         .one(db)
         .await?
@@ -446,8 +481,8 @@ pub async fn give_back(
 }
 
 /// Moves an owned customer into `pool_id` (a return, by hand or by the job).
-pub(super) async fn to_pool<C: ConnectionTrait>(
-    db: &C,
+pub(super) async fn to_pool(
+    db: &DatabaseTransaction,
     now: OffsetDateTime,
     actor: &Actor,
     c: &customer::Model,
@@ -506,6 +541,7 @@ pub(super) async fn to_pool<C: ConnectionTrait>(
     changes.insert("owner_id".into(), json!([owner, null]));
     changes.insert("return_reason".into(), json!([c.return_reason, reason]));
     audit::record(db, now, actor, "customer", Some(&c.id), action, changes).await?;
+    owner_changed(db, now, actor, &c.id, Some(owner.clone()), None, action).await?;
     customer::Entity::find_by_id(c.id.clone())
         .one(db)
         .await?

@@ -14,6 +14,7 @@ use crate::platform::audit::{self, Actor};
 use crate::platform::auth::CurrentUser;
 use crate::platform::db::write_txn;
 use crate::platform::error::{AppError, AppResult, FieldError};
+use crate::platform::events::{self, Event};
 use crate::platform::list::{Field, Kind, ListRequest, ListSpec, Page, time_key};
 use crate::platform::money;
 use crate::platform::scope::DataScope;
@@ -734,6 +735,16 @@ pub async fn accept_quote(
     a.decided_at = Set(Some(now));
     a.order_id = Set(Some(o.id.clone()));
     let m = write_quote(&txn, now, actor, &old, a, "accept").await?;
+    events::emit(
+        &txn,
+        &events::Ctx::new(now, actor, Some(user)),
+        Event::QuoteAccepted {
+            quote_id: m.id.clone(),
+            order_id: o.id.clone(),
+            customer_id: m.customer_id.clone(),
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok((m, o))
 }

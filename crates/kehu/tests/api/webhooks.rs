@@ -480,7 +480,7 @@ async fn a_won_deal_and_a_converted_lead_are_events() {
     allow_private(&api).await;
     let rx = receiver(0).await;
     ok(
-        api.post("/api/v1/webhooks", &json!({"url": rx.url, "events": ["opportunity.won", "lead.converted", "opportunity.created"]})).await,
+        api.post("/api/v1/webhooks", &json!({"url": rx.url, "events": ["opportunity.won", "lead.converted", "opportunity.created", "customer.owner_changed"]})).await,
         StatusCode::CREATED,
     )
     .await;
@@ -537,7 +537,42 @@ async fn a_won_deal_and_a_converted_lead_are_events() {
         StatusCode::OK,
     )
     .await;
+    // Another owner, by editing: `customer.owner_changed`.
+    let rep = app
+        .user(
+            "rep@example.com",
+            "Rep",
+            kehu::platform::auth::Role::Sales,
+            None,
+        )
+        .await;
+    let cid = conv["customer_id"].as_str().unwrap();
+    let c = ok(
+        api.get(&format!("/api/v1/customers/{cid}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    ok(
+        api.patch(
+            &format!("/api/v1/customers/{cid}"),
+            &json!({"owner_id": rep, "version": c["version"]}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
     round(&app).await;
+    let moved = rx
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(Seen::json)
+        .find(|b| b["event"] == "customer.owner_changed")
+        .expect("customer.owner_changed sent");
+    assert_eq!(moved["data"]["to_owner_id"], rep.as_str());
+    assert_eq!(moved["data"]["from_owner_id"], admin.as_str());
+    assert_eq!(moved["data"]["action"], "update");
     let events: Vec<String> = rx
         .seen
         .lock()
