@@ -41,6 +41,9 @@ enum Cmd {
         /// Rows of the import measured on a copy of the database (0: none).
         #[arg(long, default_value_t = 1_000_000)]
         import_rows: usize,
+        /// Webhook deliveries measured on a database of their own (0: none).
+        #[arg(long, default_value_t = 20_000)]
+        webhooks: usize,
     },
 }
 
@@ -246,6 +249,7 @@ async fn get_json(client: &reqwest::Client, token: &str, url: String) -> Result<
         .await?)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn bench(
     db: PathBuf,
     customers: u64,
@@ -254,6 +258,7 @@ async fn bench(
     seconds: u64,
     only: Option<String>,
     import_rows: usize,
+    webhooks: usize,
 ) -> Result<()> {
     let kehu = kehu_binary()?;
     let url = url_of(&db)?;
@@ -573,38 +578,45 @@ async fn bench(
             Ok::<(), anyhow::Error>(())
         }
     };
-    let copy = db.with_extension("jobs.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
-    }
-    set_rule(serde_json::json!(700)).await?;
-    let backed_up = run(
-        &kehu,
-        &url,
-        &["backup", "--to", &copy.display().to_string()],
-        None,
-    );
-    set_rule(serde_json::Value::Null).await?;
-    backed_up?;
-    drop(server);
-    let out = run(&kehu, &url_of(&copy)?, &["jobs"], None)?;
-    let secs: f64 = out
-        .split(" in ")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(f64::NAN);
-    let ok = secs < 5.0;
-    println!(
-        "auto-return job over {customers} customers: {} (target < 5 s: {})",
-        out.trim(),
-        if ok { "met" } else { "MISSED" }
-    );
-    if !ok {
-        missed.push("auto-return job");
-    }
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
+    if only
+        .as_deref()
+        .is_none_or(|o| "auto-return job".contains(o))
+    {
+        let copy = db.with_extension("jobs.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
+        }
+        set_rule(serde_json::json!(700)).await?;
+        let backed_up = run(
+            &kehu,
+            &url,
+            &["backup", "--to", &copy.display().to_string()],
+            None,
+        );
+        set_rule(serde_json::Value::Null).await?;
+        backed_up?;
+        drop(server);
+        let out = run(&kehu, &url_of(&copy)?, &["jobs"], None)?;
+        let secs: f64 = out
+            .split(" in ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(f64::NAN);
+        let ok = secs < 5.0;
+        println!(
+            "auto-return job over {customers} customers: {} (target < 5 s: {})",
+            out.trim(),
+            if ok { "met" } else { "MISSED" }
+        );
+        if !ok {
+            missed.push("auto-return job");
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
+        }
+    } else {
+        drop(server);
     }
     if import_rows > 0 && only.as_deref().is_none_or(|o| "import".contains(o)) {
         let ok = import_bench(&kehu, &url, &db, import_rows, password).await?;
@@ -612,10 +624,157 @@ async fn bench(
             missed.push("import");
         }
     }
+    if webhooks > 0 && only.as_deref().is_none_or(|o| "webhooks".contains(o)) {
+        let ok = webhook_bench(&kehu, &db, webhooks).await?;
+        if !ok {
+            missed.push("webhooks");
+        }
+    }
     if !missed.is_empty() {
         println!("targets missed: {}", missed.join(", "));
     }
     Ok(())
+}
+
+/// Webhook delivery: `n` events (an import's `customer.created`) committed
+/// by a server that sends nothing (`--no-jobs`), then a server that sends
+/// them to a receiver on loopback; prints deliveries per second from the first
+/// to the last. Target: >= 500 webhooks/s.
+async fn webhook_bench(kehu: &Path, db: &Path, n: usize) -> Result<bool> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let file = db.with_extension("webhooks.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+    let url = url_of(&file)?;
+    run(kehu, &url, &["migrate"], None)?;
+    let password = "bench-password-1";
+    run(
+        kehu,
+        &url,
+        &[
+            "user",
+            "add",
+            "--email",
+            "admin@kehu.demo",
+            "--name",
+            "Bench",
+            "--role",
+            "admin",
+            "--password",
+            password,
+        ],
+        None,
+    )?;
+    // The receiver: counts what it gets, remembers when the first and the last came.
+    let count = Arc::new(AtomicU64::new(0));
+    let times: Arc<std::sync::Mutex<(Option<Instant>, Option<Instant>)>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let hook_url = format!("http://{}/hook", listener.local_addr()?);
+    let (c2, t2) = (count.clone(), times.clone());
+    let receiver = tokio::spawn(async move {
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |_body: axum::body::Bytes| {
+                let (c, t) = (c2.clone(), t2.clone());
+                async move {
+                    c.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(mut t) = t.lock() {
+                        let now = Instant::now();
+                        t.0.get_or_insert(now);
+                        t.1 = Some(now);
+                    }
+                    "ok"
+                }
+            }),
+        );
+        axum::serve(listener, app).await
+    });
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let quiet = Server(
+        Command::new(kehu)
+            .args([
+                "--database-url",
+                &url,
+                "serve",
+                "--no-jobs",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env("KEHU_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    wait_up(&client, &base).await?;
+    let token = admin_token(&client, &base, password).await?;
+    let settings = get_json(&client, &token, format!("{base}/api/v1/settings/webhooks")).await?;
+    client
+        .put(format!("{base}/api/v1/settings/webhooks"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"allow_private_targets": true, "version": settings["version"]}))
+        .send()
+        .await?
+        .error_for_status()?;
+    client
+        .post(format!("{base}/api/v1/webhooks"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"url": hook_url, "events": ["customer.created"]}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let mut csv = String::from("名称,电话\n");
+    for i in 0..n {
+        csv.push_str(&format!("推送测试客户{i:07},0571-{:08}\n", 40_000_000 + i));
+    }
+    let part = reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("hooks.csv");
+    let res = client
+        .post(format!("{base}/api/v1/customers/import"))
+        .bearer_auth(&token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await?;
+    let location = format!(
+        "{base}{}",
+        res.headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    );
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if get_json(&client, &token, location.clone()).await?["status"] != "running" {
+            break;
+        }
+    }
+    drop(quiet);
+    let started = Instant::now();
+    let _sender = start_server(kehu, &url, port)?;
+    while (count.load(Ordering::Relaxed) as usize) < n
+        && started.elapsed() < Duration::from_secs(300)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got = count.load(Ordering::Relaxed) as usize;
+    let (first, last) = times.lock().map(|t| *t).unwrap_or((None, None));
+    let span = match (first, last) {
+        (Some(f), Some(l)) => (l - f).as_secs_f64().max(0.001),
+        _ => f64::NAN,
+    };
+    let rate = got as f64 / span;
+    let ok = got == n && rate >= 500.0;
+    println!(
+        "webhooks: {got} of {n} delivered in {span:.1} s after the first: {rate:.0}/s (target >= 500/s: {})",
+        if ok { "met" } else { "MISSED" }
+    );
+    receiver.abort();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+    Ok(ok)
 }
 
 /// Imports `rows` customers (CSV) into a copy of the database through the API
@@ -739,6 +898,7 @@ async fn main() -> Result<()> {
             seconds,
             only,
             import_rows,
+            webhooks,
         } => {
             bench(
                 db,
@@ -748,6 +908,7 @@ async fn main() -> Result<()> {
                 seconds,
                 only,
                 import_rows,
+                webhooks,
             )
             .await
         }

@@ -375,9 +375,10 @@ pub async fn run_once(
             let _permit = permits.acquire_owned().await;
             let outcome = match (hooks.get(&d.webhook_id), events.get(&d.event_id)) {
                 (Some(w), Some(e)) if w.active && w.deleted_at.is_none() => {
-                    Some(attempt(&client, w, e, now, allow).await)
+                    Ok(attempt(&client, w, e, now, allow).await)
                 }
-                _ => None,
+                (_, None) => Err("the event is no longer kept (events are kept 7 days)"),
+                _ => Err("the subscription is off or deleted"),
             };
             (d, outcome)
         });
@@ -396,7 +397,7 @@ async fn record(
     db: &DatabaseConnection,
     now: OffsetDateTime,
     hooks: &HashMap<String, webhook::Model>,
-    results: Vec<(webhook_delivery::Model, Option<Attempt>)>,
+    results: Vec<(webhook_delivery::Model, Result<Attempt, &'static str>)>,
 ) -> AppResult<Round> {
     let mut round = Round::default();
     // Per subscription: whether any attempt succeeded, whether any failed.
@@ -406,12 +407,12 @@ async fn record(
         let mut am = d.clone().into_active_model();
         am.updated_at = Set(now);
         match outcome {
-            None => {
+            Err(why) => {
                 am.status = Set("failed".into());
                 am.next_attempt_at = Set(None);
-                am.error = Set(Some("the subscription is off or deleted".into()));
+                am.error = Set(Some(why.into()));
             }
-            Some(a) => {
+            Ok(a) => {
                 round.sent += 1;
                 let attempts = d.attempts + 1;
                 am.attempts = Set(attempts);

@@ -108,6 +108,33 @@ async fn allow_private(api: &Api) {
     assert_eq!(s["allow_private_targets"], true);
 }
 
+async fn set_industry(api: &Api, id: &str, industry: &str) {
+    let got = ok(
+        api.get(&format!("/api/v1/customers/{id}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    ok(
+        api.patch(
+            &format!("/api/v1/customers/{id}"),
+            &json!({"industry": industry, "version": got["version"]}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+}
+
+/// The body of the first request of `event` the receiver got.
+fn sent(rx: &Receiver, event: &str) -> Option<Value> {
+    rx.seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(Seen::json)
+        .find(|b| b["event"] == event)
+}
+
 /// One round of the delivery job at the app's clock.
 async fn round(app: &TestApp) -> kehu::webhooks::delivery::Round {
     let client = kehu::webhooks::delivery::client().unwrap();
@@ -425,36 +452,10 @@ async fn a_4xx_is_not_retried_and_a_rotation_signs_with_both_secrets() {
     let new = rotated["secret"].as_str().unwrap().to_owned();
     assert_ne!(old, new);
     let c = customer(&api, "Rotated Co").await;
-    let got = ok(
-        api.get(&format!("/api/v1/customers/{c}")).await,
-        StatusCode::OK,
-    )
-    .await;
-    ok(
-        api.patch(
-            &format!("/api/v1/customers/{c}"),
-            &json!({"industry": "制造业", "version": got["version"]}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    set_industry(&api, &c, "制造业").await;
     round(&app).await;
     app.state.clock.advance(time::Duration::hours(25));
-    let got = ok(
-        api.get(&format!("/api/v1/customers/{c}")).await,
-        StatusCode::OK,
-    )
-    .await;
-    ok(
-        api.patch(
-            &format!("/api/v1/customers/{c}"),
-            &json!({"industry": "零售", "version": got["version"]}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    set_industry(&api, &c, "零售").await;
     round(&app).await;
     let seen = rx.seen.lock().unwrap().clone();
     assert_eq!(
@@ -562,14 +563,7 @@ async fn a_won_deal_and_a_converted_lead_are_events() {
     )
     .await;
     round(&app).await;
-    let moved = rx
-        .seen
-        .lock()
-        .unwrap()
-        .iter()
-        .map(Seen::json)
-        .find(|b| b["event"] == "customer.owner_changed")
-        .expect("customer.owner_changed sent");
+    let moved = sent(&rx, "customer.owner_changed").expect("customer.owner_changed sent");
     assert_eq!(moved["data"]["to_owner_id"], rep.as_str());
     assert_eq!(moved["data"]["from_owner_id"], admin.as_str());
     assert_eq!(moved["data"]["action"], "update");
@@ -583,14 +577,7 @@ async fn a_won_deal_and_a_converted_lead_are_events() {
     for e in ["lead.converted", "opportunity.created", "opportunity.won"] {
         assert!(events.iter().any(|x| x == e), "{e} in {events:?}");
     }
-    let won = rx
-        .seen
-        .lock()
-        .unwrap()
-        .iter()
-        .map(Seen::json)
-        .find(|b| b["event"] == "opportunity.won")
-        .unwrap();
+    let won = sent(&rx, "opportunity.won").expect("opportunity.won sent");
     assert_eq!(won["data"]["deal_id"], deal_id.as_str());
 }
 
