@@ -1126,3 +1126,151 @@ async fn contract_plan_payment_and_receivables_in_a_real_browser() {
     assert_eq!(typed["data"][0]["status"], "accepted", "{typed}");
     assert_eq!(typed["data"][0]["items"][0]["quantity"], "2");
 }
+
+#[tokio::test]
+async fn webhook_settings_secret_and_delivery_log_in_a_real_browser() {
+    let Some((_guard, driver, profile)) = start_driver().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let now = app.state.clock.now();
+    let seeded = kehu::demo::seed(&app.state.db, now).await.unwrap().unwrap();
+    // A receiver on loopback that takes everything.
+    let got = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let counter = got.clone();
+    tokio::spawn(async move {
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move || {
+                let c = counter.clone();
+                async move {
+                    c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    "received"
+                }
+            }),
+        );
+        axum::serve(listener, app).await.unwrap()
+    });
+    let client = kehu::webhooks::delivery::client().unwrap();
+    let shots = screenshot_dir();
+    let result = async {
+        driver.goto(app.url("/login")).await?;
+        driver
+            .find(By::Id("email"))
+            .await?
+            .send_keys(&seeded.admin_email)
+            .await?;
+        driver
+            .find(By::Id("password"))
+            .await?
+            .send_keys(&seeded.password)
+            .await?;
+        driver.find(By::Id("sign-in")).await?.click().await?;
+        wait_for(&driver, By::Id("sign-out")).await?;
+        driver.goto(app.url("/settings")).await?;
+        driver
+            .find(By::Id("webhook-settings"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("webhooks-empty")).await?;
+        // Loopback targets first need the setting.
+        driver
+            .find(By::Css(
+                "#webhook-settings input[name='allow_private_targets']",
+            ))
+            .await?
+            .click()
+            .await?;
+        driver
+            .find(By::Css("#webhook-settings button[type='submit']"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("new-webhook"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("webhook-form")).await?;
+        driver
+            .find(By::Css("#webhook-form input[name='url']"))
+            .await?
+            .send_keys(&hook_url)
+            .await?;
+        let events = driver
+            .find(By::Css("#webhook-form input[name='events']"))
+            .await?;
+        events.clear().await?;
+        events.send_keys("customer.*").await?;
+        driver.find(By::Id("save")).await?.click().await?;
+        let secret = wait_for(&driver, By::Css("#webhook-secret .secret"))
+            .await?
+            .text()
+            .await?;
+        assert!(secret.starts_with("whsec_"), "{secret}");
+        driver
+            .screenshot(&shots.join("60-webhook-secret-en.png"))
+            .await?;
+        // The page of the new subscription (the secret was shown in the answer to the form).
+        let edit = driver
+            .find(By::Id("edit-webhook"))
+            .await?
+            .attr("href")
+            .await?
+            .unwrap();
+        let page = app.url(edit.trim_end_matches("/edit"));
+        // A change, sent by one round of the delivery job.
+        let admin = kehu::users::store::find_by_email(&app.state.db, &seeded.admin_email)
+            .await
+            .unwrap()
+            .unwrap();
+        let api = app.api(&app.quick_token(&admin.id).await);
+        crate::helpers::customer(&api, "推送测试有限公司").await;
+        kehu::webhooks::delivery::run_once(&app.state.db, &client, app.state.clock.now())
+            .await
+            .unwrap();
+        assert_eq!(got.load(std::sync::atomic::Ordering::SeqCst), 1);
+        driver
+            .find(By::Css("button[data-lang='zh-CN']"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Css("html[lang='zh-CN']")).await?;
+        driver.goto(&page).await?;
+        let rows = wait_for(&driver, By::Id("deliveries-table"))
+            .await?
+            .find_all(By::Css("tbody tr"))
+            .await?;
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].text().await?.contains("customer.created"));
+        assert!(rows[0].text().await?.contains("已送达"));
+        driver
+            .screenshot(&shots.join("61-webhook-log-zh.png"))
+            .await?;
+        // Send it again.
+        rows[0]
+            .find(By::Css("button[type='submit']"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("deliveries-table")).await?;
+        kehu::webhooks::delivery::run_once(&app.state.db, &client, app.state.clock.now())
+            .await
+            .unwrap();
+        assert_eq!(got.load(std::sync::atomic::Ordering::SeqCst), 2);
+        driver.goto(app.url("/settings/webhooks")).await?;
+        let listed = wait_for(&driver, By::Id("webhooks-table"))
+            .await?
+            .text()
+            .await?;
+        assert!(listed.contains(&hook_url), "{listed}");
+        driver.screenshot(&shots.join("62-webhooks-zh.png")).await?;
+        Ok::<(), WebDriverError>(())
+    }
+    .await;
+    driver.quit().await.ok();
+    std::fs::remove_dir_all(profile).ok();
+    result.expect("browser steps");
+}
