@@ -229,7 +229,8 @@ pub async fn emit(txn: &DatabaseTransaction, ctx: &Ctx, event: Event) -> AppResu
 }
 
 /// Record types whose changes are never sent out (sign-ins, API tokens).
-const PRIVATE_TYPES: &[&str] = &["auth", "api_token", "session"];
+/// Webhook subscriptions are private too: a receiver's address can be a credential.
+const PRIVATE_TYPES: &[&str] = &["auth", "api_token", "session", "webhook"];
 
 /// The record types that reach webhooks.
 pub const ENTITY_TYPES: &[&str] = &[
@@ -257,7 +258,6 @@ pub const ENTITY_TYPES: &[&str] = &[
     "team",
     "transfer",
     "user",
-    "webhook",
 ];
 
 /// Audit actions and the webhook verbs they become (`customer.created`).

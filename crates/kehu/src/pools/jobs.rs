@@ -214,6 +214,37 @@ async fn return_due(
         }
         insert_chunks(&txn, history).await?;
         crate::notifications::store::notify_many(&txn, now, "pool_returned", notes).await?;
+        // The audit log and the events of each return (no user: the job did it).
+        let actor = crate::platform::audit::Actor::default();
+        crate::platform::audit::record_many(
+            &txn,
+            now,
+            &actor,
+            "customer",
+            "auto_return",
+            rows.iter()
+                .map(|(id, owner, _)| {
+                    let mut changes = serde_json::Map::new();
+                    changes.insert("owner_id".into(), json!([owner, null]));
+                    (id.clone(), changes)
+                })
+                .collect(),
+        )
+        .await?;
+        let ctx = crate::platform::events::Ctx::new(now, &actor, None);
+        for (id, owner, _) in &rows {
+            crate::platform::events::emit(
+                &txn,
+                &ctx,
+                crate::platform::events::Event::CustomerOwnerChanged {
+                    customer_id: id.clone(),
+                    from_owner_id: Some(owner.clone()),
+                    to_owner_id: None,
+                    action: "auto_return".into(),
+                },
+            )
+            .await?;
+        }
         txn.commit().await?;
         total += rows.len() as u64;
     }

@@ -16,8 +16,8 @@ use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -50,16 +50,59 @@ pub struct Round {
     pub succeeded: u64,
 }
 
-/// The HTTP client webhooks are sent with: no redirects, 10 s timeout.
-pub fn client() -> AppResult<reqwest::Client> {
+/// Resolves a receiver's host and keeps only the addresses a webhook may
+/// reach: the check is made on the very addresses the connection uses, so a
+/// name that answers a public address to one lookup and a private one to the
+/// next (DNS rebinding) cannot slip through.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found = tokio::time::timeout(
+                Duration::from_secs(5),
+                tokio::net::lookup_host((host.as_str(), 0)),
+            )
+            .await
+            .map_err(|_| format!("resolving {host} timed out"))??;
+            let public: Vec<std::net::SocketAddr> = found
+                .filter(|a| !super::model::is_private(a.ip()))
+                .collect();
+            if public.is_empty() {
+                return Err(format!("{host} resolves to no public address").into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// The HTTP clients webhooks are sent with: no redirects, no proxies, 10 s
+/// timeout; `public` resolves host names to public addresses only, `any`
+/// (used while private targets are allowed) to any.
+#[derive(Clone)]
+pub struct Clients {
+    public: reqwest::Client,
+    any: reqwest::Client,
+}
+
+pub fn client() -> AppResult<Clients> {
+    let built = |b: reqwest::ClientBuilder| b.build().map_err(|e| AppError::Unexpected(e.into()));
+    Ok(Clients {
+        public: built(builder().dns_resolver(Arc::new(PublicOnly)))?,
+        any: built(builder())?,
+    })
+}
+
+fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(TIMEOUT)
         .connect_timeout(Duration::from_secs(5))
         .user_agent(concat!("Kehu-Webhooks/", env!("CARGO_PKG_VERSION")))
         .pool_max_idle_per_host(PARALLEL)
-        .build()
-        .map_err(|e| AppError::Unexpected(e.into()))
 }
 
 /// The HMAC key of a secret: the base64-decoded part after `whsec_`.
@@ -222,41 +265,28 @@ impl Attempt {
     fn ok(&self) -> bool {
         self.code.is_some_and(|c| (200..300).contains(&c))
     }
-    /// Network errors, timeouts and 5xx are tried again; 4xx (and 3xx: no
-    /// redirects are followed) are not.
+    /// Network errors, timeouts, 5xx, 408 and 429 are tried again; other
+    /// 4xx (and 3xx: no redirects are followed) are not.
     fn retry(&self) -> bool {
         match self.code {
             None => true,
-            Some(c) => c >= 500,
+            Some(c) => c >= 500 || c == 408 || c == 429,
         }
     }
 }
 
-/// Whether `url`'s host resolves only to addresses a webhook may reach.
-async fn reachable(url: &str, allow_private: bool) -> Result<(), String> {
-    if allow_private {
-        return Ok(());
-    }
-    let u = url::Url::parse(url).map_err(|_| "not a URL".to_owned())?;
-    let host = u
-        .host_str()
-        .ok_or("no host")?
-        .trim_matches(['[', ']'])
-        .to_owned();
-    let port = u.port_or_known_default().unwrap_or(443);
-    let addrs = tokio::net::lookup_host((host.as_str(), port))
-        .await
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?;
-    for a in addrs {
-        if super::model::is_private(a.ip()) {
-            return Err(format!("{host} resolves to a private address ({})", a.ip()));
-        }
-    }
-    Ok(())
+/// Whether `url` may be reached now: its scheme and, for an address written
+/// as such, the address (host names are checked as they are resolved, by
+/// `PublicOnly`). Checked again at each attempt, as the setting may have
+/// changed since the subscription was made.
+fn reachable(url: &str, allow_private: bool) -> Result<(), String> {
+    super::model::check_url(url, allow_private)
+        .map(|_| ())
+        .map_err(|e| format!("not sent: the address {}", e.message))
 }
 
 async fn attempt(
-    client: &reqwest::Client,
+    clients: &Clients,
     w: &webhook::Model,
     e: &outbox::Model,
     now: OffsetDateTime,
@@ -269,9 +299,14 @@ async fn attempt(
         body,
         error,
     };
-    if let Err(why) = reachable(&w.url, allow_private).await {
+    if let Err(why) = reachable(&w.url, allow_private) {
         return done(None, None, Some(why));
     }
+    let client = if allow_private {
+        &clients.any
+    } else {
+        &clients.public
+    };
     let body = body(e);
     let secrets = signing_secrets(w, now);
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
@@ -302,7 +337,7 @@ async fn attempt(
                 }
                 format!("{err}: {cause}")
             };
-            done(None, None, Some(why))
+            done(None, None, Some(text(why.as_bytes())))
         }
         Ok(mut res) => {
             let code = i32::from(res.status().as_u16());
@@ -314,19 +349,20 @@ async fn attempt(
                 }
             }
             kept.truncate(KEEP);
-            done(
-                Some(code),
-                Some(String::from_utf8_lossy(&kept).into_owned()),
-                None,
-            )
+            done(Some(code), Some(text(&kept)), None)
         }
     }
+}
+
+/// Text to keep: valid UTF-8 without NUL (PostgreSQL refuses NUL in text).
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).replace('\0', "")
 }
 
 /// One round: fan out new events, then send what is due.
 pub async fn run_once(
     db: &DatabaseConnection,
-    client: &reqwest::Client,
+    client: &Clients,
     now: OffsetDateTime,
 ) -> AppResult<Round> {
     let dispatched = dispatch(db, now).await?;
@@ -337,6 +373,7 @@ pub async fn run_once(
         .limit(BATCH)
         .all(db)
         .await?;
+    let due = claim(db, now, due).await?;
     if due.is_empty() {
         return Ok(Round {
             dispatched,
@@ -392,6 +429,46 @@ pub async fn run_once(
     record(db, now, &hooks, results).await
 }
 
+/// How long a claimed delivery waits before another round may take it (its
+/// sender died mid-attempt): longer than any round's attempts.
+const CLAIM: time::Duration = time::Duration::minutes(15);
+
+/// Takes the due deliveries for this round: each row's next attempt moves
+/// ahead by `CLAIM` unless another round took it first, so no delivery is
+/// sent twice at once even when rounds of two instances overlap (a lease
+/// that ran out mid-round). Returns the rows taken, as written.
+async fn claim(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    due: Vec<webhook_delivery::Model>,
+) -> AppResult<Vec<webhook_delivery::Model>> {
+    if due.is_empty() {
+        return Ok(due);
+    }
+    let txn = write_txn(db).await?;
+    let mut taken = Vec::with_capacity(due.len());
+    for mut d in due {
+        let r = webhook_delivery::Entity::update_many()
+            .col_expr(
+                webhook_delivery::Column::NextAttemptAt,
+                Expr::value(now + CLAIM),
+            )
+            .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(now))
+            .filter(webhook_delivery::Column::Id.eq(d.id.clone()))
+            .filter(webhook_delivery::Column::Status.eq("pending"))
+            .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
+            .exec(&txn)
+            .await?;
+        if r.rows_affected == 1 {
+            d.next_attempt_at = Some(now + CLAIM);
+            d.updated_at = now;
+            taken.push(d);
+        }
+    }
+    txn.commit().await?;
+    Ok(taken)
+}
+
 /// Writes the outcomes of a round's attempts, and the subscriptions' state.
 async fn record(
     db: &DatabaseConnection,
@@ -443,15 +520,17 @@ async fn record(
                 }
             }
         }
-        // Only if no other round changed it meanwhile.
-        let Ok(update) = webhook_delivery::Entity::update(am).validate() else {
-            continue;
-        };
-        update
+        // Only if nobody changed it since it was claimed (a redelivery, a delete).
+        match webhook_delivery::Entity::update(am)
+            .validate()?
             .filter(webhook_delivery::Column::UpdatedAt.eq(d.updated_at))
+            .filter(webhook_delivery::Column::NextAttemptAt.eq(d.next_attempt_at))
             .exec(&txn)
             .await
-            .ok();
+        {
+            Ok(_) | Err(sea_orm::DbErr::RecordNotUpdated) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     for (id, (succeeded, failed)) in health {
         let Some(w) = hooks.get(&id) else { continue };
@@ -463,6 +542,7 @@ async fn record(
                         Expr::value(Option::<OffsetDateTime>::None),
                     )
                     .filter(webhook::Column::Id.eq(id.clone()))
+                    .filter(webhook::Column::Version.eq(w.version))
                     .exec(&txn)
                     .await?;
             }
@@ -472,6 +552,8 @@ async fn record(
                     webhook::Entity::update_many()
                         .col_expr(webhook::Column::FailingSince, Expr::value(now))
                         .filter(webhook::Column::Id.eq(id.clone()))
+                        .filter(webhook::Column::Version.eq(w.version))
+                        .filter(webhook::Column::FailingSince.is_null())
                         .exec(&txn)
                         .await?;
                 }
@@ -498,7 +580,17 @@ async fn disable(
     am.disabled_reason = Set(Some("failing".into()));
     am.version = Set(w.version + 1);
     am.updated_at = Set(now);
-    am.update(txn).await?;
+    // Not over an administrator's change made meanwhile (a fixed address).
+    match webhook::Entity::update(am)
+        .validate()?
+        .filter(webhook::Column::Version.eq(w.version))
+        .exec(txn)
+        .await
+    {
+        Ok(_) => {}
+        Err(sea_orm::DbErr::RecordNotUpdated) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
     let mut changes = serde_json::Map::new();
     changes.insert("active".into(), json!([true, false]));
     changes.insert("disabled_reason".into(), json!([null, "failing"]));
@@ -601,6 +693,24 @@ pub async fn serve(state: crate::platform::state::AppState) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_is_tried_again() {
+        let a = |code: Option<i32>| Attempt {
+            code,
+            duration_ms: 1,
+            body: None,
+            error: None,
+        };
+        for c in [None, Some(500), Some(503), Some(408), Some(429)] {
+            assert!(a(c).retry(), "{c:?}");
+        }
+        for c in [Some(400), Some(401), Some(404), Some(410), Some(301)] {
+            assert!(!a(c).retry(), "{c:?}");
+        }
+        assert!(a(Some(204)).ok() && !a(Some(301)).ok());
+        assert_eq!(text(b"a\0b"), "ab");
+    }
 
     #[test]
     fn signatures_follow_standard_webhooks() {

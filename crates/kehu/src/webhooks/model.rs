@@ -161,12 +161,22 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || v4.is_documentation()
                 || (o[0] == 100 && (64..128).contains(&o[1]))
                 || o[0] == 0
+                || o[0] >= 240
+                || (o[0] == 198 && (18..20).contains(&o[1]))
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_private(IpAddr::V4(v4));
             }
             let s = v6.segments();
+            // NAT64 (64:ff9b::/96) and IPv4-compatible (::/96) carry an IPv4 address.
+            if (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0]) || s[..6] == [0; 6] {
+                let o = v6.octets();
+                return is_private(IpAddr::V4(std::net::Ipv4Addr::new(
+                    o[12], o[13], o[14], o[15],
+                )));
+            }
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -267,6 +277,8 @@ mod tests {
             "https://[::1]/",
             "https://[fd00::1]/",
             "https://[::ffff:127.0.0.1]/",
+            "https://[64:ff9b::a00:1]/",
+            "https://198.18.0.1/",
             "https://localhost/",
             "https://intranet/",
             "https://user:pw@hooks.example.com/",

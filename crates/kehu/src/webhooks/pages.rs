@@ -285,10 +285,14 @@ async fn redeliver(
     Path((id, delivery)): Path<(String, String)>,
 ) -> PageResult<Response> {
     s.user.require_admin()?;
-    store::redeliver(&state.db, state.clock.now(), &s.actor(), &id, &delivery).await?;
-    Ok(redirect_with_flash(
-        &state,
-        &format!("/settings/webhooks/{id}"),
-        "redelivered",
-    ))
+    let back = format!("/settings/webhooks/{id}");
+    match store::redeliver(&state.db, state.clock.now(), &s.actor(), &id, &delivery).await {
+        Ok(_) => Ok(redirect_with_flash(&state, &back, "redelivered")),
+        Err(crate::platform::error::AppError::Refused { reason, .. }) => Ok(redirect_with_flash(
+            &state,
+            &back,
+            &format!("refused_{reason}"),
+        )),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -313,6 +313,7 @@ pub async fn delete(
             webhook_delivery::Column::NextAttemptAt,
             Expr::value(Option::<OffsetDateTime>::None),
         )
+        .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(now))
         .filter(webhook_delivery::Column::WebhookId.eq(id))
         .filter(webhook_delivery::Column::Status.eq("pending"))
         .exec(&txn)
@@ -400,12 +401,28 @@ pub async fn redeliver(
     delivery_id: &str,
 ) -> AppResult<webhook_delivery::Model> {
     let txn = write_txn(db).await?;
-    get(&txn, webhook_id).await?;
+    let w = get(&txn, webhook_id).await?;
     let d = webhook_delivery::Entity::find_by_id(delivery_id.to_owned())
         .filter(webhook_delivery::Column::WebhookId.eq(webhook_id))
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
+    if !w.active {
+        return Err(AppError::refused(
+            "inactive",
+            "the subscription is off: turn it on first",
+        ));
+    }
+    let kept = crate::entities::outbox::Entity::find_by_id(d.event_id.clone())
+        .one(&txn)
+        .await?
+        .is_some();
+    if !kept {
+        return Err(AppError::refused(
+            "event_gone",
+            "the event is no longer kept (events are kept 7 days)",
+        ));
+    }
     let mut am = d.clone().into_active_model();
     am.status = Set("pending".into());
     am.attempts = Set(0);

@@ -743,3 +743,76 @@ async fn an_event_committed_before_a_crash_is_delivered_once_after_the_restart()
     wait_for(&rx.seen, 2, 5).await;
     assert_eq!(rx.seen.lock().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn two_rounds_at_once_send_a_delivery_once_and_an_off_subscription_is_not_redelivered() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let api = app.api(&app.quick_token(&admin).await);
+    allow_private(&api).await;
+    // A slow receiver: both rounds would send while the first waits.
+    let seen = Arc::new(Mutex::new(0usize));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slow", l.local_addr().unwrap());
+    let kept = seen.clone();
+    tokio::spawn(async move {
+        let app = axum::Router::new().route(
+            "/slow",
+            axum::routing::post(move || {
+                let kept = kept.clone();
+                async move {
+                    *kept.lock().unwrap() += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                    "ok"
+                }
+            }),
+        );
+        axum::serve(l, app).await.unwrap()
+    });
+    let hook = ok(
+        api.post(
+            "/api/v1/webhooks",
+            &json!({"url": url, "events": ["customer.created"]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    customer(&api, "Once Only Ltd").await;
+    let (a, b) = tokio::join!(round(&app), round(&app));
+    assert_eq!(a.sent + b.sent, 1, "{a:?} {b:?}");
+    assert_eq!(*seen.lock().unwrap(), 1);
+
+    // Turned off, a subscription's deliveries are not sent again.
+    let id = hook["id"].as_str().unwrap();
+    let log = ok(
+        api.get(&format!("/api/v1/webhooks/{id}/deliveries")).await,
+        StatusCode::OK,
+    )
+    .await;
+    let d = log["data"][0]["id"].as_str().unwrap().to_owned();
+    let w = ok(
+        api.get(&format!("/api/v1/webhooks/{id}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    ok(
+        api.patch(
+            &format!("/api/v1/webhooks/{id}"),
+            &json!({"active": false, "version": w["version"]}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let p = problem(
+        api.post(
+            &format!("/api/v1/webhooks/{id}/deliveries/{d}/redeliver"),
+            &json!({}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(p["reason"], "inactive", "{p}");
+}
