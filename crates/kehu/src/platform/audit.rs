@@ -7,12 +7,8 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-/// Who did it and from where.
-#[derive(Clone, Debug, Default)]
-pub struct Actor {
-    pub user_id: Option<String>,
-    pub ip: Option<String>,
-}
+/// Who did it (`platform::auth::Actor`), as every store names it.
+pub use crate::platform::auth::Actor;
 
 /// Fields never written to the audit log (their change is recorded as "changed" only).
 const SECRET_FIELDS: &[&str] = &[

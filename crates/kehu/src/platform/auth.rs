@@ -69,6 +69,13 @@ impl Role {
     }
 }
 
+/// Who did it and from where.
+#[derive(Clone, Debug, Default)]
+pub struct Actor {
+    pub user_id: Option<String>,
+    pub ip: Option<String>,
+}
+
 /// Which owned records a user may see: their own, their team's (with sub-teams), or all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

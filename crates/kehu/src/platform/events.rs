@@ -19,8 +19,7 @@
 //! bottom of the module graph.
 
 use crate::entities::outbox as outbox_row;
-use crate::platform::audit::Actor;
-use crate::platform::auth::CurrentUser;
+use crate::platform::auth::{Actor, CurrentUser};
 use crate::platform::error::{AppError, AppResult};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, Set};
 use serde::Serialize;
