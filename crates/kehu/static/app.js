@@ -140,3 +140,8 @@ document.addEventListener("change", (e) => {
     if (input instanceof HTMLInputElement) input.value = "";
   }
 });
+
+// A page answered to a form (a webhook's secret, shown once) names its own
+// address: reloading it then reads the page instead of sending the form again.
+const canonical = document.querySelector("[data-replace-url]");
+if (canonical) history.replaceState(null, "", canonical.dataset.replaceUrl);

@@ -1221,6 +1221,12 @@ async fn webhook_settings_secret_and_delivery_log_in_a_real_browser() {
             .await?
             .unwrap();
         let page = app.url(edit.trim_end_matches("/edit"));
+        // The answer to the form names the subscription's own page: reloading
+        // it reads that page (without the secret) instead of posting again.
+        assert_eq!(driver.current_url().await?.as_str(), page);
+        driver.refresh().await?;
+        wait_for(&driver, By::Id("deliveries-empty")).await?;
+        assert!(driver.find(By::Id("webhook-secret")).await.is_err());
         // A change, sent by one round of the delivery job.
         let admin = kehu::users::store::find_by_email(&app.state.db, &seeded.admin_email)
             .await
