@@ -102,6 +102,27 @@ async fn start_driver() -> Option<(Driver, WebDriver, PathBuf)> {
     Some((guard, driver, profile))
 }
 
+/// Switches the language with the menu's buttons and waits until the page in
+/// that language has loaded completely (a command sent while it still loads
+/// can be "aborted by navigation").
+async fn switch_lang(driver: &WebDriver, lang: &str) -> WebDriverResult<()> {
+    driver
+        .find(By::Css(format!("button[data-lang='{lang}']")))
+        .await?
+        .click()
+        .await?;
+    wait_for(driver, By::Css(format!("html[lang='{lang}']"))).await?;
+    for _ in 0..50 {
+        if let Ok(state) = driver.execute("return document.readyState", vec![]).await
+            && state.json() == "complete"
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
 /// Waits (up to 15 s) for an element of the page a click led to, riding out
 /// the moments in which a navigation leaves the driver without a page to ask.
 async fn wait_for(driver: &WebDriver, by: By) -> WebDriverResult<WebElement> {
@@ -168,12 +189,7 @@ async fn sign_in_switch_language_sign_out() {
         driver.screenshot(&shots.join("02-users-en.png")).await?;
 
         // Switch to Chinese: the page comes back in Chinese, and stays so.
-        driver
-            .find(By::Css("button[data-lang='zh-CN']"))
-            .await?
-            .click()
-            .await?;
-        wait_for(&driver, By::Css("html[lang='zh-CN']")).await?;
+        switch_lang(&driver, "zh-CN").await?;
         let nav = driver
             .find(By::Css("nav.nav"))
             .await?
@@ -237,12 +253,7 @@ async fn customer_pages_in_a_real_browser() {
             .await?;
         driver.find(By::Id("sign-in")).await?.click().await?;
         wait_for(&driver, By::Id("sign-out")).await?;
-        driver
-            .find(By::Css("button[data-lang='zh-CN']"))
-            .await?
-            .click()
-            .await?;
-        wait_for(&driver, By::Css("html[lang='zh-CN']")).await?;
+        switch_lang(&driver, "zh-CN").await?;
         driver.goto(app.url("/customers")).await?;
         let rows = driver
             .find_all(By::Css("#customers-table tbody tr"))
@@ -325,12 +336,7 @@ async fn customer_pages_in_a_real_browser() {
 
         driver.goto(app.url("/settings")).await?;
         driver.screenshot(&shots.join("13-settings-zh.png")).await?;
-        driver
-            .find(By::Css("button[data-lang='en']"))
-            .await?
-            .click()
-            .await?;
-        wait_for(&driver, By::Css("html[lang='en']")).await?;
+        switch_lang(&driver, "en").await?;
         driver
             .goto(app.url("/customers?cols=status&cols=level&cols=industry&cols=tags&cols=owner"))
             .await?;
@@ -399,12 +405,7 @@ async fn pool_and_transfer_pages_in_a_real_browser() {
             .await?;
         driver.find(By::Id("sign-in")).await?.click().await?;
         wait_for(&driver, By::Id("sign-out")).await?;
-        driver
-            .find(By::Css("button[data-lang='zh-CN']"))
-            .await?
-            .click()
-            .await?;
-        wait_for(&driver, By::Css("html[lang='zh-CN']")).await?;
+        switch_lang(&driver, "zh-CN").await?;
         driver.goto(app.url("/pool")).await?;
         let rows = driver.find_all(By::Css("#pool-table tbody tr")).await?;
         assert_eq!(rows.len(), 30);
@@ -451,12 +452,7 @@ async fn pool_and_transfer_pages_in_a_real_browser() {
             .screenshot(&shots.join("23-pool-rules-zh.png"))
             .await?;
         // English: the pool, a transfer request, the inbox.
-        driver
-            .find(By::Css("button[data-lang='en']"))
-            .await?
-            .click()
-            .await?;
-        wait_for(&driver, By::Css("html[lang='en']")).await?;
+        switch_lang(&driver, "en").await?;
         driver.goto(app.url("/pool")).await?;
         driver.screenshot(&shots.join("24-pool-en.png")).await?;
         driver.goto(customer_url).await?;
@@ -553,12 +549,7 @@ async fn lead_pages_and_the_public_form_in_a_real_browser() {
             .await?;
         driver.find(By::Id("sign-in")).await?.click().await?;
         wait_for(&driver, By::Id("sign-out")).await?;
-        driver
-            .find(By::Css("button[data-lang='zh-CN']"))
-            .await?
-            .click()
-            .await?;
-        wait_for(&driver, By::Css("html[lang='zh-CN']")).await?;
+        switch_lang(&driver, "zh-CN").await?;
         driver.goto(app.url("/leads")).await?;
         let rows = driver.find_all(By::Css("#leads-table tbody tr")).await?;
         assert_eq!(rows.len(), 41, "40 demo leads and the one from the form");
@@ -595,12 +586,7 @@ async fn lead_pages_and_the_public_form_in_a_real_browser() {
         driver
             .screenshot(&shots.join("35-lead-settings-zh.png"))
             .await?;
-        driver
-            .find(By::Css("button[data-lang='en']"))
-            .await?
-            .click()
-            .await?;
-        wait_for(&driver, By::Css("html[lang='en']")).await?;
+        switch_lang(&driver, "en").await?;
         driver.goto(app.url("/leads/new")).await?;
         driver
             .screenshot(&shots.join("36-lead-form-en.png"))
@@ -681,12 +667,7 @@ async fn day_and_statistics_pages_in_a_real_browser() {
             .await?;
         driver.find(By::Id("sign-in")).await?.click().await?;
         wait_for(&driver, By::Id("sign-out")).await?;
-        driver
-            .find(By::Css("button[data-lang='zh-CN']"))
-            .await?
-            .click()
-            .await?;
-        wait_for(&driver, By::Css("html[lang='zh-CN']")).await?;
+        switch_lang(&driver, "zh-CN").await?;
         driver
             .goto(app.url("/reports/activities?period=day"))
             .await?;
@@ -719,12 +700,7 @@ async fn day_and_statistics_pages_in_a_real_browser() {
         driver
             .screenshot(&shots.join("42-quick-log-zh.png"))
             .await?;
-        driver
-            .find(By::Css("button[data-lang='en']"))
-            .await?
-            .click()
-            .await?;
-        wait_for(&driver, By::Css("html[lang='en']")).await?;
+        switch_lang(&driver, "en").await?;
         driver
             .goto(app.url("/reports/activities?period=week"))
             .await?;
@@ -1211,7 +1187,7 @@ async fn webhook_settings_secret_and_delivery_log_in_a_real_browser() {
             .await?;
         assert!(secret.starts_with("whsec_"), "{secret}");
         driver
-            .screenshot(&shots.join("60-webhook-secret-en.png"))
+            .screenshot(&shots.join("80-webhook-secret-en.png"))
             .await?;
         // The page of the new subscription (the secret was shown in the answer to the form).
         let edit = driver
@@ -1238,12 +1214,7 @@ async fn webhook_settings_secret_and_delivery_log_in_a_real_browser() {
             .await
             .unwrap();
         assert_eq!(got.load(std::sync::atomic::Ordering::SeqCst), 1);
-        driver
-            .find(By::Css("button[data-lang='zh-CN']"))
-            .await?
-            .click()
-            .await?;
-        wait_for(&driver, By::Css("html[lang='zh-CN']")).await?;
+        switch_lang(&driver, "zh-CN").await?;
         driver.goto(&page).await?;
         let rows = wait_for(&driver, By::Id("deliveries-table"))
             .await?
@@ -1253,7 +1224,7 @@ async fn webhook_settings_secret_and_delivery_log_in_a_real_browser() {
         assert!(rows[0].text().await?.contains("customer.created"));
         assert!(rows[0].text().await?.contains("已送达"));
         driver
-            .screenshot(&shots.join("61-webhook-log-zh.png"))
+            .screenshot(&shots.join("81-webhook-log-zh.png"))
             .await?;
         // Send it again.
         rows[0]
@@ -1272,7 +1243,7 @@ async fn webhook_settings_secret_and_delivery_log_in_a_real_browser() {
             .text()
             .await?;
         assert!(listed.contains(&hook_url), "{listed}");
-        driver.screenshot(&shots.join("62-webhooks-zh.png")).await?;
+        driver.screenshot(&shots.join("82-webhooks-zh.png")).await?;
         Ok::<(), WebDriverError>(())
     }
     .await;
