@@ -102,6 +102,23 @@ async fn start_driver() -> Option<(Driver, WebDriver, PathBuf)> {
     Some((guard, driver, profile))
 }
 
+/// The text of `css` once it contains `expected` (read by script, so a page
+/// still loading cannot leave a stale element behind); panics after 15 s.
+async fn page_text(driver: &WebDriver, css: &str, expected: &str) -> String {
+    let script = format!("const e = document.querySelector({css:?}); return e ? e.innerText : '';");
+    let mut last = String::new();
+    for _ in 0..150 {
+        if let Ok(v) = driver.execute(&script, vec![]).await {
+            last = v.json().as_str().unwrap_or_default().to_owned();
+            if last.contains(expected) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never showed {expected}: {last}");
+}
+
 /// Switches the language with the menu's buttons and waits until the page in
 /// that language has loaded completely (a command sent while it still loads
 /// can be "aborted by navigation").
@@ -1165,10 +1182,9 @@ async fn webhook_settings_secret_and_delivery_log_in_a_real_browser() {
             .await?
             .click()
             .await?;
-        wait_for(&driver, By::Id("new-webhook"))
-            .await?
-            .click()
-            .await?;
+        // The page after saving says so; then the form of a new subscription.
+        page_text(&driver, "body", "Saved.").await;
+        driver.goto(app.url("/settings/webhooks/new")).await?;
         wait_for(&driver, By::Id("webhook-form")).await?;
         driver
             .find(By::Css("#webhook-form input[name='url']"))
@@ -1216,33 +1232,30 @@ async fn webhook_settings_secret_and_delivery_log_in_a_real_browser() {
         assert_eq!(got.load(std::sync::atomic::Ordering::SeqCst), 1);
         switch_lang(&driver, "zh-CN").await?;
         driver.goto(&page).await?;
-        let rows = wait_for(&driver, By::Id("deliveries-table"))
-            .await?
-            .find_all(By::Css("tbody tr"))
-            .await?;
-        assert_eq!(rows.len(), 1);
-        assert!(rows[0].text().await?.contains("customer.created"));
-        assert!(rows[0].text().await?.contains("已送达"));
+        let log = page_text(&driver, "#deliveries-table tbody", "已送达").await;
+        assert!(log.contains("customer.created"), "{log}");
         driver
             .screenshot(&shots.join("81-webhook-log-zh.png"))
             .await?;
-        // Send it again.
-        rows[0]
-            .find(By::Css("button[type='submit']"))
-            .await?
-            .click()
+        // Send it again; the next round sends it once more.
+        driver
+            .execute(
+                "document.querySelector('#deliveries-table button[type=submit]').click()",
+                vec![],
+            )
             .await?;
-        wait_for(&driver, By::Id("deliveries-table")).await?;
-        kehu::webhooks::delivery::run_once(&app.state.db, &client, app.state.clock.now())
-            .await
-            .unwrap();
+        for _ in 0..100 {
+            kehu::webhooks::delivery::run_once(&app.state.db, &client, app.state.clock.now())
+                .await
+                .unwrap();
+            if got.load(std::sync::atomic::Ordering::SeqCst) == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         assert_eq!(got.load(std::sync::atomic::Ordering::SeqCst), 2);
         driver.goto(app.url("/settings/webhooks")).await?;
-        let listed = wait_for(&driver, By::Id("webhooks-table"))
-            .await?
-            .text()
-            .await?;
-        assert!(listed.contains(&hook_url), "{listed}");
+        page_text(&driver, "#webhooks-table", &hook_url).await;
         driver.screenshot(&shots.join("82-webhooks-zh.png")).await?;
         Ok::<(), WebDriverError>(())
     }
