@@ -311,7 +311,9 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The periodic jobs: purge the recycle bin of what is older than
-/// `Settings::recycle_days`, and forget idempotency keys after a day.
+/// `Settings::recycle_days`, forget idempotency keys after a day, the pool's
+/// automatic returns, contract and quote upkeep, reminders, and the query
+/// planner's statistics (`db::refresh_statistics`).
 /// Returns the number of records purged.
 pub async fn run_jobs(state: &AppState) -> AppResult<JobReport> {
     let now = state.clock.now();
@@ -340,6 +342,7 @@ pub async fn run_jobs(state: &AppState) -> AppResult<JobReport> {
         let contracts = crate::contracts::receivables::run_jobs(&state.db, now).await?;
         let quotes = crate::quotes::store::expire_quotes(&state.db, now).await?;
         let (reminded, emailed) = quick_jobs(state, now).await?;
+        crate::platform::db::refresh_statistics(&state.db).await?;
         Ok::<_, AppError>(JobReport {
             skipped: false,
             purged,

@@ -40,7 +40,7 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
         /// Mark cookies Secure (when Kehu is served over HTTPS, e.g. behind a proxy).
-        #[arg(long, env = "KEHU_SECURE_COOKIES")]
+        #[arg(long, env = "KEHU_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new())]
         secure_cookies: bool,
         /// Days a deleted record stays in the recycle bin before it is purged.
         #[arg(long, env = "KEHU_RECYCLE_DAYS", default_value_t = 30,
@@ -57,7 +57,7 @@ pub enum Command {
         trusted_proxies: Vec<ipnet::IpNet>,
         /// Run no background jobs (hourly jobs, reminders, webhook delivery),
         /// for an instance beside one that runs them.
-        #[arg(long, env = "KEHU_NO_JOBS")]
+        #[arg(long, env = "KEHU_NO_JOBS", value_parser = clap::builder::BoolishValueParser::new())]
         no_jobs: bool,
     },
     /// Bring the database schema up to date.

@@ -446,6 +446,9 @@ pub async fn seed_customers(
             }
         }
         db.execute_unprepared("ANALYZE").await?;
+    } else if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // The planner's statistics now, not when autovacuum comes by.
+        db.execute_unprepared("ANALYZE customers").await?;
     }
     result
 }
@@ -911,7 +914,7 @@ pub async fn seed_opportunities(
         }
     }
     crate::opportunities::rollups::rebuild(db).await?;
-    if bulk {
+    if bulk || db.get_database_backend() == sea_orm::DbBackend::Postgres {
         db.execute_unprepared("ANALYZE").await?;
     }
     inserted

@@ -21,6 +21,7 @@ mod m0012_contract_files;
 mod m0013_customer_filter_index;
 mod m0014_imports;
 mod m0015_outbox_webhooks;
+mod m0016_search_bigrams_pg;
 
 pub use m0004_pools::DEFAULT_POOL_ID;
 pub use m0009_opportunities::{
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_customer_filter_index::Migration),
             Box::new(m0014_imports::Migration),
             Box::new(m0015_outbox_webhooks::Migration),
+            Box::new(m0016_search_bigrams_pg::Migration),
         ]
     }
 }

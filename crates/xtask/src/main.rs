@@ -1,6 +1,7 @@
 //! Developer commands. `cargo run --release -p xtask -- bench` measures Kehu
 //! over HTTP on loopback against a SQLite demo database of 1M customers and 1M
-//! deals.
+//! deals, the search also at smaller sizes, and with `--database-url
+//! postgres://…` every scenario on PostgreSQL too, beside SQLite.
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
@@ -44,6 +45,14 @@ enum Cmd {
         /// Webhook deliveries measured on a database of their own (0: none).
         #[arg(long, default_value_t = 20_000)]
         webhooks: usize,
+        /// Also run every scenario on this PostgreSQL database (created, and
+        /// seeded with the same demo data, when it has none) and compare.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Measure the search also on demo databases of these sizes (built
+        /// once, beside `--db`, and on PostgreSQL as `<name>_<size>`).
+        #[arg(long, value_delimiter = ',', default_value = "2000,20000,100000")]
+        search_sizes: Vec<u64>,
     },
 }
 
@@ -249,31 +258,112 @@ async fn get_json(client: &reqwest::Client, token: &str, url: String) -> Result<
         .await?)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn bench(
-    db: PathBuf,
-    customers: u64,
-    opportunities: u64,
-    concurrency: usize,
-    seconds: u64,
-    only: Option<String>,
-    import_rows: usize,
-    webhooks: usize,
-) -> Result<()> {
-    let kehu = kehu_binary()?;
-    let url = url_of(&db)?;
-    if !db.exists() {
-        if let Some(dir) = db.parent() {
-            std::fs::create_dir_all(dir)?;
+/// The password the benchmark gives the demo's administrator.
+const PASSWORD: &str = "bench-password-1";
+
+/// Where a benchmark runs: a SQLite file or a PostgreSQL database.
+#[derive(Clone)]
+struct Target {
+    url: String,
+    /// The SQLite file (`None` on PostgreSQL).
+    file: Option<PathBuf>,
+}
+
+impl Target {
+    fn sqlite(file: &Path) -> Result<Target> {
+        Ok(Target {
+            url: url_of(file)?,
+            file: Some(file.to_owned()),
+        })
+    }
+
+    fn postgres(url: &str) -> Target {
+        Target {
+            url: url.to_owned(),
+            file: None,
         }
+    }
+
+    fn label(&self) -> &'static str {
+        if self.file.is_some() {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        }
+    }
+
+    /// The database of a search-size run: `search-<n>.db` beside the SQLite
+    /// file, or the PostgreSQL database's name with `_<n>`.
+    fn sized(&self, n: u64) -> Result<Target> {
+        match &self.file {
+            Some(f) => Target::sqlite(&f.with_file_name(format!("search-{n}.db"))),
+            None => {
+                let mut url = reqwest::Url::parse(&self.url)?;
+                let name = url.path().trim_start_matches('/').to_owned();
+                let name = if name.is_empty() { "kehu".into() } else { name };
+                url.set_path(&format!("/{name}_{n}"));
+                Ok(Target::postgres(url.as_str()))
+            }
+        }
+    }
+
+    /// Creates the PostgreSQL database when it does not exist (SQLite files are
+    /// created by `kehu migrate`).
+    async fn create(&self) -> Result<()> {
+        use sea_orm::ConnectionTrait;
+        if self.file.is_some() {
+            return Ok(());
+        }
+        let mut admin = reqwest::Url::parse(&self.url)?;
+        let name = admin.path().trim_start_matches('/').to_owned();
+        admin.set_path("/postgres");
+        let db = sea_orm::Database::connect(admin.as_str()).await?;
+        let exists = db
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "SELECT 1 AS found FROM pg_database WHERE datname = $1",
+                [name.clone().into()],
+            ))
+            .await?
+            .is_some();
+        if !exists {
+            db.execute_unprepared(&format!("CREATE DATABASE \"{}\"", name.replace('"', "")))
+                .await?;
+        }
+        db.close().await?;
+        Ok(())
+    }
+}
+
+/// Makes sure the database holds the demo organisation and customers (built
+/// with `kehu demo` when it has none) and that the administrator's password
+/// is `PASSWORD`.
+async fn prepare(kehu: &Path, target: &Target, customers: u64, opportunities: u64) -> Result<()> {
+    target.create().await?;
+    run(kehu, &target.url, &["migrate"], None)?;
+    let set_password = || {
+        run_quiet(
+            kehu,
+            &target.url,
+            &[
+                "user",
+                "set-password",
+                "--email",
+                "admin@kehu.demo",
+                "--password-stdin",
+            ],
+            PASSWORD,
+        )
+    };
+    if set_password().is_err() {
         println!(
-            "building a {customers}-customer demo database at {} ...",
-            db.display()
+            "building a {customers}-customer demo database ({}) ...",
+            target.label()
         );
         let t = Instant::now();
         let out = run(
-            &kehu,
-            &url,
+            kehu,
+            &target.url,
             &[
                 "demo",
                 "--customers",
@@ -285,30 +375,271 @@ async fn bench(
         )?;
         print!("{out}");
         println!("built in {:.1} s", t.elapsed().as_secs_f64());
+        set_password()?;
     }
-    let password = "bench-password-1";
-    run(
-        &kehu,
-        &url,
-        &[
-            "user",
-            "set-password",
-            "--email",
-            "admin@kehu.demo",
-            "--password-stdin",
-        ],
-        Some(password),
-    )?;
+    Ok(())
+}
+
+/// `run` with `stdin`, its error output dropped (a failure is an answer here).
+fn run_quiet(kehu: &Path, url: &str, args: &[&str], stdin: &str) -> Result<()> {
+    use std::io::Write;
+    let mut child = Command::new(kehu)
+        .arg("--database-url")
+        .arg(url)
+        .args(args)
+        .env("KEHU_LOG", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    if let Some(mut s) = child.stdin.take() {
+        s.write_all(stdin.as_bytes())?;
+    }
+    if !child.wait()?.success() {
+        bail!("kehu {} failed", args.join(" "));
+    }
+    Ok(())
+}
+
+/// A running server with a client and the administrator's token.
+struct Session {
+    server: Server,
+    base: String,
+    client: reqwest::Client,
+    token: String,
+}
+
+async fn open(kehu: &Path, target: &Target, concurrency: usize) -> Result<Session> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let mut server = start_server(&kehu, &url, port)?;
+    let server = start_server(kehu, &target.url, port)?;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
     wait_up(&client, &base).await?;
-    let token = admin_token(&client, &base, password).await?;
+    let token = admin_token(&client, &base, PASSWORD).await?;
+    Ok(Session {
+        server,
+        base,
+        client,
+        token,
+    })
+}
+
+/// The search terms of the benchmark: Chinese of two and four characters,
+/// English words, phone digits and part of an email address.
+const WORDS: [&str; 10] = [
+    "腾飞科技",
+    "星河电子",
+    "云图软件",
+    "华创",
+    "明珠贸易",
+    "恒达",
+    "Northwind",
+    "Logistics",
+    "8888",
+    "example-4242",
+];
+
+/// The read scenarios PostgreSQL is compared with SQLite on.
+const READS: [&str; 7] = [
+    "get one customer",
+    "filtered list of 50",
+    "search q",
+    "funnel, company",
+    "forecast, company",
+    "funnel, one team",
+    "forecast, one team",
+];
+
+#[allow(clippy::too_many_arguments)]
+async fn bench(
+    db: PathBuf,
+    postgres: Option<String>,
+    customers: u64,
+    opportunities: u64,
+    concurrency: usize,
+    seconds: u64,
+    only: Option<String>,
+    import_rows: usize,
+    webhooks: usize,
+    search_sizes: Vec<u64>,
+) -> Result<()> {
+    let kehu = kehu_binary()?;
+    if let Some(dir) = db.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let sqlite = Target::sqlite(&db)?;
+    let pg = postgres.as_deref().map(Target::postgres);
+    let mut missed = Vec::new();
+    let (lite, session) = scenario_table(
+        &kehu,
+        &sqlite,
+        customers,
+        opportunities,
+        concurrency,
+        seconds,
+        only.as_deref(),
+        &mut missed,
+    )
+    .await?;
+    if only
+        .as_deref()
+        .is_none_or(|o| "auto-return job".contains(o))
+    {
+        if !auto_return_bench(&kehu, &db, &session, customers).await? {
+            missed.push("auto-return job".into());
+        }
+    } else {
+        drop(session);
+    }
+    if let Some(pg) = &pg {
+        let (post, session) = scenario_table(
+            &kehu,
+            pg,
+            customers,
+            opportunities,
+            concurrency,
+            seconds,
+            only.as_deref(),
+            &mut missed,
+        )
+        .await?;
+        drop(session);
+        println!();
+        println!(
+            "PostgreSQL beside SQLite, read scenarios (target: at least half of SQLite's req/s, p99 at most twice SQLite's)"
+        );
+        println!(
+            "{:<22} {:>12} {:>12} {:>8} {:>12} {:>12}",
+            "scenario", "SQLite req/s", "PG req/s", "ratio", "SQLite p99", "PG p99"
+        );
+        for name in READS {
+            let (Some(a), Some(b)) = (
+                lite.iter().find(|(n, _)| n == name),
+                post.iter().find(|(n, _)| n == name),
+            ) else {
+                continue;
+            };
+            let ratio = b.1.rps / a.1.rps.max(f64::MIN_POSITIVE);
+            let ok = ratio >= 0.5 && b.1.p99 <= a.1.p99 * 2;
+            if !ok {
+                missed.push(format!("{name} on PostgreSQL"));
+            }
+            println!(
+                "{:<22} {:>12.0} {:>12.0} {:>7.2}x {:>9.2} ms {:>9.2} ms  {}",
+                name,
+                a.1.rps,
+                b.1.rps,
+                ratio,
+                a.1.p99.as_secs_f64() * 1000.0,
+                b.1.p99.as_secs_f64() * 1000.0,
+                if ok { "met" } else { "MISSED" }
+            );
+        }
+    }
+    if !search_sizes.is_empty() && only.as_deref().is_none_or(|o| "search q".contains(o)) {
+        let mut targets = vec![sqlite.clone()];
+        targets.extend(pg.clone());
+        search_by_size(
+            &kehu,
+            &targets,
+            &search_sizes,
+            concurrency,
+            seconds,
+            &mut missed,
+        )
+        .await?;
+    }
+    if import_rows > 0 && only.as_deref().is_none_or(|o| "import".contains(o)) {
+        let ok = import_bench(&kehu, &sqlite.url, &db, import_rows, PASSWORD).await?;
+        if !ok {
+            missed.push("import".into());
+        }
+    }
+    if webhooks > 0 && only.as_deref().is_none_or(|o| "webhooks".contains(o)) {
+        let ok = webhook_bench(&kehu, &db, webhooks).await?;
+        if !ok {
+            missed.push("webhooks".into());
+        }
+    }
+    if !missed.is_empty() {
+        println!("targets missed: {}", missed.join(", "));
+    }
+    Ok(())
+}
+
+/// Prints one line of figures, with the verdict on `target` (p99 ms, minimum
+/// req/s); returns whether it was met.
+fn report(name: &str, f: &Figures, hello_rps: f64, target: Option<(f64, f64)>) -> bool {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let (ok, verdict) = match target {
+        None if name == "hello (/ping)" => (true, "baseline".to_owned()),
+        None => (true, "under load".to_owned()),
+        Some((p99, rps)) => {
+            let ok = ms(f.p99) <= p99 && f.rps >= rps && f.errors == 0;
+            let rps_part = if rps > 0.0 {
+                format!(", >= {rps:.0} req/s")
+            } else {
+                String::new()
+            };
+            (
+                ok,
+                format!(
+                    "p99 <= {p99} ms{rps_part}: {}",
+                    if ok { "met" } else { "MISSED" }
+                ),
+            )
+        }
+    };
+    println!(
+        "{:<22} {:>10.0} {:>10.2} {:>10.2} {:>10.2} {:>8} {:>7.2}x  {}",
+        name,
+        f.rps,
+        ms(f.p50),
+        ms(f.p99),
+        ms(f.max),
+        f.errors,
+        f.rps / hello_rps.max(1.0),
+        verdict
+    );
+    ok
+}
+
+const HEADER: [&str; 7] = [
+    "scenario", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "ratio",
+];
+
+fn print_header() {
+    let h = HEADER;
+    println!(
+        "{:<22} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8}  target",
+        h[0], h[1], h[2], h[3], h[4], h[5], h[6]
+    );
+}
+
+/// The scenarios over HTTP on one database: prints their table and the
+/// server's memory, and returns the figures and the running server.
+#[allow(clippy::too_many_arguments)]
+async fn scenario_table(
+    kehu: &Path,
+    target: &Target,
+    customers: u64,
+    opportunities: u64,
+    concurrency: usize,
+    seconds: u64,
+    only: Option<&str>,
+    missed: &mut Vec<String>,
+) -> Result<(Vec<(String, Figures)>, Session)> {
+    prepare(kehu, target, customers, opportunities).await?;
+    let mut session = open(kehu, target, concurrency).await?;
+    let (client, token, base) = (
+        session.client.clone(),
+        session.token.clone(),
+        session.base.clone(),
+    );
     // A database from before the deals existed gets them now.
     let deals = get_json(
         &client,
@@ -317,23 +648,27 @@ async fn bench(
     )
     .await?;
     if deals["total"].as_u64() == Some(0) && opportunities > 0 {
-        drop(server);
-        println!("adding {opportunities} deals to {} ...", db.display());
+        drop(session);
+        println!("adding {opportunities} deals ({}) ...", target.label());
         let t = Instant::now();
         print!(
             "{}",
             run(
-                &kehu,
-                &url,
+                kehu,
+                &target.url,
                 &["demo", "--opportunities", &opportunities.to_string()],
                 None
             )?
         );
         println!("added in {:.1} s", t.elapsed().as_secs_f64());
-        server = start_server(&kehu, &url, port)?;
-        wait_up(&client, &base).await?;
+        session = open(kehu, target, concurrency).await?;
     }
-    let pid = server.0.id();
+    let (client, token, base) = (
+        session.client.clone(),
+        session.token.clone(),
+        session.base.clone(),
+    );
+    let pid = session.server.0.id();
     let page: serde_json::Value = client
         .get(format!("{base}/api/v1/customers?limit=500&sort=name"))
         .bearer_auth(&token)
@@ -355,18 +690,6 @@ async fn bench(
         .collect();
     let regions = ["华东", "华南", "华北", "西南", "华中"];
     let statuses = ["active", "potential", "dormant"];
-    let words = [
-        "腾飞科技",
-        "星河电子",
-        "云图软件",
-        "华创",
-        "明珠贸易",
-        "恒达",
-        "Northwind",
-        "Logistics",
-        "8888",
-        "example-4242",
-    ];
     // A team for the one-team reports, and open deals to move back and forth.
     let teams = get_json(&client, &token, format!("{base}/api/v1/teams")).await?;
     let team = teams
@@ -378,7 +701,7 @@ async fn bench(
         .unwrap_or_default()
         .to_owned();
     let stage = |n: u8| format!("00000000-0000-7000-8000-00000000011{n}");
-    let open = get_json(
+    let open_deals = get_json(
         &client,
         &token,
         format!(
@@ -387,7 +710,7 @@ async fn bench(
         ),
     )
     .await?;
-    let moves: Vec<Req> = open["data"]
+    let moves: Vec<Req> = open_deals["data"]
         .as_array()
         .into_iter()
         .flatten()
@@ -400,7 +723,7 @@ async fn bench(
             ]
         })
         .collect();
-    let report = |kind: &str, team: Option<&str>| {
+    let report_of = |kind: &str, team: Option<&str>| {
         gets(vec![match team {
             Some(t) => format!("{base}/api/v1/reports/{kind}?team_id={t}"),
             None => format!("{base}/api/v1/reports/{kind}"),
@@ -445,36 +768,31 @@ async fn bench(
         ),
         (
             "search q",
-            gets(
-                words
-                    .iter()
-                    .map(|w| format!("{base}/api/v1/customers?q={w}&limit=50"))
-                    .collect(),
-            ),
+            search_urls(&base),
             concurrency,
             Some((30.0, 0.0)),
         ),
         (
             "funnel, company",
-            report("funnel", None),
+            report_of("funnel", None),
             1,
             Some((300.0, 0.0)),
         ),
         (
             "forecast, company",
-            report("forecast", None),
+            report_of("forecast", None),
             1,
             Some((300.0, 0.0)),
         ),
         (
             "funnel, one team",
-            report("funnel", Some(&team)),
+            report_of("funnel", Some(&team)),
             1,
             Some((50.0, 0.0)),
         ),
         (
             "forecast, one team",
-            report("forecast", Some(&team)),
+            report_of("forecast", Some(&team)),
             1,
             Some((50.0, 0.0)),
         ),
@@ -485,19 +803,20 @@ async fn bench(
     ];
     println!();
     println!(
-        "Kehu benchmark: {} (SQLite), {concurrency} connections, {seconds} s per scenario, load generator on the same machine",
-        db.display()
+        "Kehu benchmark on {} ({}), {concurrency} connections, {seconds} s per scenario, load generator on the same machine",
+        target.label(),
+        target
+            .file
+            .as_ref()
+            .map_or("", |f| f.to_str().unwrap_or_default()),
     );
-    println!(
-        "{:<22} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8}  target",
-        "scenario", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "ratio"
-    );
+    print_header();
     let mut hello_rps = 0.0;
-    let mut missed = Vec::new();
-    for (name, urls, workers, target) in scenarios {
-        if let Some(o) = &only
+    let mut figures = Vec::new();
+    for (name, urls, workers, goal) in scenarios {
+        if let Some(o) = only
             && name != "hello (/ping)"
-            && !name.contains(o.as_str())
+            && !name.contains(o)
         {
             continue;
         }
@@ -507,37 +826,10 @@ async fn bench(
         if hello_rps == 0.0 {
             hello_rps = f.rps;
         }
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let verdict = match target {
-            None if name == "hello (/ping)" => "baseline".to_owned(),
-            None => "under load".to_owned(),
-            Some((p99, rps)) => {
-                let ok = ms(f.p99) <= p99 && f.rps >= rps && f.errors == 0;
-                if !ok {
-                    missed.push(name);
-                }
-                let rps_part = if rps > 0.0 {
-                    format!(", >= {rps:.0} req/s")
-                } else {
-                    String::new()
-                };
-                format!(
-                    "p99 <= {p99} ms{rps_part}: {}",
-                    if ok { "met" } else { "MISSED" }
-                )
-            }
-        };
-        println!(
-            "{:<22} {:>10.0} {:>10.2} {:>10.2} {:>10.2} {:>8} {:>7.2}x  {}",
-            name,
-            f.rps,
-            ms(f.p50),
-            ms(f.p99),
-            ms(f.max),
-            f.errors,
-            f.rps / hello_rps.max(1.0),
-            verdict
-        );
+        if !report(name, &f, hello_rps, goal) {
+            missed.push(format!("{name} ({})", target.label()));
+        }
+        figures.push((name.to_owned(), f));
     }
     let rss = rss_kib(pid, "VmRSS:") / 1024;
     let peak = rss_kib(pid, "VmHWM:") / 1024;
@@ -547,11 +839,93 @@ async fn bench(
         if rss_ok { "met" } else { "MISSED" }
     );
     if !rss_ok {
-        missed.push("memory");
+        missed.push(format!("memory ({})", target.label()));
     }
-    // The automatic return job: on a copy of the database with a rule that
-    // makes a slice of the customers due (the demo's are up to two years old).
-    let pool = format!("{base}/api/v1/pools/00000000-0000-7000-8000-000000000001");
+    Ok((figures, session))
+}
+
+/// The search scenario's requests: each of `WORDS`, a page of 50.
+fn search_urls(base: &str) -> Vec<Req> {
+    gets(
+        WORDS
+            .iter()
+            .map(|w| format!("{base}/api/v1/customers?q={w}&limit=50"))
+            .collect(),
+    )
+}
+
+/// The search scenario on databases of each size in `sizes` (demo customers,
+/// no deals), on every target. Targets: p99 <= 30 ms on SQLite, <= 50 ms on
+/// PostgreSQL.
+async fn search_by_size(
+    kehu: &Path,
+    targets: &[Target],
+    sizes: &[u64],
+    concurrency: usize,
+    seconds: u64,
+    missed: &mut Vec<String>,
+) -> Result<()> {
+    let mut rows = Vec::new();
+    for &n in sizes {
+        for t in targets {
+            let sized = t.sized(n)?;
+            prepare(kehu, &sized, n, 0).await?;
+            let session = open(kehu, &sized, concurrency).await?;
+            let f = load(
+                &session.client,
+                &session.token,
+                concurrency,
+                seconds,
+                Arc::new(search_urls(&session.base)),
+            )
+            .await?;
+            rows.push((n, t.label(), f));
+        }
+    }
+    println!();
+    println!(
+        "search q by size, {concurrency} connections, {seconds} s each (target p99: <= 30 ms on SQLite, <= 50 ms on PostgreSQL)"
+    );
+    println!(
+        "{:>10} {:<11} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "customers", "database", "req/s", "p50 ms", "p99 ms", "max ms", "errors"
+    );
+    for (n, label, f) in rows {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let goal = if label == "SQLite" { 30.0 } else { 50.0 };
+        let ok = ms(f.p99) <= goal && f.errors == 0;
+        if !ok {
+            missed.push(format!("search q at {n} ({label})"));
+        }
+        println!(
+            "{:>10} {:<11} {:>10.0} {:>10.2} {:>10.2} {:>10.2} {:>8}  {}",
+            n,
+            label,
+            f.rps,
+            ms(f.p50),
+            ms(f.p99),
+            ms(f.max),
+            f.errors,
+            if ok { "met" } else { "MISSED" }
+        );
+    }
+    Ok(())
+}
+
+/// The automatic return job: on a copy of the database with a rule that
+/// makes a slice of the customers due (the demo's are up to two years old).
+async fn auto_return_bench(
+    kehu: &Path,
+    db: &Path,
+    session: &Session,
+    customers: u64,
+) -> Result<bool> {
+    let url = url_of(db)?;
+    let (client, token) = (session.client.clone(), session.token.clone());
+    let pool = format!(
+        "{}/api/v1/pools/00000000-0000-7000-8000-000000000001",
+        session.base
+    );
     let set_rule = |days: serde_json::Value| {
         let (client, token, pool) = (client.clone(), token.clone(), pool.clone());
         async move {
@@ -578,62 +952,36 @@ async fn bench(
             Ok::<(), anyhow::Error>(())
         }
     };
-    if only
-        .as_deref()
-        .is_none_or(|o| "auto-return job".contains(o))
-    {
-        let copy = db.with_extension("jobs.db");
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
-        }
-        set_rule(serde_json::json!(700)).await?;
-        let backed_up = run(
-            &kehu,
-            &url,
-            &["backup", "--to", &copy.display().to_string()],
-            None,
-        );
-        set_rule(serde_json::Value::Null).await?;
-        backed_up?;
-        drop(server);
-        let out = run(&kehu, &url_of(&copy)?, &["jobs"], None)?;
-        let secs: f64 = out
-            .split(" in ")
-            .nth(1)
-            .and_then(|r| r.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(f64::NAN);
-        let ok = secs < 5.0;
-        println!(
-            "auto-return job over {customers} customers: {} (target < 5 s: {})",
-            out.trim(),
-            if ok { "met" } else { "MISSED" }
-        );
-        if !ok {
-            missed.push("auto-return job");
-        }
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
-        }
-    } else {
-        drop(server);
+    let copy = db.with_extension("jobs.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
     }
-    if import_rows > 0 && only.as_deref().is_none_or(|o| "import".contains(o)) {
-        let ok = import_bench(&kehu, &url, &db, import_rows, password).await?;
-        if !ok {
-            missed.push("import");
-        }
+    set_rule(serde_json::json!(700)).await?;
+    let backed_up = run(
+        kehu,
+        &url,
+        &["backup", "--to", &copy.display().to_string()],
+        None,
+    );
+    set_rule(serde_json::Value::Null).await?;
+    backed_up?;
+    let out = run(kehu, &url_of(&copy)?, &["jobs"], None)?;
+    let secs: f64 = out
+        .split(" in ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(f64::NAN);
+    let ok = secs < 5.0;
+    println!(
+        "auto-return job over {customers} customers: {} (target < 5 s: {})",
+        out.trim(),
+        if ok { "met" } else { "MISSED" }
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
     }
-    if webhooks > 0 && only.as_deref().is_none_or(|o| "webhooks".contains(o)) {
-        let ok = webhook_bench(&kehu, &db, webhooks).await?;
-        if !ok {
-            missed.push("webhooks");
-        }
-    }
-    if !missed.is_empty() {
-        println!("targets missed: {}", missed.join(", "));
-    }
-    Ok(())
+    Ok(ok)
 }
 
 /// Webhook delivery: `n` events (an import's `customer.created`) committed
@@ -899,9 +1247,12 @@ async fn main() -> Result<()> {
             only,
             import_rows,
             webhooks,
+            database_url,
+            search_sizes,
         } => {
             bench(
                 db,
+                database_url,
                 customers,
                 opportunities,
                 concurrency,
@@ -909,6 +1260,7 @@ async fn main() -> Result<()> {
                 only,
                 import_rows,
                 webhooks,
+                search_sizes,
             )
             .await
         }

@@ -59,6 +59,7 @@ pub static LIST: ListSpec<customer::Column> = ListSpec {
         column: "search_text",
         fts_table: "customers_fts",
         bigram_table: "customers_bigrams",
+        bigram_column: "search_bigrams",
     }),
     custom: true,
 };

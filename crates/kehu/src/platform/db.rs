@@ -4,7 +4,7 @@ use anyhow::Context;
 use kehu_migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -54,7 +54,12 @@ pub async fn connect_with(
         ensure_sqlite_dir(url)?;
     }
     let mut opts = ConnectOptions::new(url.to_owned());
-    opts.sqlx_logging(false)
+    // Every statement is logged at debug level with its time, for a look at
+    // what a request runs (`KEHU_LOG=sqlx=debug`). (Not slow ones as warnings:
+    // sqlx logs a statement whole, and an import's batch is megabytes.)
+    opts.sqlx_logging(true)
+        .sqlx_logging_level(log::LevelFilter::Debug)
+        .sqlx_slow_statements_logging_settings(log::LevelFilter::Off, Duration::from_secs(1))
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30));
     if is_sqlite(url) {
@@ -92,6 +97,19 @@ pub async fn checkpoint(db: &DatabaseConnection) -> Result<(), DbErr> {
     if db.get_database_backend() == DbBackend::Sqlite {
         db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
             .await?;
+    }
+    Ok(())
+}
+
+/// Brings the query planner's statistics up to date on the tables that have
+/// changed much since they were last measured (SQLite's `PRAGMA optimize`,
+/// which analyzes only those, on a sample of each index). A database that grew
+/// by use has none until then, and its planner guesses. PostgreSQL's
+/// autovacuum keeps its statistics by itself.
+pub async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        // 0x10000: every table, not only those this connection has queried.
+        db.execute_unprepared("PRAGMA optimize=0x10002").await?;
     }
     Ok(())
 }
@@ -197,11 +215,70 @@ where
     Ok(out)
 }
 
+/// Checks what Kehu needs of the database (`check_postgres`), then brings its
+/// schema up to date.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    check_postgres(db).await?;
     Migrator::up(db, None)
         .await
         .context("database migration failed")?;
     Ok(())
+}
+
+/// What Kehu needs of a PostgreSQL server, checked before it migrates or
+/// serves, with what to do when one is missing: PostgreSQL 13 or later, a
+/// UTF8 database, standard-conforming strings (the default), and the pg_trgm
+/// extension (PostgreSQL's contrib package) for search. Nothing on SQLite.
+pub async fn check_postgres(db: &DatabaseConnection) -> anyhow::Result<()> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_setting('server_version_num')::int AS version, \
+                    pg_encoding_to_char(encoding) AS encoding, \
+                    current_setting('standard_conforming_strings') AS strings, \
+                    EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') AS trgm \
+             FROM pg_database WHERE datname = current_database()",
+        ))
+        .await
+        .context("cannot read the PostgreSQL server's settings")?
+        .context("the database is not in pg_database")?;
+    let version: i32 = row.try_get("", "version")?;
+    let encoding: String = row.try_get("", "encoding")?;
+    let strings: String = row.try_get("", "strings")?;
+    let trgm: bool = row.try_get("", "trgm")?;
+    let mut problems = Vec::new();
+    if version < 130_000 {
+        problems.push(format!(
+            "PostgreSQL 13 or later is needed (this server is {})",
+            version / 10_000
+        ));
+    }
+    if encoding != "UTF8" {
+        problems.push(format!(
+            "the database must be UTF8 (it is {encoding}): create it with `CREATE DATABASE … ENCODING 'UTF8' TEMPLATE template0`"
+        ));
+    }
+    if strings != "on" {
+        problems.push(
+            "standard_conforming_strings must be on (the default): `ALTER DATABASE … SET standard_conforming_strings = on`".to_owned(),
+        );
+    }
+    if !trgm {
+        problems.push(
+            "the pg_trgm extension, which search needs, is not installed on the server: install PostgreSQL's contrib package (Debian and Ubuntu: postgresql-contrib; it comes with the server packages of most distributions)".to_owned(),
+        );
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "this PostgreSQL database cannot serve Kehu: {}",
+            problems.join("; ")
+        )
+    }
 }
 
 /// Hides a password in a URL for messages.
@@ -281,7 +358,7 @@ mod tests {
             .await
             .expect("in-memory database");
         let options: Vec<String> = db
-            .query_all_raw(sea_orm::Statement::from_string(
+            .query_all_raw(Statement::from_string(
                 DbBackend::Sqlite,
                 "PRAGMA compile_options",
             ))

@@ -8,7 +8,7 @@
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::trigrams::TrigramSample;
 use base64::Engine;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, LikeExpr, QueryStatementBuilder};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, QueryStatementBuilder};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Order,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
@@ -124,6 +124,9 @@ pub struct FullText {
     pub fts_table: &'static str,
     /// The SQLite FTS5 word table of the CJK pairs of `column`, for two-character Chinese terms.
     pub bigram_table: &'static str,
+    /// The column of those pairs (`normalize::cjk_bigrams` of `column`), which
+    /// PostgreSQL indexes as an array (GIN) for terms with Chinese in them.
+    pub bigram_column: &'static str,
 }
 
 /// A `custom.<key>` filter as sent: the key, `=`/`_from`/`_to`, the raw value.
@@ -521,6 +524,13 @@ fn decode_cursor(raw: &str) -> Option<(String, Value, String)> {
     ))
 }
 
+/// `s` as a PostgreSQL string constant (Kehu requires standard-conforming
+/// strings, `db::check_postgres`, so only quotes are doubled; NUL, which no
+/// text value can hold, is dropped).
+fn pg_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\0', "").replace('\'', "''"))
+}
+
 impl<C: ColumnTrait> ListRequest<C> {
     /// The filters and `q` as one condition (without the cursor), for lists and counts.
     pub fn condition(&self, backend: DbBackend) -> Condition {
@@ -585,7 +595,26 @@ impl<C: ColumnTrait> ListRequest<C> {
                         )
                     }
                     (DbBackend::Postgres, _, _) => {
-                        Expr::cust_with_values(format!("{col} ILIKE $1 ESCAPE '\\'"), [pattern])
+                        // A term with two Chinese characters or more in a row
+                        // is looked up by its pairs (an index that serves any
+                        // cluster's locale; pg_trgm has no trigram of two
+                        // characters), then checked whole. The term is written
+                        // into the statement, not bound: sqlx keeps statements
+                        // prepared, and after five runs PostgreSQL may plan one
+                        // once for any value (a generic plan), which for
+                        // `ILIKE $1` walked the whole table for a rare term
+                        // (seconds at 100,000 customers). Each term's
+                        // statement is planned for that term.
+                        let pairs = crate::platform::normalize::cjk_bigrams(&lower);
+                        if !pairs.is_empty() {
+                            cond = cond.add(Expr::cust(format!(
+                                "string_to_array({}.{}, ' ') @> string_to_array({}, ' ')",
+                                ft.table,
+                                ft.bigram_column,
+                                pg_literal(&pairs)
+                            )));
+                        }
+                        Expr::cust(format!("{col} ILIKE {} ESCAPE '\\'", pg_literal(&pattern)))
                     }
                     _ => Expr::cust_with_values(format!("{col} LIKE ? ESCAPE '\\'"), [pattern]),
                 };
@@ -719,7 +748,8 @@ impl<C: ColumnTrait> ListRequest<C> {
     /// `select` narrowed to the matches of `q` in match order (`MATCH_ORDER`),
     /// with the filters, and the expression the order follows. On SQLite the
     /// full-text table is joined, so the matches come from the index newest
-    /// first and reading stops at the page (or count) limit.
+    /// first and reading stops at the page (or count) limit. `select` must
+    /// not join other tables (the full-text table is put first).
     fn matched<E: EntityTrait<Column = C>>(
         &self,
         mut select: Select<E>,
@@ -733,13 +763,22 @@ impl<C: ColumnTrait> ListRequest<C> {
         match self.fts_term() {
             Some(term) => {
                 let fts = term.table;
-                QueryTrait::query(&mut select).join(
-                    JoinType::InnerJoin,
-                    Alias::new(fts),
-                    Expr::cust(format!("{fts}.rowid = {table}.rowid")),
-                );
+                // `fts CROSS JOIN table`: SQLite keeps the left side of a CROSS
+                // JOIN as the outer loop, so the index hands out the matches
+                // newest first and each is looked up by rowid. Left to choose,
+                // the planner (without `ANALYZE` statistics, as in a database
+                // that grew by use) may scan the table by one of its indexes
+                // and ask the index for each row, which costs a lookup of the
+                // term per row: seconds at 20,000 rows.
+                // (sea-query writes no `ON` for a cross join: the rowids
+                // meet in the `WHERE`.)
+                QueryTrait::query(&mut select)
+                    .from_clear()
+                    .from(Alias::new(fts))
+                    .cross_join(Alias::new(table));
                 let cond = self.condition_for(backend, &Fts::Joined);
                 let mut select = select
+                    .filter(Expr::cust(format!("{table}.rowid = {fts}.rowid")))
                     .filter(Expr::cust_with_values(
                         format!("{fts} MATCH ?"),
                         [term.phrase.clone()],
@@ -894,6 +933,24 @@ impl<C: ColumnTrait> ListRequest<C> {
         let Some(counted) = counted else {
             return Ok((page.all(db).await?, None));
         };
+        let rows = self
+            .with_total(page, counted)
+            .into_model::<Counted<E::Model>>()
+            .all(db)
+            .await?;
+        let total = rows
+            .first()
+            .map_or(0, |r| u64::try_from(r.total).unwrap_or(0));
+        Ok((rows.into_iter().map(|r| r.model).collect(), Some(total)))
+    }
+
+    /// `page` with a column of the number of rows `counted` selects, up to
+    /// `count_cap` + 1.
+    fn with_total<E: EntityTrait<Column = C>>(
+        &self,
+        page: Select<E>,
+        counted: Select<E>,
+    ) -> Select<E> {
         let capped = counted
             .select_only()
             .expr(Expr::val(1))
@@ -903,18 +960,23 @@ impl<C: ColumnTrait> ListRequest<C> {
             .expr(Expr::cust("COUNT(*)"))
             .from_subquery(capped, "capped")
             .to_owned();
-        let rows = page
-            .expr_as(
-                Expr::SubQuery(None, Box::new(count.into_sub_query_statement())),
-                TOTAL_COLUMN,
-            )
-            .into_model::<Counted<E::Model>>()
-            .all(db)
-            .await?;
-        let total = rows
-            .first()
-            .map_or(0, |r| u64::try_from(r.total).unwrap_or(0));
-        Ok((rows.into_iter().map(|r| r.model).collect(), Some(total)))
+        page.expr_as(
+            Expr::SubQuery(None, Box::new(count.into_sub_query_statement())),
+            TOTAL_COLUMN,
+        )
+    }
+
+    /// The statement `fetch` runs for the first page of a search in match
+    /// order (`q` without `sort`) over `base`, its count included: what a
+    /// check of the query plan explains.
+    pub fn first_search_page<E: EntityTrait<Column = C>>(
+        &self,
+        base: Select<E>,
+        backend: DbBackend,
+    ) -> sea_orm::Statement {
+        let counted = self.matched(base.clone(), backend).0;
+        let page = self.match_page(base, backend);
+        self.with_total(page, counted).build(backend)
     }
 
     /// The rowids `q` matches in the full-text index (SQLite), as a JSON array,
@@ -1145,6 +1207,16 @@ pub fn pairs(query: Option<&str>) -> AppResult<Vec<(String, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn postgres_literals_double_quotes_and_keep_backslashes() {
+        assert_eq!(pg_literal("%o''brien\\_%"), "'%o''''brien\\_%'");
+        assert_eq!(
+            pg_literal("a'; drop table x; --"),
+            "'a''; drop table x; --'"
+        );
+        assert_eq!(pg_literal("a\0b"), "'ab'");
+    }
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {

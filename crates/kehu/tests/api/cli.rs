@@ -213,3 +213,32 @@ fn bad_arguments_are_reported_without_a_panic() {
     assert!(err.contains("cannot listen on not-an-address"), "{err}");
     assert!(!err.contains("panicked"));
 }
+
+/// Switches given in the environment take 1/0 and yes/no as well as true/false.
+#[test]
+fn environment_switches_take_the_usual_spellings() {
+    for (var, value) in [
+        ("KEHU_NO_JOBS", "1"),
+        ("KEHU_NO_JOBS", "yes"),
+        ("KEHU_SECURE_COOKIES", "1"),
+        ("KEHU_SECURE_COOKIES", "false"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kehu"))
+            .args([
+                "serve",
+                "--bind",
+                "not-an-address",
+                "--database-url",
+                "sqlite::memory:",
+            ])
+            .env(var, value)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        // The arguments are accepted: what stops it is the address.
+        assert!(
+            err.contains("cannot listen on not-an-address"),
+            "{var}={value}: {err}"
+        );
+    }
+}

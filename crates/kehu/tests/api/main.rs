@@ -23,6 +23,7 @@ mod pages;
 mod pools;
 mod quotes;
 mod scope;
+mod search_plans;
 mod teams;
 mod transfers;
 mod users;
