@@ -77,15 +77,31 @@ fn url_of(db: &Path) -> Result<String> {
     Ok(format!("sqlite://{}?mode=rwc", abs.display()))
 }
 
+/// Runs `kehu` on `url` with `args` (and `stdin`); returns what it printed.
 fn run(kehu: &Path, url: &str, args: &[&str], stdin: Option<&str>) -> Result<String> {
+    run_with(kehu, url, args, stdin, false)
+}
+
+/// `run`; `quiet` drops its error output (when a failure is an answer).
+fn run_with(
+    kehu: &Path,
+    url: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+    quiet: bool,
+) -> Result<String> {
     let mut child = Command::new(kehu)
         .arg("--database-url")
         .arg(url)
         .args(args)
-        .env("KEHU_LOG", "warn")
+        .env("KEHU_LOG", if quiet { "off" } else { "warn" })
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(if quiet {
+            Stdio::null()
+        } else {
+            Stdio::inherit()
+        })
         .spawn()
         .with_context(|| format!("run {}", kehu.display()))?;
     if let (Some(input), Some(mut s)) = (stdin, child.stdin.take()) {
@@ -342,7 +358,7 @@ async fn prepare(kehu: &Path, target: &Target, customers: u64, opportunities: u6
     target.create().await?;
     run(kehu, &target.url, &["migrate"], None)?;
     let set_password = || {
-        run_quiet(
+        run_with(
             kehu,
             &target.url,
             &[
@@ -352,7 +368,8 @@ async fn prepare(kehu: &Path, target: &Target, customers: u64, opportunities: u6
                 "admin@kehu.demo",
                 "--password-stdin",
             ],
-            PASSWORD,
+            Some(PASSWORD),
+            true,
         )
     };
     if set_password().is_err() {
@@ -376,27 +393,6 @@ async fn prepare(kehu: &Path, target: &Target, customers: u64, opportunities: u6
         print!("{out}");
         println!("built in {:.1} s", t.elapsed().as_secs_f64());
         set_password()?;
-    }
-    Ok(())
-}
-
-/// `run` with `stdin`, its error output dropped (a failure is an answer here).
-fn run_quiet(kehu: &Path, url: &str, args: &[&str], stdin: &str) -> Result<()> {
-    use std::io::Write;
-    let mut child = Command::new(kehu)
-        .arg("--database-url")
-        .arg(url)
-        .args(args)
-        .env("KEHU_LOG", "error")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    if let Some(mut s) = child.stdin.take() {
-        s.write_all(stdin.as_bytes())?;
-    }
-    if !child.wait()?.success() {
-        bail!("kehu {} failed", args.join(" "));
     }
     Ok(())
 }

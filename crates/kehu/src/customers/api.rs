@@ -216,8 +216,9 @@ async fn restore_customer(
     ))
 }
 
-/// Import customers from a CSV (UTF-8) or Excel file (multipart field `file`, up to
-/// 200 MB and 1,000,000 rows); the first row names the columns (`name`/名称,
+/// Import customers from a CSV (UTF-8, UTF-16 with a byte-order mark, or
+/// GBK/GB18030: `encoding` says which was read) or Excel file (multipart
+/// field `file`, up to 200 MB and 1,000,000 rows); the first row names the columns (`name`/名称,
 /// `phone`/电话, `email`/邮箱, `industry`/行业, `region`/区域, `level`/级别,
 /// `status`/状态, `tags`/标签, …). You own what you import. A file that cannot be
 /// read, lacks a name column or names an unknown one is a 422 at once; otherwise

@@ -44,13 +44,44 @@ fn clean_cell(c: &str) -> String {
     c.trim().replace('\0', "")
 }
 
-/// The cells of a file: CSV (UTF-8, with or without BOM) or Excel (.xlsx/.xls), by name.
-pub fn read_table(file_name: &str, data: &[u8]) -> AppResult<Vec<Vec<String>>> {
+/// The cells of an uploaded file, and the text encoding it was read in (CSV).
+pub struct Table {
+    pub rows: Vec<Vec<String>>,
+    pub encoding: Option<&'static str>,
+}
+
+/// A CSV file's text and the name of its encoding: the one its byte-order
+/// mark names (UTF-8, UTF-16); without one UTF-8 when the bytes are valid
+/// UTF-8, else GB18030 (GBK's superset: what Excel saves a CSV in on Chinese
+/// Windows). `None` when the bytes are none of these.
+pub fn decode_csv(data: &[u8]) -> Option<(String, &'static str)> {
+    use encoding_rs::{GB18030, UTF_16BE, UTF_16LE};
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(data) {
+        let text = encoding.decode_without_bom_handling_and_without_replacement(&data[bom..])?;
+        let name = if encoding == UTF_16LE {
+            "UTF-16LE"
+        } else if encoding == UTF_16BE {
+            "UTF-16BE"
+        } else {
+            "UTF-8"
+        };
+        return Some((text.into_owned(), name));
+    }
+    if let Ok(text) = std::str::from_utf8(data) {
+        return Some((text.to_owned(), "UTF-8"));
+    }
+    let text = GB18030.decode_without_bom_handling_and_without_replacement(data)?;
+    Some((text.into_owned(), "GB18030"))
+}
+
+/// The cells of a file: CSV (`decode_csv`) or Excel (.xlsx/.xls), by name.
+pub fn read_table(file_name: &str, data: &[u8]) -> AppResult<Table> {
     let lower = file_name.to_ascii_lowercase();
     let bad = |m: String| AppError::field("file", "unreadable", m);
     if lower.ends_with(".csv") {
-        let text = std::str::from_utf8(data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data))
-            .map_err(|_| bad("a CSV file must be UTF-8".into()))?;
+        let (text, encoding) = decode_csv(data).ok_or_else(|| {
+            bad("the file is neither UTF-8 nor GBK/GB18030 text: save it as CSV again".into())
+        })?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -60,7 +91,10 @@ pub fn read_table(file_name: &str, data: &[u8]) -> AppResult<Vec<Vec<String>>> {
             let rec = rec.map_err(|e| bad(format!("not a valid CSV file: {e}")))?;
             out.push(rec.iter().map(clean_cell).collect());
         }
-        Ok(out)
+        Ok(Table {
+            rows: out,
+            encoding: Some(encoding),
+        })
     } else if lower.ends_with(".xlsx") || lower.ends_with(".xls") {
         use calamine::Reader;
         let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(data.to_vec()))
@@ -69,10 +103,13 @@ pub fn read_table(file_name: &str, data: &[u8]) -> AppResult<Vec<Vec<String>>> {
             .worksheet_range_at(0)
             .ok_or_else(|| bad("the workbook has no sheet".into()))?
             .map_err(|e| bad(format!("not a readable Excel file: {e}")))?;
-        Ok(range
-            .rows()
-            .map(|r| r.iter().map(|c| clean_cell(&c.to_string())).collect())
-            .collect())
+        Ok(Table {
+            rows: range
+                .rows()
+                .map(|r| r.iter().map(|c| clean_cell(&c.to_string())).collect())
+                .collect(),
+            encoding: None,
+        })
     } else {
         Err(AppError::field(
             "file",
@@ -168,11 +205,12 @@ pub async fn start(
     actor: &Actor,
     user: &CurrentUser,
     file_name: &str,
-    table: Vec<Vec<String>>,
+    table: Table,
     create_duplicates: bool,
     dry_run: bool,
 ) -> AppResult<import_entity::Model> {
-    let mut rows = table.into_iter();
+    let encoding = table.encoding;
+    let mut rows = table.rows.into_iter();
     let header = rows.next().unwrap_or_default();
     let mut columns: Vec<Option<&'static str>> = Vec::new();
     let mut unknown = Vec::new();
@@ -225,6 +263,7 @@ pub async fn start(
         dry_run,
         header,
         rows,
+        encoding,
         importer,
     )
     .await
@@ -332,7 +371,18 @@ async fn import_upload(
         Ok(m) => {
             return Ok(axum::response::Redirect::to(&format!("/imports/{}", m.id)).into_response());
         }
-        Err(AppError::Validation(errs)) => errs.first().map(|e| e.message.clone()),
+        // In the reader's language; the unknown columns are named as the file names them.
+        Err(AppError::Validation(errs)) => errs.first().map(|e| {
+            let key = format!("import.error_{}", e.code);
+            if !s.ctx.lang.has(&key) {
+                return s.ctx.error_message(&e.code, &e.message);
+            }
+            let text = s.ctx.t(&key).to_owned();
+            match (e.code.as_str(), e.message.split_once(": ")) {
+                ("unknown_columns", Some((_, columns))) => format!("{text}{columns}"),
+                _ => text,
+            }
+        }),
         Err(AppError::BadRequest(m)) => Some(m),
         Err(e) => return Err(e.into()),
     };
@@ -340,4 +390,28 @@ async fn import_upload(
     // Nothing was imported: the page says why.
     *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_text_is_read_by_its_mark_as_utf8_or_as_gb18030() {
+        let text = "名称,电话\n腾飞科技,0571\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(text);
+        assert_eq!(decode_csv(&gbk), Some((text.to_owned(), "GB18030")));
+        assert_eq!(
+            decode_csv(text.as_bytes()),
+            Some((text.to_owned(), "UTF-8"))
+        );
+        let bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
+        assert_eq!(decode_csv(&bom), Some((text.to_owned(), "UTF-8")));
+        let mut le = vec![0xFF, 0xFE];
+        for u in text.encode_utf16() {
+            le.extend_from_slice(&u.to_le_bytes());
+        }
+        assert_eq!(decode_csv(&le), Some((text.to_owned(), "UTF-16LE")));
+        assert_eq!(decode_csv(&[0x81, 0x20, 0xFF]), None);
+    }
 }

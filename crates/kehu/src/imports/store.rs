@@ -101,6 +101,8 @@ struct Outcome {
     failed_rows: Vec<FailedRow>,
     /// Why the import stopped, when an unexpected error stopped it.
     stopped: Option<String>,
+    /// The text encoding a CSV file was read in.
+    encoding: Option<String>,
 }
 
 /// An import as the API and the page show it.
@@ -133,6 +135,10 @@ pub struct ImportView {
     pub error_file: Option<String>,
     /// Why an unexpected error stopped the import.
     pub detail: Option<String>,
+    /// The text encoding a CSV file was read in: `UTF-8`, `UTF-16LE` or
+    /// `UTF-16BE` (by its byte-order mark) or `GB18030` (GBK's superset, what
+    /// Excel saves a CSV in on Chinese Windows); none for an Excel file.
+    pub encoding: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -178,6 +184,7 @@ pub fn view(m: &import::Model, now: OffsetDateTime) -> ImportView {
         errors: o.errors,
         error_file: (o.failed > 0).then(|| format!("/api/v1/imports/{}/errors.csv", m.id)),
         detail: o.stopped,
+        encoding: o.encoding,
         created_at: m.created_at,
         finished_at: m.finished_at,
     }
@@ -246,11 +253,13 @@ pub async fn start<I: RowImporter>(
     dry_run: bool,
     header: Vec<String>,
     rows: Vec<Vec<String>>,
+    encoding: Option<&str>,
     importer: I,
 ) -> AppResult<import::Model> {
     let now = clock.now();
     let outcome = Outcome {
         header,
+        encoding: encoding.map(str::to_owned),
         ..Default::default()
     };
     let m = import::ActiveModel {

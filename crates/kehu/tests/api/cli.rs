@@ -196,8 +196,8 @@ async fn demo_migrate_and_backup() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-#[test]
-fn bad_arguments_are_reported_without_a_panic() {
+/// What `kehu serve` on an address that is none prints, with `env` set.
+fn serve_on_a_bad_address(env: &[(&str, &str)]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_kehu"))
         .args([
             "serve",
@@ -206,10 +206,16 @@ fn bad_arguments_are_reported_without_a_panic() {
             "--database-url",
             "sqlite::memory:",
         ])
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn bad_arguments_are_reported_without_a_panic() {
+    let err = serve_on_a_bad_address(&[]);
     assert!(err.contains("cannot listen on not-an-address"), "{err}");
     assert!(!err.contains("panicked"));
 }
@@ -223,18 +229,7 @@ fn environment_switches_take_the_usual_spellings() {
         ("KEHU_SECURE_COOKIES", "1"),
         ("KEHU_SECURE_COOKIES", "false"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_kehu"))
-            .args([
-                "serve",
-                "--bind",
-                "not-an-address",
-                "--database-url",
-                "sqlite::memory:",
-            ])
-            .env(var, value)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = serve_on_a_bad_address(&[(var, value)]);
         // The arguments are accepted: what stops it is the address.
         assert!(
             err.contains("cannot listen on not-an-address"),

@@ -433,3 +433,94 @@ async fn a_dry_run_finds_look_alikes_across_batches() {
         (Some(n as u64), Some(1))
     );
 }
+
+/// A CSV saved by Excel on Chinese Windows is GBK: it is read as GB18030 and
+/// the report says so; UTF-8 (with or without a BOM) says UTF-8; bytes that
+/// are no such text are refused with a field error.
+#[tokio::test]
+async fn a_gbk_csv_is_read_and_the_report_names_its_encoding() {
+    let app = spawn_app().await;
+    let rep_id = app.user("rep@example.com", "张伟", Role::Sales, None).await;
+    let rep = app.api(&app.quick_token(&rep_id).await);
+    let text = "名称,电话,区域\n苏州市金桥化工有限公司,0512-6666 1234,华东\n";
+    let (gbk, _, lossy) = encoding_rs::GBK.encode(text);
+    assert!(!lossy);
+    assert!(
+        std::str::from_utf8(&gbk).is_err(),
+        "GBK bytes are not UTF-8"
+    );
+    let r = import(&rep, "", "客户.csv", gbk.into_owned()).await;
+    assert_eq!(r["created"], 1, "{r}");
+    assert_eq!(r["encoding"], "GB18030");
+    let page: Value = rep
+        .get("/api/v1/customers?q=%E9%87%91%E6%A1%A5%E5%8C%96%E5%B7%A5")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["data"][0]["name"], "苏州市金桥化工有限公司");
+    assert_eq!(page["data"][0]["region"], "华东");
+    let r = import(
+        &rep,
+        "?dry_run=true",
+        "b.csv",
+        "\u{feff}名称\n南京钟山电子\n".as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(r["encoding"], "UTF-8");
+    let p = problem(
+        send(&rep, "", "c.csv", vec![0x81, 0x20, 0xFF, 0xFE, 0x80]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(field_codes(&p), vec![("file".into(), "unreadable".into())]);
+    // The page names the encoding, and says what is wrong with a file in the
+    // reader's language.
+    let (client, csrf) = app.sign_in("rep@example.com").await;
+    let post = |name: &'static str, bytes: Vec<u8>, lang: &'static str| {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name),
+        );
+        client
+            .post(app.url(&format!("/customers/import?_csrf={csrf}")))
+            .header("accept-language", lang)
+            .multipart(form)
+            .send()
+    };
+    let (gbk, _, _) = encoding_rs::GBK.encode("名称\n无锡市太湖电子有限公司\n");
+    let res = post("d.csv", gbk.into_owned(), "zh-CN").await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let at = res.headers()["location"].to_str().unwrap().to_owned();
+    wait(&rep, &format!("/api/v1{at}")).await;
+    let html = client
+        .get(app.url(&at))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("id=\"import-encoding\"") && html.contains("GB18030"),
+        "{html}"
+    );
+    for (lang, says) in [
+        ("zh-CN", "无法读取此文件"),
+        ("en", "This file cannot be read"),
+    ] {
+        let res = post("e.csv", vec![0x81, 0x20, 0xFF], lang).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = res.text().await.unwrap();
+        assert!(html.contains(says), "{lang}: {html}");
+    }
+    let res = post(
+        "f.csv",
+        "名称,传真\n某公司,1\n".as_bytes().to_vec(),
+        "zh-CN",
+    )
+    .await
+    .unwrap();
+    let html = res.text().await.unwrap();
+    assert!(html.contains("第一行有无法识别的列名：传真"), "{html}");
+}
