@@ -186,6 +186,13 @@ impl FormField {
         self
     }
 
+    /// The value is longer than the field takes: the form says so beside
+    /// the error, and keeps the whole text (inputs carry no `maxlength`,
+    /// which cut a pasted text without a word).
+    pub fn too_long(&self) -> bool {
+        self.value.chars().count() > self.max
+    }
+
     pub fn wide(mut self) -> Self {
         self.wide = true;
         self

@@ -479,3 +479,58 @@ async fn the_list_page_sorts_by_a_custom_field_column() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// Forms leave checking to the app, in the reader's language: no browser
+/// bubbles (`novalidate`) and no `maxlength` cutting a pasted text without a
+/// word. A text that is too long comes back whole, with the limit named.
+#[tokio::test]
+async fn forms_are_checked_by_the_app_and_never_cut_a_text() {
+    let app = spawn_app().await;
+    app.user("rep@example.com", "张伟", Role::Sales, None).await;
+    let (client, _) = app.sign_in("rep@example.com").await;
+    let html = client
+        .get(app.url("/customers/new"))
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<form novalidate"), "{html}");
+    assert!(!html.contains("maxlength"), "{html}");
+    let csrf = csrf_of(&html);
+    let long = "长".repeat(10_000);
+    for (name, says) in [
+        (long.as_str(), "最多 200 个字符，现有 10000 个。"),
+        ("", "此项必填。"),
+    ] {
+        let res = client
+            .post(app.url("/customers"))
+            .header("accept-language", "zh-CN")
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("name", name),
+                ("kind", "company"),
+                ("status", "potential"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let html = res.text().await.unwrap();
+        assert!(html.contains(says), "{says}");
+        assert!(
+            html.contains(&format!("value=\"{name}\"")),
+            "the text is kept whole"
+        );
+    }
+    let list: Value = app
+        .api(&app.token("rep@example.com").await)
+        .get("/api/v1/customers")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 0, "nothing was saved");
+}
