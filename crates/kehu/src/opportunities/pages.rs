@@ -642,11 +642,24 @@ async fn form_page(
                     .collect(),
             )
             .required(),
-        FormField::new("lost_reason", &t("lost_reason"), "text", &v("lost_reason")).max(500),
+    ]);
+    // Why a deal was lost is asked of a lost deal only (a move to a lost
+    // stage asks for it); a new or open deal's form does not show it.
+    let stage = v("stage_id");
+    let lost = pipelines
+        .iter()
+        .flat_map(|p| &p.stages)
+        .any(|st| st.id == stage && st.kind == "lost");
+    if lost || !v("lost_reason").is_empty() {
+        fields.push(
+            FormField::new("lost_reason", &t("lost_reason"), "text", &v("lost_reason")).max(500),
+        );
+    }
+    fields.push(
         FormField::new("notes", &t("notes"), "textarea", &v("notes"))
             .max(10_000)
             .wide(),
-    ]);
+    );
     let fields = fields.into_iter().map(|f| f.with_errors(&errors)).collect();
     let defs = crate::custom_fields::store::defs(&state.db, "opportunity").await?;
     let custom = custom_inputs(&defs, ctx.lang, stored_custom, &errors);

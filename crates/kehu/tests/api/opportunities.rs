@@ -1378,6 +1378,10 @@ async fn deal_pages_create_edit_and_move_without_javascript() {
         .await
         .unwrap();
     assert!(form.contains("表单客户"));
+    assert!(
+        !form.contains("name=\"lost_reason\""),
+        "a new deal is not asked why it was lost"
+    );
     // Bad input comes back with field errors and the typed values.
     let res = client
         .post(app.url("/opportunities"))
@@ -1476,6 +1480,10 @@ async fn deal_pages_create_edit_and_move_without_javascript() {
         .text()
         .await
         .unwrap();
+    assert!(
+        edit.contains("name=\"lost_reason\""),
+        "a lost deal's form asks why it was lost"
+    );
     let csrf2 = csrf_of(&edit);
     let res = client
         .post(app.url(&format!("/opportunities/{id}")))
