@@ -1322,6 +1322,15 @@ pub async fn terminate(
             "the contract is already terminated",
         ));
     }
+    // A contract never signed that waits for its approval is approved or
+    // rejected (back to a draft, which may then be cancelled), not ended:
+    // its approver would be left with a request about nothing.
+    if old.status == "pending_approval" && old.activated_at.is_none() {
+        return Err(AppError::refused(
+            "pending_approval",
+            "the contract waits for approval: it is approved or rejected first",
+        ));
+    }
     // A draft is cancelled by whoever sees it; a signed contract ends only by a
     // manager, finance or an administrator.
     if old.activated_at.is_some() && !user.has_role(&[Role::Manager, Role::Finance]) {

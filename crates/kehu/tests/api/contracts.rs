@@ -201,6 +201,31 @@ async fn a_contract_goes_through_approval_plan_payments_and_invoices() {
     .await;
     assert_eq!(sent["status"], "pending_approval");
     assert_eq!(sent["approver_id"], p.boss_id.as_str());
+    // Waiting for its first approval, it is approved or rejected, not ended;
+    // its page offers no Terminate.
+    for who in [&p.rep, &p.boss] {
+        let refused = problem(
+            who.post(&format!("{url}/terminate"), &json!({"comment": "不做了"}))
+                .await,
+            StatusCode::CONFLICT,
+        )
+        .await;
+        assert_eq!(refused["reason"], "pending_approval");
+    }
+    let (page_client, _) = app.sign_in("rep@example.com").await;
+    let page = page_client
+        .get(app.url(&format!("/contracts/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("HT-") || page.contains(&id),
+        "the contract page"
+    );
+    assert!(!page.contains("terminate-contract"), "{page}");
     let inbox: Value = p
         .boss
         .get("/api/v1/notifications")
