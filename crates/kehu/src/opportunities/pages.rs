@@ -74,6 +74,8 @@ pub struct Row {
     pub owner: String,
     pub amount: String,
     pub close: String,
+    /// Open, and its expected close date has passed.
+    pub overdue: bool,
 }
 
 /// Table rows of deals. A customer the viewer does not see (a deal of theirs on
@@ -89,9 +91,12 @@ async fn rows(
     let customers = crate::customers::store::visible_names(&state.db, me, customer_ids).await?;
     let owner_ids: Vec<String> = deals.iter().filter_map(|d| d.owner_id.clone()).collect();
     let names = crate::users::store::names(&state.db, owner_ids).await?;
+    let today = crate::platform::clock::day(&state.clock.now());
     Ok(deals
         .into_iter()
         .map(|o| Row {
+            overdue: o.status == "open"
+                && o.expected_close_date.as_ref().is_some_and(|d| *d < today),
             customer: customers.get(&o.customer_id).cloned().unwrap_or_default(),
             stage: pipelines
                 .iter()

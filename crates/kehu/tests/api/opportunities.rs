@@ -1714,3 +1714,53 @@ async fn the_recycle_bin_purges_deals_and_keeps_customers_that_have_some() {
     assert_eq!(count(&app, "opportunities").await, 1);
     assert_eq!(count(&app, "opportunity_stage_changes").await, 1);
 }
+
+/// An open deal whose expected close date has passed is flagged on the list
+/// and the board; a later date, or a closed deal, is not.
+#[tokio::test]
+async fn open_deals_past_their_close_date_are_flagged() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let c = customer(&p.rep, "逾期客户").await;
+    let today = kehu::platform::clock::day(&app.state.clock.now());
+    let past = deal(
+        &p.rep,
+        json!({"name": "过期商机", "customer_id": c, "expected_close_date": "2020-01-31"}),
+    )
+    .await;
+    deal(
+        &p.rep,
+        json!({"name": "今日商机", "customer_id": c, "expected_close_date": today}),
+    )
+    .await;
+    let (client, _) = app.sign_in("rep@example.com").await;
+    let page = |path: &'static str| {
+        let client = client.clone();
+        let url = app.url(path);
+        async move {
+            client
+                .get(url)
+                .header("accept-language", "zh-CN")
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    for path in ["/opportunities", "/opportunities/board"] {
+        let html = page(path).await;
+        assert_eq!(html.matches("deal-overdue").count(), 1, "{path}: {html}");
+        assert!(html.contains("已过预计成交日"), "{path}");
+    }
+    // Lost, it is no longer flagged.
+    let res = moved(
+        &p.rep,
+        past["id"].as_str().unwrap(),
+        json!({"stage_id": stage(6), "lost_reason": "预算取消"}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!page("/opportunities").await.contains("deal-overdue"));
+}
