@@ -251,6 +251,26 @@ pub struct LineItem {
     pub total: String,
 }
 
+impl LineItem {
+    /// The unit price for people, in the document's `currency` (`¥12,800.00`).
+    pub fn price_shown(&self, currency: &str) -> String {
+        shown(&self.unit_price, currency)
+    }
+
+    /// The line's total for people, in the document's `currency`.
+    pub fn total_shown(&self, currency: &str) -> String {
+        shown(&self.total, currency)
+    }
+}
+
+/// An amount of `currency` as the pages show money (`platform::money::display_money`).
+fn shown(amount: &str, currency: &str) -> String {
+    crate::platform::money::display_money(&crate::platform::money::Money {
+        amount: amount.to_owned(),
+        currency: currency.to_owned(),
+    })
+}
+
 /// A product line as sent.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -346,6 +346,11 @@ async fn quotes_expire_are_turned_down_and_export_to_excel_and_print() {
         html.contains("年度维保") && html.contains("¥28,620.00"),
         "{html}"
     );
+    // Lines in the same money format as the totals.
+    assert!(
+        html.contains("¥18,000.00") && html.contains("¥27,000.00") && !html.contains(">18000.00<"),
+        "{html}"
+    );
     let res = rep
         .get(app.url(&format!(
             "/quotes/{}/export.xlsx",
