@@ -137,3 +137,16 @@ async fn delete_activity(
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The values and list parameters of activities, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    c.one_of(
+        &[
+            "NewActivity.kind",
+            "ActivityPatch.kind",
+            "ActivityView.kind",
+        ],
+        super::model::KINDS,
+    );
+    c.list("/api/v1/activities", &store::LIST);
+}

@@ -43,3 +43,8 @@ async fn list_audit(
     let req = store::LIST.parse(&pairs(q.as_deref())?)?;
     Ok(Json(store::list(&state.db, &req).await?))
 }
+
+/// The list parameters of audit, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    c.list("/api/v1/audit", &store::LIST);
+}

@@ -186,3 +186,12 @@ async fn create_customer_contact(
         ContactView::from(m),
     ))
 }
+
+/// The values and list parameters of contacts, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    c.one_of(
+        &["NewContact.role", "ContactPatch.role", "ContactView.role"],
+        super::model::ROLES,
+    );
+    c.list("/api/v1/contacts", &store::LIST);
+}

@@ -71,6 +71,7 @@ impl From<contact::Model> for ContactView {
 pub struct NewContact {
     #[serde(default)]
     pub customer_id: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub title: Option<String>,
     pub department: Option<String>,
@@ -91,6 +92,7 @@ pub struct NewContact {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     pub role: Option<String>,
     pub is_primary: Option<bool>,

@@ -588,3 +588,20 @@ async fn put_contract_settings(
         store::set_settings(&state.db, state.clock.now(), &me.actor(), input, expected).await?,
     ))
 }
+
+/// The values and list parameters of contracts, payments and invoices, in the
+/// OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    use super::model::{
+        INSTALLMENT_STATUSES, INVOICE_KINDS, INVOICE_STATUSES, METHODS, PAYMENT_STATUSES, STATUSES,
+    };
+    c.one_of(&["ContractView.status"], STATUSES);
+    c.one_of(&["InstallmentView.status"], INSTALLMENT_STATUSES);
+    c.one_of(&["NewPayment.method", "PaymentView.method"], METHODS);
+    c.one_of(&["PaymentView.status"], PAYMENT_STATUSES);
+    c.one_of(&["NewInvoice.kind", "InvoiceView.kind"], INVOICE_KINDS);
+    c.one_of(&["InvoiceView.status"], INVOICE_STATUSES);
+    c.list("/api/v1/contracts", &store::LIST);
+    c.list("/api/v1/payments", &payments::PAYMENT_LIST);
+    c.list("/api/v1/invoices", &payments::INVOICE_LIST);
+}

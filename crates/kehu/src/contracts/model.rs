@@ -127,6 +127,7 @@ impl ContractView {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewContract {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     pub customer_id: String,
     /// A deal of the same customer.
@@ -150,6 +151,7 @@ pub struct NewContract {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContractPatch {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     pub amount: Option<Money>,
     pub products: Option<Vec<LineItemInput>>,
@@ -388,6 +390,7 @@ pub struct NewInvoice {
     /// In the contract's currency.
     pub amount: Money,
     /// 购买方名称.
+    #[schema(min_length = 1, max_length = 200)]
     pub buyer_title: String,
     /// 纳税人识别号 (15 to 20 letters and digits).
     pub buyer_tax_no: Option<String>,

@@ -99,3 +99,11 @@ async fn update_field(
         .into(),
     ))
 }
+
+/// The values of custom field definitions, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    c.one_of(
+        &["NewCustomField.entity", "CustomFieldView.entity"],
+        super::model::ENTITIES,
+    );
+}

@@ -57,6 +57,7 @@ impl From<custom_field::Model> for CustomFieldView {
 pub struct NewCustomField {
     pub entity: String,
     pub key: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub label_en: String,
     #[serde(default)]
     pub label_zh: String,
@@ -126,6 +127,7 @@ impl NewCustomField {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomFieldPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub label_en: Option<String>,
     pub label_zh: Option<String>,
     pub required: Option<bool>,

@@ -270,3 +270,25 @@ async fn import_customers(
     *res.status_mut() = StatusCode::ACCEPTED;
     Ok(res)
 }
+
+/// The values and list parameters of customers, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    use super::model::{KINDS, STATUSES};
+    c.one_of(
+        &[
+            "NewCustomer.kind",
+            "CustomerPatch.kind",
+            "CustomerView.kind",
+        ],
+        KINDS,
+    );
+    c.one_of(
+        &[
+            "NewCustomer.status",
+            "CustomerPatch.status",
+            "CustomerView.status",
+        ],
+        STATUSES,
+    );
+    c.list("/api/v1/customers", &store::LIST);
+}

@@ -118,6 +118,7 @@ impl From<customer::Model> for CustomerView {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCustomer {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub kind: Option<String>,
     pub industry: Option<String>,
@@ -147,6 +148,7 @@ pub struct NewCustomer {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerPatch {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     pub kind: Option<String>,
     pub status: Option<String>,

@@ -311,3 +311,17 @@ async fn update_form(
     .await?;
     Ok(Json(m.into()))
 }
+
+/// The values and list parameters of leads, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    c.one_of(
+        &[
+            "NewLead.status",
+            "LeadPatch.status",
+            "LeadView.status",
+            "BulkInput.status",
+        ],
+        super::model::STATUSES,
+    );
+    c.list("/api/v1/leads", &store::LIST);
+}

@@ -89,6 +89,7 @@ impl From<lead::Model> for LeadView {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLead {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub company: Option<String>,
     pub title: Option<String>,
@@ -114,6 +115,7 @@ pub struct NewLead {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -380,6 +382,7 @@ impl From<lead_form::Model> for LeadFormView {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLeadForm {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub source: Option<String>,
     pub owner_id: Option<String>,
@@ -390,6 +393,7 @@ pub struct NewLeadForm {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadFormPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]

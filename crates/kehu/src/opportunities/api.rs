@@ -224,3 +224,26 @@ async fn restore_opportunity(
     .await?;
     Ok(Json(m.into()))
 }
+
+/// The values and list parameters of deals, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    use crate::pipelines::model::{GRADES, PRIORITIES};
+    c.one_of(
+        &[
+            "NewOpportunity.grade",
+            "OpportunityPatch.grade",
+            "OpportunityView.grade",
+        ],
+        GRADES,
+    );
+    c.one_of(
+        &[
+            "NewOpportunity.priority",
+            "OpportunityPatch.priority",
+            "OpportunityView.priority",
+        ],
+        PRIORITIES,
+    );
+    c.one_of(&["OpportunityView.status"], super::model::STATUSES);
+    c.list("/api/v1/opportunities", &store::LIST);
+}

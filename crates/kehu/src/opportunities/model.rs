@@ -115,6 +115,7 @@ impl From<opportunity::Model> for OpportunityView {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOpportunity {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub customer_id: String,
     pub contact_id: Option<String>,
@@ -149,6 +150,7 @@ pub struct NewOpportunity {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpportunityPatch {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]

@@ -199,3 +199,15 @@ async fn delete_rule(
     store::delete_rule(&state.db, state.clock.now(), &me.actor(), &me.user, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The values of stages and automation rules, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    use super::model::{ACTIONS, CONDITION_FIELDS, CONDITION_OPS, STAGE_KINDS};
+    c.one_of(&["StageInput.kind", "StageView.kind"], STAGE_KINDS);
+    c.one_of(
+        &["NewRule.action", "RulePatch.action", "RuleView.action"],
+        ACTIONS,
+    );
+    c.one_of(&["RuleCondition.field"], CONDITION_FIELDS);
+    c.one_of(&["RuleCondition.op"], CONDITION_OPS);
+}

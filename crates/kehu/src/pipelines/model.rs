@@ -117,6 +117,7 @@ impl PipelineView {
 #[serde(deny_unknown_fields)]
 pub struct StageInput {
     pub id: Option<String>,
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     pub name_en: Option<String>,
     pub probability: i32,
@@ -129,6 +130,7 @@ pub struct StageInput {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPipeline {
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     pub name_en: Option<String>,
     /// Make it the pipeline new deals go to by default.
@@ -144,6 +146,7 @@ pub struct NewPipeline {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PipelinePatch {
+    #[schema(min_length = 1, max_length = 50)]
     pub name: Option<String>,
     pub name_en: Option<String>,
     pub is_default: Option<bool>,
@@ -274,6 +277,7 @@ impl From<automation_rule::Model> for RuleView {
 #[serde(deny_unknown_fields)]
 pub struct NewRule {
     pub stage_id: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub condition: Option<RuleCondition>,
     pub action: String,
@@ -286,6 +290,7 @@ pub struct NewRule {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RulePatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::platform::api::double_option")]
     #[schema(value_type = Option<RuleCondition>)]

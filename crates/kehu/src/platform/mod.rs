@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod money;
 pub mod normalize;
 pub mod numbering;
+pub mod openapi;
 pub mod scope;
 pub mod state;
 pub mod trigrams;

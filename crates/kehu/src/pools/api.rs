@@ -235,3 +235,16 @@ async fn customer_ownership(
     crate::customers::store::get(&state.db, &me.user, &id).await?;
     Ok(Json(Page::whole(store::history(&state.db, &id).await?)))
 }
+
+/// The values and list parameters of pools, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    use crate::customers::model::{KINDS, STATUSES};
+    c.one_of(&["PoolCustomerView.kind"], KINDS);
+    c.one_of(&["PoolCustomerView.status"], STATUSES);
+    c.one_of(&["AssignInput.strategy"], super::store::STRATEGIES);
+    c.one_of(&["OwnershipView.action"], super::model::ACTIONS);
+    c.list(
+        "/api/v1/pools/{id}/customers",
+        &crate::customers::store::POOL_LIST,
+    );
+}

@@ -95,6 +95,7 @@ impl From<pool::Model> for PoolView {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPool {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub team_ids: Option<Vec<String>>,
     pub return_after_days_without_activity: Option<i32>,
@@ -113,6 +114,7 @@ pub struct NewPool {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PoolPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     pub team_ids: Option<Vec<String>>,
     #[serde(default, deserialize_with = "double_option")]
@@ -400,6 +402,7 @@ pub struct PoolCustomerView {
 #[serde(deny_unknown_fields)]
 pub struct ReturnInput {
     /// Why the customer goes back (shown in the pool).
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 

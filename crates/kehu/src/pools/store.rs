@@ -646,7 +646,7 @@ async fn team_reps<C: ConnectionTrait>(db: &C, team_id: &str) -> AppResult<Vec<S
         .await?)
 }
 
-const STRATEGIES: &[&str] = &["round_robin", "least_loaded"];
+pub const STRATEGIES: &[&str] = &["round_robin", "least_loaded"];
 
 /// Managers and administrators give customers (from a pool, or owned by
 /// someone they see) to a user they see, or share them across a team's active

@@ -105,3 +105,8 @@ async fn update_product(
     .await?;
     Ok(Json(m.into()))
 }
+
+/// The list parameters of products, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    c.list("/api/v1/products", &store::LIST);
+}

@@ -63,7 +63,9 @@ impl From<product::Model> for ProductView {
 #[serde(deny_unknown_fields)]
 pub struct NewProduct {
     /// Unique stock-keeping code.
+    #[schema(min_length = 1, max_length = 64)]
     pub sku: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub category: Option<String>,
     pub unit: Option<String>,
@@ -81,7 +83,9 @@ pub struct NewProduct {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductPatch {
+    #[schema(min_length = 1, max_length = 64)]
     pub sku: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -279,6 +283,7 @@ pub struct LineItemInput {
     pub product_id: Option<String>,
     /// Required unless `product_id` is given.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// A decimal string, more than 0.
     pub quantity: String,

@@ -292,3 +292,13 @@ async fn customer_purchases(
     crate::customers::store::get(&state.db, &me.user, &id).await?;
     Ok(Json(store::purchases(&state.db, &me.user, &id).await?))
 }
+
+/// The values and list parameters of quotes and orders, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    use super::model::{ORDER_MOVES, ORDER_STATUSES, QUOTE_STATUSES};
+    c.one_of(&["QuoteView.status"], QUOTE_STATUSES);
+    c.one_of(&["OrderView.status"], ORDER_STATUSES);
+    c.one_of(&["OrderStatusInput.status"], ORDER_MOVES);
+    c.list("/api/v1/quotes", &store::QUOTE_LIST);
+    c.list("/api/v1/orders", &store::ORDER_LIST);
+}

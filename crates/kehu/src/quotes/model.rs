@@ -12,6 +12,8 @@ use utoipa::ToSchema;
 
 pub const QUOTE_STATUSES: &[&str] = &["draft", "sent", "accepted", "rejected", "expired"];
 pub const ORDER_STATUSES: &[&str] = &["confirmed", "fulfilled", "cancelled"];
+/// What a confirmed order may become (then it stays).
+pub const ORDER_MOVES: &[&str] = &["fulfilled", "cancelled"];
 
 /// The priced part of a quote or an order.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -107,6 +109,7 @@ impl From<quote::Model> for QuoteView {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewQuote {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     /// Required unless `opportunity_id` names the deal (its customer is taken).
     pub customer_id: Option<String>,
@@ -128,6 +131,7 @@ pub struct NewQuote {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuotePatch {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     pub items: Option<Vec<LineItemInput>>,
     pub discount_percent: Option<String>,

@@ -919,12 +919,10 @@ pub async fn set_order_status(
     id: &str,
     input: OrderStatusInput,
 ) -> AppResult<order::Model> {
-    if !["fulfilled", "cancelled"].contains(&input.status.trim()) {
-        return Err(AppError::field(
-            "status",
-            "not_an_option",
-            "must be one of: fulfilled, cancelled",
-        ));
+    if let Some(e) =
+        crate::platform::validate::one_of("status", input.status.trim(), super::model::ORDER_MOVES)
+    {
+        return Err(AppError::Validation(vec![e]));
     }
     let txn = write_txn(db).await?;
     let old = get_order(&txn, user, id).await?;

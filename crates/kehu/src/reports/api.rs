@@ -140,3 +140,9 @@ async fn payments_report(
         super::payments::payments(&state.db, &me.user, &p, group).await?,
     ))
 }
+
+/// The values of report rows, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    c.one_of(&["FunnelStage.kind"], crate::pipelines::model::STAGE_KINDS);
+    c.one_of(&["Outcome.status"], &["won", "lost"]);
+}

@@ -240,3 +240,11 @@ async fn put_follow_up(
         version: Some(version),
     }))
 }
+
+/// The values of settings, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    c.one_of(
+        &["EmailInput.security", "EmailSettings.security"],
+        crate::notifications::email::SECURITY,
+    );
+}

@@ -119,3 +119,19 @@ async fn update_task(
     let m = store::update(&state.db, now, &me.actor(), &me.user, &id, patch, expected).await?;
     Ok(Json(TaskView::new(m, now)))
 }
+
+/// The values and list parameters of tasks, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    use super::model::{KINDS, PRIORITIES, STATUSES};
+    c.one_of(&["NewTask.kind", "TaskPatch.kind", "TaskView.kind"], KINDS);
+    c.one_of(
+        &[
+            "NewTask.priority",
+            "TaskPatch.priority",
+            "TaskView.priority",
+        ],
+        PRIORITIES,
+    );
+    c.one_of(&["TaskPatch.status", "TaskView.status"], STATUSES);
+    c.list("/api/v1/tasks", &store::LIST);
+}

@@ -74,6 +74,7 @@ impl TaskView {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     pub due_at: String,
     pub remind_at: Option<String>,
@@ -89,6 +90,7 @@ pub struct NewTask {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskPatch {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     pub due_at: Option<String>,
     pub remind_at: Option<String>,

@@ -94,3 +94,8 @@ async fn update_team(
         .into(),
     ))
 }
+
+/// The list parameters of teams, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    c.list("/api/v1/teams", &store::LIST);
+}

@@ -37,6 +37,7 @@ impl From<team::Model> for TeamView {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTeam {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
     pub parent_id: Option<String>,
@@ -55,6 +56,7 @@ impl NewTeam {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]

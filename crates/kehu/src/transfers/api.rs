@@ -138,3 +138,8 @@ async fn reject_transfer(
     .await?;
     Ok(Json(m.into()))
 }
+
+/// The values of transfers, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    c.one_of(&["TransferView.status"], super::model::STATUSES);
+}

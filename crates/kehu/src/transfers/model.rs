@@ -64,6 +64,7 @@ impl From<transfer::Model> for TransferView {
 pub struct NewTransfer {
     pub customer_ids: Vec<String>,
     pub to_user_id: String,
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
     #[serde(default)]
     pub include_opportunities: bool,

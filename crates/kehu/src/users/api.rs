@@ -185,3 +185,8 @@ async fn update_me(
     .await?;
     Ok(Json(u.into()))
 }
+
+/// The list parameters of users, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    c.list("/api/v1/users", &store::LIST);
+}

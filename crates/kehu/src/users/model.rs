@@ -52,6 +52,7 @@ impl From<user::Model> for UserView {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub email: String,
     pub password: String,
@@ -83,6 +84,7 @@ impl NewUser {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     pub email: Option<String>,
     /// Sets a new password.

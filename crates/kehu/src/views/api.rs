@@ -53,6 +53,7 @@ struct EntityParam {
 #[serde(deny_unknown_fields)]
 pub struct NewView {
     pub entity: String,
+    #[schema(min_length = 1, max_length = 60)]
     pub name: String,
     pub query: String,
 }
@@ -106,4 +107,12 @@ async fn delete_view(
 ) -> AppResult<StatusCode> {
     store::delete(&state.db, &me.user.id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The values of saved views, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    c.one_of(
+        &["NewView.entity", "ViewView.entity"],
+        super::store::ENTITIES,
+    );
 }

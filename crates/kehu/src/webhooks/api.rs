@@ -177,3 +177,9 @@ async fn put_settings(
         store::set_settings(&state.db, state.clock.now(), &me.actor(), input).await?,
     ))
 }
+
+/// The list parameters of webhooks, in the OpenAPI document (`platform::openapi`).
+pub fn constrain(c: &mut crate::platform::openapi::Constraints) {
+    c.list("/api/v1/webhooks", &store::LIST);
+    c.list("/api/v1/webhooks/{id}/deliveries", &store::DELIVERIES);
+}

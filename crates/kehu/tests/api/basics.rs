@@ -1,9 +1,11 @@
 //! Health, metrics, OpenAPI, static files, problem details and unknown routes.
 
-use crate::helpers::{fresh_database, problem, spawn_app, spawn_app_with, test_settings};
+use crate::helpers::{
+    field_codes, fresh_database, ok, problem, spawn_app, spawn_app_with, test_settings,
+};
 use kehu::app::Settings;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn healthz_checks_the_database() {
@@ -319,4 +321,138 @@ async fn every_list_is_a_page_and_every_amount_is_money() {
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// The document states what the validators accept, from the same constants:
+/// each list's enumerated filters and sortable fields, the values of text
+/// fields, non-empty names, and the version a change needs. Each stated value
+/// is taken and a value outside is refused, so the two cannot drift.
+#[tokio::test]
+async fn openapi_states_the_values_every_list_and_body_accepts() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let api = app.api(&app.quick_token(&admin).await);
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut lists = 0;
+    let mut filters = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(params) = item["get"]["parameters"].as_array() else {
+            continue;
+        };
+        let Some(sort) = params.iter().find(|p| p["name"] == "sort") else {
+            continue;
+        };
+        if path.contains('{') {
+            continue;
+        }
+        lists += 1;
+        let pattern = sort["schema"]["pattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{path}: sort states no pattern"));
+        let names = pattern
+            .strip_prefix("^-?(")
+            .and_then(|p| p.strip_suffix(")$"))
+            .unwrap_or_else(|| panic!("{path}: {pattern}"));
+        for name in names.split('|').filter(|n| !n.contains('\\')) {
+            for sort in [name.to_owned(), format!("-{name}")] {
+                let res = api.get(&format!("{path}?sort={sort}")).await;
+                assert_eq!(res.status(), StatusCode::OK, "{path}?sort={sort}");
+            }
+        }
+        let res = api.get(&format!("{path}?sort=no_such_field")).await;
+        problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+        for p in params {
+            let Some(values) = p["schema"]["enum"].as_array() else {
+                continue;
+            };
+            filters += 1;
+            let name = p["name"].as_str().unwrap();
+            for v in values {
+                let v = v.as_str().unwrap();
+                let res = api.get(&format!("{path}?{name}={v}")).await;
+                assert_eq!(res.status(), StatusCode::OK, "{path}?{name}={v}");
+            }
+            let res = api.get(&format!("{path}?{name}=not_a_value")).await;
+            let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+            assert_eq!(
+                field_codes(&p),
+                [(name.to_owned(), "not_an_option".to_owned())]
+            );
+        }
+    }
+    assert!(lists >= 16, "{lists} lists");
+    assert!(filters >= 20, "{filters} enumerated filters");
+
+    let schemas = &doc["components"]["schemas"];
+    let kind = &schemas["NewCustomer"]["properties"]["kind"];
+    assert_eq!(kind["enum"], json!(["company", "person", null]));
+    assert_eq!(
+        schemas["CustomerView"]["properties"]["status"]["enum"],
+        json!(["potential", "active", "vip", "dormant", "churned"])
+    );
+    let name = &schemas["NewCustomer"]["properties"]["name"];
+    assert_eq!(
+        (name["minLength"].as_u64(), name["maxLength"].as_u64()),
+        (Some(1), Some(200))
+    );
+    // What the document states is what the API takes.
+    for kind in ["company", "person"] {
+        let res = api
+            .post(
+                "/api/v1/customers",
+                &json!({"name": format!("甲 {kind}"), "kind": kind}),
+            )
+            .await;
+        ok(res, StatusCode::CREATED).await;
+    }
+    let res = api
+        .post("/api/v1/customers", &json!({"name": "乙", "kind": "robot"}))
+        .await;
+    let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(
+        field_codes(&p),
+        [("kind".to_owned(), "not_an_option".to_owned())]
+    );
+    let res = api.post("/api/v1/customers", &json!({"name": ""})).await;
+    let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(
+        field_codes(&p),
+        [("name".to_owned(), "required".to_owned())]
+    );
+    let mut bodies = 0;
+    for (_, s) in schemas.as_object().unwrap() {
+        for (prop, v) in s["properties"].as_object().into_iter().flatten() {
+            if let Some(values) = v["enum"].as_array() {
+                assert!(!values.is_empty(), "{prop}");
+                bodies += 1;
+            }
+        }
+    }
+    assert!(bodies >= 50, "{bodies} enumerated fields");
+
+    // Every PATCH body's version says it is needed unless If-Match carries it.
+    let mut patches = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(body) =
+            item["patch"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+        else {
+            continue;
+        };
+        let s = &doc["components"]["schemas"][body.rsplit('/').next().unwrap()];
+        let Some(version) = s["properties"].get("version") else {
+            continue;
+        };
+        patches += 1;
+        let said = version["description"].as_str().unwrap_or_default();
+        assert!(
+            said.contains("If-Match") && said.contains("428"),
+            "PATCH {path}: {said}"
+        );
+    }
+    assert!(patches >= 15, "{patches} PATCH bodies with a version");
 }
