@@ -460,6 +460,7 @@ async fn user_command(db: &DatabaseConnection, cmd: UserCommand) -> anyhow::Resu
                 scope: None,
                 team_id,
                 active: true,
+                timezone: None,
             };
             let u = crate::users::store::create(db, now, &actor, input)
                 .await

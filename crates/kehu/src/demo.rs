@@ -113,6 +113,7 @@ pub async fn seed(db: &DatabaseConnection, now: OffsetDateTime) -> AppResult<Opt
                 scope: None,
                 team_id: Some(team_id.to_owned()),
                 active: true,
+                timezone: None,
             },
         )
         .await?;
@@ -1001,6 +1002,7 @@ pub async fn seed_contracts(
         scope: Scope::All,
         team_id: admin.team_id.clone(),
         locale: None,
+        timezone: crate::platform::tz::DEFAULT.to_owned(),
         session_id: None,
         teams: None,
     };
@@ -1200,6 +1202,7 @@ pub async fn seed_quotes(db: &DatabaseConnection, now: OffsetDateTime, n: u64) -
         scope: Scope::All,
         team_id: admin.team_id.clone(),
         locale: None,
+        timezone: crate::platform::tz::DEFAULT.to_owned(),
         session_id: None,
         teams: None,
     };

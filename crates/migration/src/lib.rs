@@ -22,6 +22,7 @@ mod m0013_customer_filter_index;
 mod m0014_imports;
 mod m0015_outbox_webhooks;
 mod m0016_search_bigrams_pg;
+mod m0017_user_timezones;
 
 pub use m0004_pools::DEFAULT_POOL_ID;
 pub use m0009_opportunities::{
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_imports::Migration),
             Box::new(m0015_outbox_webhooks::Migration),
             Box::new(m0016_search_bigrams_pg::Migration),
+            Box::new(m0017_user_timezones::Migration),
         ]
     }
 }

@@ -18,13 +18,14 @@ pub fn router() -> Router<AppState> {
         .route("/leads/{id}/activities", post(log_on_lead))
 }
 
-fn input(form: &Pairs) -> NewActivity {
+fn input(form: &Pairs, tz: &str) -> NewActivity {
     let opt = |k: &str| Some(value(form, k)).filter(|v| !v.is_empty());
     NewActivity {
         kind: value(form, "kind"),
         content: opt("content"),
         result: opt("result"),
-        next_follow_up_at: opt("next_follow_up_at"),
+        next_follow_up_at: opt("next_follow_up_at")
+            .map(|_| crate::platform::form::local_time(form, "next_follow_up_at", tz)),
         participants: Some(super::model::Participants {
             users: Vec::new(),
             contacts: crate::platform::form::values(form, "participant_contacts"),
@@ -65,7 +66,7 @@ async fn log_on_customer(
 ) -> PageResult<Response> {
     // Out of scope is a 404 page, like every other customer page.
     crate::customers::store::get(&state.db, &s.user, &id).await?;
-    let mut input = input(&form);
+    let mut input = input(&form, s.ctx.tz());
     input.customer_id = Some(id.clone());
     log(state, s, format!("/customers/{id}"), input).await
 }
@@ -77,7 +78,7 @@ async fn log_on_lead(
     HtmlForm(form): HtmlForm<Pairs>,
 ) -> PageResult<Response> {
     crate::leads::store::get(&state.db, &s.user, &id).await?;
-    let mut input = input(&form);
+    let mut input = input(&form, s.ctx.tz());
     input.lead_id = Some(id.clone());
     log(state, s, format!("/leads/{id}"), input).await
 }
@@ -195,13 +196,6 @@ async fn activity_form(
     })?)
 }
 
-fn local(t: &time::OffsetDateTime) -> String {
-    t.format(time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]"
-    ))
-    .unwrap_or_default()
-}
-
 async fn edit_form(
     State(state): State<AppState>,
     s: Signed,
@@ -211,7 +205,10 @@ async fn edit_form(
     let o = |v: &Option<String>| v.clone().unwrap_or_default();
     let form: Pairs = vec![
         ("kind".into(), a.kind.clone()),
-        ("occurred_at".into(), local(&a.occurred_at)),
+        (
+            "occurred_at".into(),
+            crate::platform::tz::form_value(a.occurred_at, s.ctx.tz()),
+        ),
         ("subject".into(), o(&a.subject)),
         ("content".into(), o(&a.content)),
         ("result".into(), o(&a.result)),
@@ -245,7 +242,11 @@ async fn save(
         (empty, parsed) => {
             let patch = super::model::ActivityPatch {
                 kind: Some(value(&form, "kind")),
-                occurred_at: Some(value(&form, "occurred_at")),
+                occurred_at: Some(crate::platform::form::local_time(
+                    &form,
+                    "occurred_at",
+                    s.ctx.tz(),
+                )),
                 duration_minutes: if empty { None } else { parsed.ok() },
                 location: Some(value(&form, "location")),
                 subject: Some(value(&form, "subject")),

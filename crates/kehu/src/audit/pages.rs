@@ -119,7 +119,9 @@ async fn list(
                 })
                 .unwrap_or_default();
             Row {
-                at: entry.at.format(&fmt).unwrap_or_default(),
+                at: crate::platform::tz::local(entry.at, s.ctx.tz())
+                    .format(&fmt)
+                    .unwrap_or_default(),
                 actor,
                 changes,
                 entry,

@@ -4,7 +4,7 @@ use super::store;
 use crate::entities::api_token;
 use crate::platform::audit::Actor;
 use crate::platform::error::{AppError, PageResult};
-use crate::platform::form::HtmlForm;
+use crate::platform::form::{FormErrors, FormField, HtmlForm, Pairs, value};
 use crate::platform::i18n::Lang;
 use crate::platform::state::AppState;
 use crate::platform::web::{
@@ -28,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/account/tokens", post(new_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
         .route("/account/calendar", post(reset_calendar))
+        .route("/account/preferences", post(save_preferences))
+        .route("/account/password", post(change_password))
         .route("/users/locks", get(locks_page).post(clear_lock))
 }
 
@@ -168,6 +170,19 @@ struct AccountPage {
     team: String,
     scope_label: &'static str,
     calendar_url: String,
+    /// Language and time zone, and the version of the user they belong to.
+    preferences: Vec<FormField>,
+    version: i64,
+    password: Vec<FormField>,
+    errors: FormErrors,
+}
+
+/// What the account page's forms show: what was sent (after an error) or
+/// what is stored.
+#[derive(Default)]
+struct AccountForms {
+    sent: Pairs,
+    errors: Option<FormErrors>,
 }
 
 async fn account_page(
@@ -176,6 +191,66 @@ async fn account_page(
     headers: &axum::http::HeaderMap,
     new_token: Option<String>,
 ) -> PageResult<Response> {
+    account_page_with(state, s, headers, new_token, AccountForms::default()).await
+}
+
+async fn account_page_with(
+    state: &AppState,
+    s: Signed,
+    headers: &axum::http::HeaderMap,
+    new_token: Option<String>,
+    forms: AccountForms,
+) -> PageResult<Response> {
+    let me = crate::users::store::get(&state.db, &s.user.id).await?;
+    let errors = forms.errors.unwrap_or_else(|| FormErrors::new(s.ctx.lang));
+    let sent = |k: &str| {
+        forms
+            .sent
+            .iter()
+            .any(|(n, _)| n == k)
+            .then(|| value(&forms.sent, k))
+    };
+    let t = |k: &str| s.ctx.t(k);
+    let mut language = FormField::new(
+        "locale",
+        t("account.language"),
+        "select",
+        &sent("locale").unwrap_or_else(|| me.locale.clone().unwrap_or_default()),
+    )
+    .options(
+        Lang::ALL
+            .iter()
+            .map(|l| (l.code().to_owned(), l.native_name().to_owned()))
+            .collect(),
+    )
+    .with_errors(&errors);
+    language.empty_label = Some(t("account.follow_browser").to_owned());
+    let preferences = vec![
+        language,
+        FormField::new(
+            "timezone",
+            t("field.timezone"),
+            "select",
+            &sent("timezone").unwrap_or_else(|| me.timezone.clone()),
+        )
+        .required()
+        .options(crate::platform::tz::choices(state.clock.now()))
+        .with_errors(&errors),
+    ];
+    let password = vec![
+        FormField::new(
+            "current_password",
+            t("account.current_password"),
+            "password",
+            "",
+        )
+        .required()
+        .with_errors(&errors),
+        FormField::new("new_password", t("account.new_password"), "password", "")
+            .required()
+            .hint(t("account.new_password_help"))
+            .with_errors(&errors),
+    ];
     let calendar = crate::users::feed::token(&state.db, &s.user.id, state.clock.now()).await?;
     let calendar_url =
         crate::users::feed::url(&crate::platform::web::base_url(state, headers), &calendar);
@@ -193,6 +268,10 @@ async fn account_page(
     };
     let scope_label = s.ctx.t(s.user.scope.label_key());
     Ok(render(&AccountPage {
+        preferences,
+        version: me.version,
+        password,
+        errors,
         calendar_url,
         ctx: s.ctx,
         tokens,
@@ -250,6 +329,85 @@ async fn revoke_token(
     Ok(redirect_with_flash(&state, "/account", "token_revoked"))
 }
 
+/// Language and time zone, from the account page.
+async fn save_preferences(
+    State(state): State<AppState>,
+    s: Signed,
+    headers: axum::http::HeaderMap,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    let locale = value(&form, "locale");
+    let patch = crate::users::model::UserPatch {
+        locale: Some(Some(locale.clone()).filter(|l| !l.is_empty())),
+        timezone: Some(value(&form, "timezone")),
+        ..Default::default()
+    };
+    let result = match value(&form, "version").parse::<i64>() {
+        Ok(v) => {
+            crate::users::store::update(
+                &state.db,
+                state.clock.now(),
+                &s.actor(),
+                &s.user.id,
+                patch,
+                Some(v),
+            )
+            .await
+        }
+        Err(_) => Err(AppError::PreconditionRequired),
+    };
+    match result {
+        Ok(_) => {
+            let mut res = redirect_with_flash(&state, "/account", "saved");
+            // The language cookie follows, so the next page is in the new language.
+            if let Some(l) = Lang::parse(&locale) {
+                let mut c = cookie(&state, LANG_COOKIE, l.code().to_owned());
+                c.set_max_age(time::Duration::days(365));
+                set_cookie(&mut res, c);
+            }
+            Ok(res)
+        }
+        Err(e) => {
+            let errors = Some(FormErrors::from_error(s.ctx.lang, e)?);
+            account_page_with(
+                &state,
+                s,
+                &headers,
+                None,
+                AccountForms { sent: form, errors },
+            )
+            .await
+        }
+    }
+}
+
+/// A new password, from the account page. Every session ends, this one
+/// included: the next page is the sign-in.
+async fn change_password(
+    State(state): State<AppState>,
+    s: Signed,
+    headers: axum::http::HeaderMap,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    match crate::users::store::change_own_password(
+        &state.db,
+        state.clock.now(),
+        &s.actor(),
+        &s.user.id,
+        &value(&form, "current_password"),
+        &value(&form, "new_password"),
+    )
+    .await
+    {
+        Ok(_) => Ok(redirect_with_flash(&state, "/login", "password_changed")),
+        Err(e) => {
+            let errors = Some(FormErrors::from_error(s.ctx.lang, e)?);
+            let sent = vec![];
+            account_page_with(&state, s, &headers, None, AccountForms { sent, errors }).await
+        }
+    }
+}
+
 // ---- Sign-in locks (administrators) ----
 
 #[derive(Template)]
@@ -261,12 +419,11 @@ struct LocksPage {
 
 impl LocksPage {
     fn until(&self, l: &store::SignInLock) -> String {
-        crate::platform::list::time_key(&l.locked_until)
-            .as_str()
+        crate::platform::tz::local(l.locked_until, self.ctx.tz())
+            .format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second]"
+            ))
             .unwrap_or_default()
-            .replace('T', " ")
-            .trim_end_matches('Z')
-            .to_owned()
     }
 }
 

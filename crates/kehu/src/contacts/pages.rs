@@ -105,7 +105,7 @@ fn cell(
                 String::new()
             }
         }
-        "updated_at" => crate::customers::pages::day(&c.updated_at),
+        "updated_at" => ctx.day(&c.updated_at),
         other => match other
             .strip_prefix("custom.")
             .and_then(|k| defs.iter().find(|d| d.key == k))

@@ -4,7 +4,6 @@ use super::model::{CustomerPatch, CustomerView, KINDS, NewCustomer, STATUSES};
 use super::store;
 use crate::entities::{saved_view, user};
 use crate::platform::auth::CurrentUser;
-pub use crate::platform::clock::{day, minute};
 use crate::platform::custom::Def;
 use crate::platform::error::{AppError, PageResult};
 use crate::platform::form::{
@@ -98,8 +97,8 @@ pub(crate) fn cell(
         "birthday" => o(&c.birthday),
         "tags" => c.tags.join("、"),
         "owner" => owner_name(users, &c.owner_id, ctx),
-        "created_at" => day(&c.created_at),
-        "updated_at" => day(&c.updated_at),
+        "created_at" => ctx.day(&c.created_at),
+        "updated_at" => ctx.day(&c.updated_at),
         other => match other
             .strip_prefix("custom.")
             .and_then(|k| defs.iter().find(|d| d.key == k))

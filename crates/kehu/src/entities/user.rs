@@ -13,6 +13,8 @@ pub struct Model {
     pub team_id: Option<String>,
     pub active: bool,
     pub locale: Option<String>,
+    /// IANA time zone pages show times in (`Asia/Shanghai`).
+    pub timezone: String,
     pub version: i64,
     pub created_at: TimeDateTimeWithTimeZone,
     pub updated_at: TimeDateTimeWithTimeZone,

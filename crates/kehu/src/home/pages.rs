@@ -42,7 +42,6 @@ async fn home(State(state): State<AppState>, s: Signed) -> PageResult<Response> 
         .count(db)
         .await?;
     let teams = team::Entity::find().count(db).await?;
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
     let recent = audit_log::Entity::find()
         .filter(audit_log::Column::ActorId.eq(s.user.id.clone()))
         .filter(audit_log::Column::EntityType.eq("auth"))
@@ -54,7 +53,7 @@ async fn home(State(state): State<AppState>, s: Signed) -> PageResult<Response> 
         .map(|a| {
             let key = format!("audit.action.{}", a.action);
             (
-                a.at.format(&fmt).unwrap_or_default(),
+                s.ctx.time(&a.at),
                 s.ctx.t(&key).to_owned(),
                 a.ip.unwrap_or_default(),
             )

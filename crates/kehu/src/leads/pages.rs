@@ -151,7 +151,7 @@ async fn list(
                     .unwrap_or_default(),
                 None => ctx.t("leads.unassigned").to_owned(),
             },
-            updated: crate::customers::pages::day(&l.updated_at),
+            updated: ctx.day(&l.updated_at),
             l,
         })
         .collect();
@@ -616,7 +616,7 @@ async fn detail_page(
             (
                 a.occurred_at,
                 HistoryRow {
-                    at: crate::customers::pages::minute(&a.occurred_at),
+                    at: ctx.time(&a.occurred_at),
                     actor: name_of(&a.created_by).unwrap_or_default(),
                     action: format!(
                         "{}：{}",
@@ -640,7 +640,7 @@ async fn detail_page(
             (
                 a.at,
                 HistoryRow {
-                    at: crate::customers::pages::minute(&a.at),
+                    at: ctx.time(&a.at),
                     actor: name_of(&a.actor_id)
                         .unwrap_or_else(|| ctx.t("leads.web_form").to_owned()),
                     action: ctx.label("audit.action", &a.action),

@@ -38,7 +38,7 @@ async fn inbox(State(state): State<AppState>, s: Signed) -> PageResult<Response>
         .map(|m| {
             let v = store::view(s.ctx.lang, m);
             Item {
-                at: crate::platform::clock::minute(&v.created_at),
+                at: s.ctx.time(&v.created_at),
                 unread: v.read_at.is_none(),
                 id: v.id,
                 text: v.text,

@@ -91,7 +91,7 @@ async fn rows(
     let customers = crate::customers::store::visible_names(&state.db, me, customer_ids).await?;
     let owner_ids: Vec<String> = deals.iter().filter_map(|d| d.owner_id.clone()).collect();
     let names = crate::users::store::names(&state.db, owner_ids).await?;
-    let today = crate::platform::clock::day(&state.clock.now());
+    let today = ctx.day(&state.clock.now());
     Ok(deals
         .into_iter()
         .map(|o| Row {
@@ -1047,7 +1047,7 @@ async fn detail(
         .iter()
         .rev()
         .map(|c| HistoryRow {
-            at: crate::customers::pages::minute(&c.changed_at),
+            at: ctx.time(&c.changed_at),
             from: stage_name(&c.from_stage_id),
             to: stage_name(&Some(c.to_stage_id.clone())),
             by: c
@@ -1114,7 +1114,7 @@ async fn detail(
             ctx.label("opportunities.priority", &o.priority),
         ),
         (t("owner_id"), row.owner.clone()),
-        (t("created_at"), crate::customers::pages::day(&o.created_at)),
+        (t("created_at"), ctx.day(&o.created_at)),
     ];
     if let Some(r) = &o.lost_reason {
         facts.push((t("lost_reason"), r.clone()));

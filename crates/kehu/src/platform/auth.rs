@@ -119,6 +119,8 @@ pub struct CurrentUser {
     pub scope: Scope,
     pub team_id: Option<String>,
     pub locale: Option<String>,
+    /// IANA time zone pages show times in (`platform::tz`).
+    pub timezone: String,
     /// Hash of the session cookie when signed in through a browser.
     pub session_id: Option<String>,
     /// The teams a team scope covers (the user's team and those below it),

@@ -236,6 +236,13 @@ pub fn value(pairs: &Pairs, name: &str) -> String {
 }
 
 /// Every value of `name`.
+/// A `datetime-local` field, read as a wall-clock time in the reader's time
+/// zone `tz` and handed on as RFC 3339 (`platform::tz::form_time`); a blank
+/// stays blank.
+pub fn local_time(pairs: &Pairs, name: &str, tz: &str) -> String {
+    crate::platform::tz::form_time(&value(pairs, name), tz)
+}
+
 pub fn values(pairs: &Pairs, name: &str) -> Vec<String> {
     pairs
         .iter()

@@ -26,5 +26,6 @@ pub mod openapi;
 pub mod scope;
 pub mod state;
 pub mod trigrams;
+pub mod tz;
 pub mod validate;
 pub mod web;

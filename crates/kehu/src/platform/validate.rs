@@ -229,6 +229,17 @@ mod date_tests {
     }
 }
 
+/// An IANA time zone name the zone database knows (`Asia/Shanghai`, `UTC`).
+pub fn timezone(field: &str, value: &str) -> Option<FieldError> {
+    (!crate::platform::tz::is_known(value)).then(|| {
+        FieldError::new(
+            field,
+            "unknown_timezone",
+            "must be a time zone such as Asia/Shanghai",
+        )
+    })
+}
+
 /// One of a fixed set of codes.
 /// A point in time: RFC 3339 (`2026-11-25T09:30:00+08:00`), or a form's
 /// `YYYY-MM-DDTHH:MM[:SS]` taken as UTC. Whole seconds, in UTC.

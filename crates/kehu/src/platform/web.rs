@@ -94,6 +94,7 @@ fn user_from_model(u: user::Model, session_id: Option<String>) -> Option<Current
         email: u.email,
         team_id: u.team_id,
         locale: u.locale,
+        timezone: u.timezone,
         session_id,
         teams: None,
     })
@@ -609,6 +610,39 @@ impl PageCtx {
             .iter()
             .map(|l| (l.code(), l.native_name(), *l == self.lang))
             .collect()
+    }
+
+    /// The reader's time zone (`platform::tz`; the default when signed out).
+    pub fn tz(&self) -> &str {
+        self.user
+            .as_ref()
+            .map_or(crate::platform::tz::DEFAULT, |u| u.timezone.as_str())
+    }
+
+    /// A point in time, to the minute, in the reader's time zone (`2026-12-03 10:00`).
+    pub fn time(&self, t: &time::OffsetDateTime) -> String {
+        crate::platform::tz::minute(*t, self.tz())
+    }
+
+    /// `time` of an optional point in time, `—` without one.
+    pub fn time_or_dash(&self, t: &Option<time::OffsetDateTime>) -> String {
+        t.as_ref().map_or_else(|| "—".to_owned(), |t| self.time(t))
+    }
+
+    /// The day a point in time falls on in the reader's time zone (`2026-12-03`).
+    pub fn day(&self, t: &time::OffsetDateTime) -> String {
+        crate::platform::tz::day(*t, self.tz())
+    }
+
+    /// Under forms and tables of times: which zone they are in.
+    pub fn tz_note(&self) -> String {
+        let now = time::OffsetDateTime::now_utc();
+        self.t("common.times_in")
+            .replace("{zone}", self.tz())
+            .replace(
+                "{offset}",
+                &crate::platform::tz::offset_label(now, self.tz()),
+            )
     }
 
     pub fn user_name(&self) -> &str {

@@ -169,12 +169,9 @@ async fn browse(
             hidden_phone: hidden.iter().any(|h| h == "phone"),
             last_activity: c
                 .last_activity_at
-                .map(|t| crate::customers::pages::day(&t))
+                .map(|t| s.ctx.day(&t))
                 .unwrap_or_default(),
-            returned: c
-                .returned_at
-                .map(|t| crate::customers::pages::day(&t))
-                .unwrap_or_default(),
+            returned: c.returned_at.map(|t| s.ctx.day(&t)).unwrap_or_default(),
             reason: match c.return_reason.as_deref() {
                 Some("auto_return") => ctx.t("pool.auto_returned").to_owned(),
                 Some(r) => r.to_owned(),

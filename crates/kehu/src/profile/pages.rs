@@ -8,7 +8,6 @@ use super::timeline::{self, TimelineItem};
 use crate::contacts::model::ContactView;
 use crate::customers::model::CustomerView;
 use crate::entities::user;
-use crate::platform::clock::minute;
 use crate::platform::error::PageResult;
 use crate::platform::state::AppState;
 use crate::platform::web::{PageCtx, Signed, render};
@@ -88,7 +87,7 @@ fn events(ctx: &PageCtx, items: Vec<TimelineItem>) -> Vec<Event> {
                     )
                 })
                 .collect(),
-            at: minute(&i.at),
+            at: ctx.time(&i.at),
             actor: i
                 .actor_name
                 .clone()
@@ -169,7 +168,7 @@ async fn detail(
     let ownership = crate::ownership::store::history(&state.db, &id)
         .await?
         .into_iter()
-        .map(|h| (minute(&h.at), h))
+        .map(|h| (ctx.time(&h.at), h))
         .collect();
     let is_owner = c.owner_id.as_deref() == Some(s.user.id.as_str());
     let pool_name = match &c.pool_id {
@@ -214,7 +213,7 @@ struct BinPage {
 
 impl BinPage {
     fn when(&self, t: &Option<time::OffsetDateTime>) -> String {
-        t.as_ref().map(minute).unwrap_or_default()
+        t.as_ref().map(|t| self.ctx.time(t)).unwrap_or_default()
     }
 }
 

@@ -1,4 +1,5 @@
-//! `/api/v1/settings/customer-levels` and `/api/v1/settings/lead-sources`.
+//! `/api/v1/settings/…`: customer levels, lead sources, activity results,
+//! email, follow-up intervals and the company's time zone.
 
 use super::store;
 use crate::platform::api::{ApiJson, required_version};
@@ -20,6 +21,56 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_results, put_results))
         .routes(routes!(get_email, put_email))
         .routes(routes!(get_follow_up, put_follow_up))
+        .routes(routes!(get_timezone, put_timezone))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyTimezone {
+    /// The company's IANA time zone (`Asia/Shanghai` out of the box): new
+    /// users start with it; each user may pick their own (`PATCH /api/v1/me`).
+    pub timezone: String,
+    /// The version you read (0 before the first change).
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// The company's time zone.
+#[utoipa::path(get, path = "/api/v1/settings/timezone", tag = "settings", responses((status = 200, body = CompanyTimezone)))]
+async fn get_timezone(
+    State(state): State<AppState>,
+    _me: ApiUser,
+) -> AppResult<Json<CompanyTimezone>> {
+    let (timezone, version) = store::company_timezone(&state.db).await?;
+    Ok(Json(CompanyTimezone {
+        timezone,
+        version: Some(version),
+    }))
+}
+
+/// Set the company's time zone (administrators only). Users keep theirs.
+#[utoipa::path(put, path = "/api/v1/settings/timezone", tag = "settings", request_body = CompanyTimezone,
+    responses((status = 200, body = CompanyTimezone), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn put_timezone(
+    State(state): State<AppState>,
+    me: ApiUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CompanyTimezone>,
+) -> AppResult<Json<CompanyTimezone>> {
+    me.user.require_admin()?;
+    let expected = required_version(&headers, body.version)?;
+    let (timezone, version) = store::set_company_timezone(
+        &state.db,
+        state.clock.now(),
+        &me.actor(),
+        &body.timezone,
+        Some(expected),
+    )
+    .await?;
+    Ok(Json(CompanyTimezone {
+        timezone,
+        version: Some(version),
+    }))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings/fields/{id}", get(edit_field).post(update_field))
         .route("/settings/email", get(email_settings).post(save_email))
         .route("/settings/follow-up", post(save_follow_up))
+        .route("/settings/timezone", post(save_timezone))
         .route("/settings/activity-results", post(save_results))
 }
 
@@ -40,6 +41,10 @@ struct SettingsPage {
     /// The activity results, one per line, and their version.
     results: String,
     results_version: i64,
+    /// The company's time zone, its version and the zones to choose from.
+    timezone: String,
+    timezone_version: i64,
+    timezones: Vec<(String, String)>,
 }
 
 fn field_inputs(
@@ -166,7 +171,11 @@ async fn page(
         })
         .collect();
     let (results, results_version) = crate::settings::store::activity_results(&state.db).await?;
+    let (timezone, timezone_version) = crate::settings::store::company_timezone(&state.db).await?;
     Ok(render(&SettingsPage {
+        timezone,
+        timezone_version,
+        timezones: crate::platform::tz::choices(state.clock.now()),
         results: results.join("\n"),
         results_version,
         follow_up,
@@ -522,6 +531,31 @@ async fn save_follow_up(
             "/settings",
             "follow_up_invalid_days",
         )),
+        Err(AppError::Conflict(_)) => Ok(redirect_with_flash(&state, "/settings", "stale")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn save_timezone(
+    State(state): State<AppState>,
+    s: Signed,
+    HtmlForm(form): HtmlForm<Pairs>,
+) -> PageResult<Response> {
+    s.user.require_admin()?;
+    let version = value(&form, "version").parse::<i64>().ok();
+    match crate::settings::store::set_company_timezone(
+        &state.db,
+        state.clock.now(),
+        &s.actor(),
+        &value(&form, "timezone"),
+        version,
+    )
+    .await
+    {
+        Ok(_) => Ok(redirect_with_flash(&state, "/settings", "saved")),
+        Err(AppError::Validation(_)) => {
+            Ok(redirect_with_flash(&state, "/settings", "unknown_timezone"))
+        }
         Err(AppError::Conflict(_)) => Ok(redirect_with_flash(&state, "/settings", "stale")),
         Err(e) => Err(e.into()),
     }

@@ -166,6 +166,55 @@ pub async fn set_follow_up_days(
     Ok((days, version + 1))
 }
 
+pub const COMPANY_TIMEZONE: &str = "company.timezone";
+
+/// The company's time zone, which new users start with (`Asia/Shanghai`
+/// until an administrator sets one), and the setting's version.
+pub async fn company_timezone<C: ConnectionTrait>(db: &C) -> AppResult<(String, i64)> {
+    let row = setting::Entity::find_by_id(COMPANY_TIMEZONE.to_owned())
+        .one(db)
+        .await?;
+    Ok(match row {
+        Some(r) => (
+            serde_json::from_str::<String>(&r.value)
+                .ok()
+                .filter(|z| crate::platform::tz::is_known(z))
+                .unwrap_or_else(|| crate::platform::tz::DEFAULT.to_owned()),
+            r.version,
+        ),
+        None => (crate::platform::tz::DEFAULT.to_owned(), 0),
+    })
+}
+
+/// Sets the company's time zone. Users keep theirs; new users start with this one.
+pub async fn set_company_timezone(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    timezone: &str,
+    expected: Option<i64>,
+) -> AppResult<(String, i64)> {
+    let timezone = timezone.trim();
+    if let Some(e) = crate::platform::validate::timezone("timezone", timezone) {
+        return Err(AppError::Validation(vec![e]));
+    }
+    let txn = write_txn(db).await?;
+    let (old, version) = company_timezone(&txn).await?;
+    put_versioned(
+        &txn,
+        now,
+        actor,
+        COMPANY_TIMEZONE,
+        "timezone",
+        (json!(old), json!(timezone)),
+        version,
+        expected,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((timezone.to_owned(), version + 1))
+}
+
 /// A list-of-strings setting (`defaults` until it is first saved) and its version (0 then).
 async fn string_list<C: ConnectionTrait>(
     db: &C,

@@ -63,7 +63,7 @@ async fn my_day(State(state): State<AppState>, s: Signed) -> PageResult<Response
         .await?;
     let users = user::Entity::find().all(&state.db).await?;
     let row = |t: task::Model| Row {
-        due: crate::customers::pages::minute(&t.due_at),
+        due: s.ctx.time(&t.due_at),
         overdue: t.due_at < now,
         customer: t
             .customer_id
@@ -101,15 +101,12 @@ async fn my_day(State(state): State<AppState>, s: Signed) -> PageResult<Response
                     .map(|u| u.name.clone())
                     .unwrap_or_default(),
                 c.last_activity_at
-                    .map(|t| crate::customers::pages::day(&t))
+                    .map(|t| s.ctx.day(&t))
                     .unwrap_or_else(|| "—".into()),
             )
         })
         .collect();
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
-    let default_due = (now + time::Duration::hours(2))
-        .format(fmt)
-        .unwrap_or_default();
+    let default_due = crate::platform::tz::form_value(now + time::Duration::hours(2), s.ctx.tz());
     Ok(render(&MyDayPage {
         due_customers,
         is_manager: s.user.scope != Scope::Own,
@@ -127,7 +124,7 @@ async fn create(
 ) -> PageResult<Response> {
     let input = NewTask {
         title: value(&form, "title"),
-        due_at: value(&form, "due_at"),
+        due_at: crate::platform::form::local_time(&form, "due_at", s.ctx.tz()),
         kind: Some(value(&form, "kind")).filter(|v| !v.is_empty()),
         priority: Some(value(&form, "priority")).filter(|v| !v.is_empty()),
         ..Default::default()
@@ -189,13 +186,6 @@ struct TaskForm {
     version: i64,
     fields: Vec<crate::platform::form::FormField>,
     errors: crate::platform::form::FormErrors,
-}
-
-fn local(t: &time::OffsetDateTime) -> String {
-    t.format(time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]"
-    ))
-    .unwrap_or_default()
 }
 
 async fn task_form(
@@ -290,10 +280,15 @@ async fn edit_form(
     let t = store::get(&state.db, &s.user, &id).await?;
     let form: Pairs = vec![
         ("title".into(), t.title.clone()),
-        ("due_at".into(), local(&t.due_at)),
+        (
+            "due_at".into(),
+            crate::platform::tz::form_value(t.due_at, s.ctx.tz()),
+        ),
         (
             "remind_at".into(),
-            t.remind_at.as_ref().map(local).unwrap_or_default(),
+            t.remind_at
+                .map(|r| crate::platform::tz::form_value(r, s.ctx.tz()))
+                .unwrap_or_default(),
         ),
         ("assignee_id".into(), t.assignee_id.clone()),
         ("status".into(), t.status.clone()),
@@ -314,8 +309,16 @@ async fn save(
     let version = value(&form, "version").parse::<i64>().unwrap_or(0);
     let patch = TaskPatch {
         title: Some(value(&form, "title")),
-        due_at: Some(value(&form, "due_at")),
-        remind_at: Some(value(&form, "remind_at")),
+        due_at: Some(crate::platform::form::local_time(
+            &form,
+            "due_at",
+            s.ctx.tz(),
+        )),
+        remind_at: Some(crate::platform::form::local_time(
+            &form,
+            "remind_at",
+            s.ctx.tz(),
+        )),
         assignee_id: Some(value(&form, "assignee_id")),
         priority: Some(value(&form, "priority")),
         status: Some(value(&form, "status")),

@@ -78,7 +78,7 @@ async fn list(State(state): State<AppState>, s: Signed) -> PageResult<Response> 
                 })
                 .collect::<Vec<_>>()
                 .join("、"),
-            at: crate::customers::pages::minute(&v.created_at),
+            at: s.ctx.time(&v.created_at),
             decided_by: v.decided_by.as_deref().map(name).unwrap_or_default(),
             can_decide,
             t: v,

@@ -9,7 +9,7 @@ use crate::platform::state::AppState;
 use crate::platform::web::ApiUser;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -21,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, update_user))
         .routes(routes!(get_me, update_me))
+        .routes(routes!(change_password))
         .routes(routes!(reset_calendar))
 }
 
@@ -158,20 +159,28 @@ pub struct MePatch {
     #[serde(default, deserialize_with = "crate::platform::api::double_option")]
     #[schema(value_type = Option<String>)]
     pub locale: Option<Option<String>>,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
+    /// IANA time zone pages show your times in (`Asia/Shanghai`, `Europe/Berlin`, `UTC`).
+    pub timezone: Option<String>,
+    pub version: Option<i64>,
 }
 
-/// Change your own language or display name.
+/// Change your own name, language or time zone.
 #[utoipa::path(patch, path = "/api/v1/me", tag = "users", request_body = MePatch,
-    responses((status = 200, body = UserView), (status = 422, body = Problem)))]
+    params(("If-Match" = Option<i64>, Header, description = "the version you read (a number)")),
+    responses((status = 200, body = UserView), (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn update_me(
     State(state): State<AppState>,
     me: ApiUser,
+    headers: HeaderMap,
     ApiJson(p): ApiJson<MePatch>,
 ) -> AppResult<Json<UserView>> {
+    let version = required_version(&headers, p.version)?;
     let patch = UserPatch {
         locale: p.locale,
         name: p.name,
+        timezone: p.timezone,
         ..Default::default()
     };
     let u = store::update(
@@ -180,10 +189,38 @@ async fn update_me(
         &me.actor(),
         &me.user.id,
         patch,
-        None,
+        Some(version),
     )
     .await?;
     Ok(Json(u.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change your own password. Every session and API token of yours ends,
+/// the one making this call included: sign in again with the new password.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "users", request_body = PasswordChange,
+    responses((status = 204), (status = 422, body = Problem)))]
+async fn change_password(
+    State(state): State<AppState>,
+    me: ApiUser,
+    ApiJson(p): ApiJson<PasswordChange>,
+) -> AppResult<StatusCode> {
+    store::change_own_password(
+        &state.db,
+        state.clock.now(),
+        &me.actor(),
+        &me.user.id,
+        &p.current_password,
+        &p.new_password,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The list parameters of users, in the OpenAPI document (`platform::openapi`).

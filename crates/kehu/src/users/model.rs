@@ -20,6 +20,9 @@ pub struct UserView {
     pub active: bool,
     /// Preferred UI language (`zh-CN` or `en`); null follows the browser.
     pub locale: Option<String>,
+    /// The IANA time zone pages show times in (`Asia/Shanghai`); the API
+    /// always answers UTC.
+    pub timezone: String,
     pub version: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -40,6 +43,7 @@ impl From<user::Model> for UserView {
             team_id: m.team_id,
             active: m.active,
             locale: m.locale,
+            timezone: m.timezone,
             version: m.version,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -64,6 +68,9 @@ pub struct NewUser {
     pub team_id: Option<String>,
     #[serde(default = "yes")]
     pub active: bool,
+    /// IANA time zone; the company's (`GET /api/v1/settings/timezone`) when omitted.
+    #[serde(default)]
+    pub timezone: Option<String>,
 }
 
 fn yes() -> bool {
@@ -76,6 +83,9 @@ impl NewUser {
         c.add(required_text("name", &self.name, 100));
         c.add(email("email", &self.email));
         c.add(check_password("password", &self.password));
+        if let Some(z) = &self.timezone {
+            c.add(crate::platform::validate::timezone("timezone", z.trim()));
+        }
         c
     }
 }
@@ -98,6 +108,8 @@ pub struct UserPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub locale: Option<Option<String>>,
+    /// IANA time zone (`Asia/Shanghai`, `Europe/Berlin`, `UTC`).
+    pub timezone: Option<String>,
     /// The version you read; a stale one answers 409 (or send `If-Match`).
     pub version: Option<i64>,
 }
@@ -119,6 +131,9 @@ impl UserPatch {
             if crate::platform::i18n::Lang::parse(l).is_none() {
                 c.push("locale", "not_an_option", "must be zh-CN or en");
             }
+        }
+        if let Some(z) = &self.timezone {
+            c.add(crate::platform::validate::timezone("timezone", z.trim()));
         }
         c
     }

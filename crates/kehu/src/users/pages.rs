@@ -199,6 +199,7 @@ async fn create(
                 scope: Scope::parse(&form.scope),
                 team_id: opt(&form.team_id),
                 active: form.active.is_some(),
+                timezone: None,
             };
             store::create(&state.db, state.clock.now(), &s.actor(), input).await
         }
@@ -269,6 +270,7 @@ async fn update(
                 team_id: Some(opt(&form.team_id)),
                 active: Some(form.active.is_some()),
                 locale: None,
+                timezone: None,
                 version: form.version,
             };
             match form.version {

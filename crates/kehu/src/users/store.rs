@@ -144,6 +144,10 @@ pub async fn create(
     let hash = hash_password_async(input.password.clone()).await?;
     let txn = crate::platform::db::write_txn(db).await?;
     check_team(&txn, &input.team_id).await?;
+    let timezone = match &input.timezone {
+        Some(z) => z.trim().to_owned(),
+        None => crate::settings::store::company_timezone(&txn).await?.0,
+    };
     let model = user::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         email: Set(email),
@@ -158,6 +162,7 @@ pub async fn create(
         team_id: Set(input.team_id.clone()),
         active: Set(input.active),
         locale: Set(None),
+        timezone: Set(timezone),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -246,6 +251,9 @@ pub async fn update(
             .and_then(crate::platform::i18n::Lang::parse)
             .map(|l| l.code().to_owned()));
     }
+    if let Some(z) = &patch.timezone {
+        am.timezone = Set(z.trim().to_owned());
+    }
     let was_admin = old.active && old.role == Role::Admin.as_str();
     let still_admin =
         patch.active.unwrap_or(old.active) && patch.role.map_or(was_admin, |r| r == Role::Admin);
@@ -311,6 +319,40 @@ pub async fn update(
     }
     txn.commit().await?;
     Ok(new)
+}
+
+/// A user changes their own password: the current one must be right (422
+/// `wrong_password` on `current_password` otherwise). As every password
+/// change, it ends every session and revokes every API token of the user.
+pub async fn change_own_password(
+    db: &DatabaseConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    id: &str,
+    current: &str,
+    new: &str,
+) -> AppResult<user::Model> {
+    let mut c = crate::platform::validate::Checks::default();
+    if current.is_empty() {
+        c.push("current_password", "required", "is required");
+    }
+    c.add(crate::platform::auth::check_password("new_password", new));
+    c.finish()?;
+    let u = get(db, id).await?;
+    if !crate::platform::auth::verify_password_async(current.to_owned(), u.password_hash.clone())
+        .await
+    {
+        return Err(AppError::field(
+            "current_password",
+            "wrong_password",
+            "is not your current password",
+        ));
+    }
+    let patch = UserPatch {
+        password: Some(new.to_owned()),
+        ..Default::default()
+    };
+    update(db, now, actor, id, patch, Some(u.version)).await
 }
 
 /// Counts users (for the first-start message and the home page).

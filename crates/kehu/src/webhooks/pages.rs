@@ -4,7 +4,6 @@
 
 use super::model::{DeliveryView, NewWebhook, WebhookPatch, WebhookSettings, WebhookView};
 use super::store;
-use crate::platform::clock::minute;
 use crate::platform::error::PageResult;
 use crate::platform::form::{FormErrors, FormField, FormPage, HtmlForm, Pairs, value};
 use crate::platform::state::AppState;
@@ -229,7 +228,7 @@ struct ShowPage {
 
 impl ShowPage {
     fn when(&self, t: &Option<time::OffsetDateTime>) -> String {
-        t.as_ref().map(minute).unwrap_or_else(|| "—".into())
+        self.ctx.time_or_dash(t)
     }
 }
 

@@ -487,12 +487,10 @@ async fn quick_log_and_my_day_pages() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    // My day: add a task, mark it done.
-    let due = (app.state.clock.now() + time::Duration::hours(2))
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]"
-        ))
-        .unwrap();
+    // My day: add a task, mark it done. The form's time is the rep's
+    // wall-clock time (Asia/Shanghai, the company's default), kept in UTC.
+    let due_at = app.state.clock.now() + time::Duration::hours(2);
+    let due = kehu::platform::tz::form_value(due_at, "Asia/Shanghai");
     let res = client
         .post(app.url("/tasks"))
         .form(&[
@@ -523,6 +521,13 @@ async fn quick_log_and_my_day_pages() {
         .await
         .unwrap();
     let tid = tasks["data"][0]["id"].as_str().unwrap().to_owned();
+    let due_utc = due_at.replace_second(0).unwrap();
+    assert_eq!(
+        tasks["data"][0]["due_at"],
+        due_utc
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    );
     let res = client
         .post(app.url(&format!("/tasks/{tid}/done")))
         .form(&[("_csrf", csrf.as_str()), ("version", "1")])

@@ -147,6 +147,7 @@ impl TestApp {
             scope: None,
             team_id: team_id.map(str::to_owned),
             active: true,
+            timezone: None,
         };
         kehu::users::store::create(
             &self.state.db,

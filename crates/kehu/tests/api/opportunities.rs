@@ -1722,7 +1722,8 @@ async fn open_deals_past_their_close_date_are_flagged() {
     let app = spawn_app().await;
     let p = people(&app).await;
     let c = customer(&p.rep, "逾期客户").await;
-    let today = kehu::platform::clock::day(&app.state.clock.now());
+    // Today where the rep is (the company's default zone), not in UTC.
+    let today = kehu::platform::tz::day(app.state.clock.now(), "Asia/Shanghai");
     let past = deal(
         &p.rep,
         json!({"name": "过期商机", "customer_id": c, "expected_close_date": "2020-01-31"}),

@@ -383,3 +383,240 @@ async fn a_new_role_takes_its_default_scope_and_a_new_password_revokes_tokens() 
     )
     .await;
 }
+
+/// Times are kept and answered in UTC; each user reads and enters them in
+/// their own time zone, which new users take from the company's.
+#[tokio::test]
+async fn each_user_reads_and_enters_times_in_their_own_time_zone() {
+    let app = spawn_app().await;
+    let admin_id = app.admin().await;
+    let rep_id = app
+        .user("rep@example.com", "Rita Rep", Role::Sales, None)
+        .await;
+    let admin = app.api(&app.quick_token(&admin_id).await);
+    let rep = app.api(&app.quick_token(&rep_id).await);
+
+    // The company's zone: Asia/Shanghai out of the box, set by administrators only.
+    let tz: Value = rep
+        .get("/api/v1/settings/timezone")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tz, json!({"timezone": "Asia/Shanghai", "version": 0}));
+    let body = json!({"timezone": "Europe/Berlin", "version": 0});
+    let res = rep
+        .request(Method::PUT, "/api/v1/settings/timezone")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    problem(res, StatusCode::FORBIDDEN).await;
+    let bad = json!({"timezone": "Mars/Olympus", "version": 0});
+    let res = admin
+        .request(Method::PUT, "/api/v1/settings/timezone")
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(
+        field_codes(&p),
+        [("timezone".to_owned(), "unknown_timezone".to_owned())]
+    );
+    let res = admin
+        .request(Method::PUT, "/api/v1/settings/timezone")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // New users start with it; existing ones keep theirs.
+    let new: Value = admin
+        .post(
+            "/api/v1/users",
+            &json!({"name": "Bea", "email": "bea@example.com", "password": "long-enough-1", "role": "sales"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(new["timezone"], "Europe/Berlin");
+    let me: Value = rep.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["timezone"], "Asia/Shanghai");
+
+    // A user picks their own, with the version like any change; only theirs.
+    let res = rep
+        .patch("/api/v1/me", &json!({"timezone": "America/New_York"}))
+        .await;
+    problem(res, StatusCode::PRECONDITION_REQUIRED).await;
+    let version = me["version"].clone();
+    let res = rep
+        .patch(
+            "/api/v1/me",
+            &json!({"timezone": "Nowhere", "version": version}),
+        )
+        .await;
+    let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(
+        field_codes(&p),
+        [("timezone".to_owned(), "unknown_timezone".to_owned())]
+    );
+    let res = rep
+        .patch(
+            "/api/v1/me",
+            &json!({"timezone": "America/New_York", "version": version}),
+        )
+        .await;
+    let me: Value = res.json().await.unwrap();
+    assert_eq!(me["timezone"], "America/New_York");
+    let res = rep
+        .patch(
+            &format!("/api/v1/users/{admin_id}"),
+            &json!({"timezone": "UTC", "version": 1}),
+        )
+        .await;
+    problem(res, StatusCode::FORBIDDEN).await;
+
+    // A form's time is New York's wall-clock time; the API answers UTC.
+    let (client, csrf) = app.sign_in("rep@example.com").await;
+    let res = client
+        .post(app.url("/tasks"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("title", "Call back in January"),
+            ("due_at", "2099-01-15T10:00"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let tasks: Value = rep
+        .get("/api/v1/tasks?status=open")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let task = &tasks["data"][0];
+    assert_eq!(task["due_at"], "2099-01-15T15:00:00Z");
+    // And pages show it back in New York time, with the zone said.
+    let page = |path: String| {
+        let client = client.clone();
+        async move {
+            client
+                .get(path)
+                .header("accept-language", "en")
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let edit = page(app.url(&format!("/tasks/{}/edit", task["id"].as_str().unwrap()))).await;
+    assert!(edit.contains("value=\"2099-01-15T10:00\""), "{edit}");
+    assert!(
+        edit.contains("Times are in America/New_York (UTC-0"),
+        "{edit}"
+    );
+    // The account page offers language and time zone, the reader's chosen.
+    let account = page(app.url("/account")).await;
+    assert!(
+        account.contains("<option value=\"America/New_York\" selected>"),
+        "{account}"
+    );
+    let me: Value = rep.get("/api/v1/me").await.json().await.unwrap();
+    let version = me["version"].to_string();
+    let res = client
+        .post(app.url("/account/preferences"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("locale", "zh-CN"),
+            ("timezone", "Atlantis"),
+            ("version", version.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Choose a time zone from the list."), "{html}");
+    let res = client
+        .post(app.url("/account/preferences"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("locale", "zh-CN"),
+            ("timezone", "Asia/Tokyo"),
+            ("version", version.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let me: Value = rep.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(
+        (me["timezone"].as_str(), me["locale"].as_str()),
+        (Some("Asia/Tokyo"), Some("zh-CN"))
+    );
+    let edit = page(app.url(&format!("/tasks/{}/edit", task["id"].as_str().unwrap()))).await;
+    assert!(
+        edit.contains("value=\"2099-01-16T00:00\""),
+        "Tokyo is 14 hours ahead of New York"
+    );
+    assert!(edit.contains("时间为 Asia/Tokyo（UTC+09:00）"), "{edit}");
+}
+
+/// A user changes their own password on the account page: the current one
+/// must be right; then every session ends and only the new one signs in.
+#[tokio::test]
+async fn a_user_changes_their_password_on_the_account_page() {
+    let app = spawn_app().await;
+    app.user("rep@example.com", "Rita Rep", Role::Sales, None)
+        .await;
+    let (client, csrf) = app.sign_in("rep@example.com").await;
+    let change = |current: &'static str, new: &'static str| {
+        let (client, csrf, url) = (client.clone(), csrf.clone(), app.url("/account/password"));
+        async move {
+            client
+                .post(url)
+                .header("accept-language", "zh-CN")
+                .form(&[
+                    ("_csrf", csrf.as_str()),
+                    ("current_password", current),
+                    ("new_password", new),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = change("not-my-password", "a-new-password-9").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("当前密码不正确"));
+    let res = change(crate::helpers::PASSWORD, "short").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = change(crate::helpers::PASSWORD, "a-new-password-9").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/login");
+    // The session is over, and only the new password signs in.
+    let res = client.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let sign_in = |password: &'static str| {
+        let url = app.url("/api/v1/auth/tokens");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({"email": "rep@example.com", "password": password, "name": "t"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        sign_in(crate::helpers::PASSWORD).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(sign_in("a-new-password-9").await, StatusCode::CREATED);
+}
